@@ -1,0 +1,48 @@
+//! AWS SDK configuration: timeouts suited to a receiver that must answer within seconds, and a
+//! way to point every client at a local emulator.
+
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sqs::config::Credentials;
+
+/// Region used with a local emulator when none is configured.
+pub const EMULATOR_REGION: &str = "us-east-1";
+
+fn timeouts() -> TimeoutConfig {
+    // Short enough that a receiver answers 503 well within API Gateway's 30 s, long enough for
+    // SQS's normal tail latency. The SDK's standard retry (3 attempts) runs inside these bounds.
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(8))
+        .build()
+}
+
+/// Configuration from the environment, as in Lambda. `AWS_ENDPOINT_URL` (a standard SDK
+/// variable) redirects every client, e.g. to a local emulator.
+pub async fn from_env() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts())
+        .load()
+        .await
+}
+
+/// Configuration for a local emulator (moto server) at `endpoint_url`: static test
+/// credentials, so no AWS account or profile is needed.
+pub async fn for_emulator(endpoint_url: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint_url)
+        .region(Region::new(EMULATOR_REGION))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "hookline-emulator",
+        ))
+        .timeout_config(timeouts())
+        .load()
+        .await
+}

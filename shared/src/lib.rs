@@ -1,0 +1,19 @@
+//! hookline's shared library: everything the Lambda functions and the CLI are made of.
+//!
+//! - [`signature`]: HMAC-SHA256 secrets and constant-time verification.
+//! - [`providers`]: each provider's webhook scheme (signature, replay window, envelope).
+//! - [`receiver`]: the receiver logic shared by every provider, and its Lambda adapter.
+//! - [`message`]: the ingest queue message contract.
+//! - [`queue`]: the `Queue` port with SQS and in-memory adapters.
+//! - [`metrics`], [`telemetry`]: CloudWatch EMF metrics and logging set-up.
+//! - [`config`], [`aws`]: environment configuration and AWS SDK set-up.
+
+pub mod aws;
+pub mod config;
+pub mod message;
+pub mod metrics;
+pub mod providers;
+pub mod queue;
+pub mod receiver;
+pub mod signature;
+pub mod telemetry;

@@ -1,0 +1,124 @@
+//! CloudWatch metrics in Embedded Metric Format: one JSON line on stdout, which Lambda ships to
+//! CloudWatch Logs and CloudWatch turns into metrics. No API call, no extra latency.
+//!
+//! Dimensions are low-cardinality by rule: `provider` and `reason` only, never an event id,
+//! order id or anything secret.
+
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::receiver::Outcome;
+
+pub const NAMESPACE: &str = "Hookline";
+
+/// One EMF line with the given dimensions and `(name, value, unit)` metrics.
+pub fn emf_line(
+    at: OffsetDateTime,
+    dimensions: &[(&str, &str)],
+    metrics: &[(&str, f64, &str)],
+) -> String {
+    let timestamp_ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let mut root = Map::new();
+    root.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [dimensions.iter().map(|(name, _)| *name).collect::<Vec<_>>()],
+                "Metrics": metrics.iter()
+                    .map(|(name, _, unit)| json!({"Name": name, "Unit": unit}))
+                    .collect::<Vec<_>>(),
+            }],
+        }),
+    );
+    for (name, value) in dimensions {
+        root.insert((*name).into(), Value::from(*value));
+    }
+    for (name, value, _) in metrics {
+        root.insert((*name).into(), Value::from(*value));
+    }
+    Value::Object(root).to_string()
+}
+
+/// The metrics of one receiver request.
+pub fn receiver_outcome(provider: &str, outcome: &Outcome, at: OffsetDateTime) -> String {
+    match outcome {
+        Outcome::Accepted { event, .. } if !event.known_type => emf_line(
+            at,
+            &[("provider", provider)],
+            &[
+                ("WebhookAccepted", 1.0, "Count"),
+                ("UnknownEventType", 1.0, "Count"),
+            ],
+        ),
+        Outcome::Accepted { .. } => emf_line(
+            at,
+            &[("provider", provider)],
+            &[("WebhookAccepted", 1.0, "Count")],
+        ),
+        Outcome::Rejected(rejection) => emf_line(
+            at,
+            &[
+                ("provider", provider),
+                ("reason", rejection.metric_reason()),
+            ],
+            &[("WebhookRejected", 1.0, "Count")],
+        ),
+        Outcome::EnqueueFailed { .. } => emf_line(
+            at,
+            &[("provider", provider)],
+            &[("EnqueueFailed", 1.0, "Count")],
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::{Rejection, VerifiedEvent};
+    use time::macros::datetime;
+
+    fn parse(line: &str) -> Value {
+        serde_json::from_str(line).expect("EMF line is JSON")
+    }
+
+    #[test]
+    fn rejected_carries_provider_and_reason() {
+        let line = receiver_outcome(
+            "octopus",
+            &Outcome::Rejected(Rejection::InvalidSignature("x")),
+            datetime!(2026-11-22 10:00:00 UTC),
+        );
+        let emf = parse(&line);
+        let directive = &emf["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(emf["_aws"]["Timestamp"], 1_795_341_600_000i64);
+        assert_eq!(directive["Namespace"], "Hookline");
+        assert_eq!(directive["Dimensions"], json!([["provider", "reason"]]));
+        assert_eq!(directive["Metrics"][0]["Name"], "WebhookRejected");
+        assert_eq!(emf["provider"], "octopus");
+        assert_eq!(emf["reason"], "signature");
+        assert_eq!(emf["WebhookRejected"], 1.0);
+    }
+
+    #[test]
+    fn unknown_type_is_counted_and_no_id_becomes_a_dimension() {
+        let event = VerifiedEvent {
+            event_id: "evt_secretive".into(),
+            event_type: "voucher.expired".into(),
+            known_type: false,
+        };
+        let line = receiver_outcome(
+            "octopus",
+            &Outcome::Accepted {
+                event,
+                message_id: "m-1".into(),
+            },
+            datetime!(2026-11-22 10:00:00 UTC),
+        );
+        let emf = parse(&line);
+        assert_eq!(emf["WebhookAccepted"], 1.0);
+        assert_eq!(emf["UnknownEventType"], 1.0);
+        assert!(!line.contains("evt_secretive"));
+    }
+}

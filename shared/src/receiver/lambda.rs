@@ -1,0 +1,46 @@
+//! Adapter from API Gateway (HTTP API, payload v2) through `lambda_http` to the [`Receiver`].
+
+use std::convert::Infallible;
+
+use lambda_http::{Body, Request, Response};
+use time::OffsetDateTime;
+
+use super::{Receiver, Reply};
+use crate::metrics;
+use crate::providers::WebhookScheme;
+use crate::queue::Queue;
+
+/// Handles one API Gateway request. `lambda_http` has already base64-decoded the body when
+/// `isBase64Encoded` was set, so the bytes verified are exactly the bytes the provider sent.
+pub async fn handle<S: WebhookScheme, Q: Queue>(
+    receiver: &Receiver<S, Q>,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
+    let now = OffsetDateTime::now_utc();
+    let reply = receiver
+        .receive(
+            request.method(),
+            request.headers(),
+            request.body().as_ref(),
+            now,
+        )
+        .await;
+    println!(
+        "{}",
+        metrics::receiver_outcome(receiver.provider(), &reply.outcome, now)
+    );
+    Ok(to_response(reply))
+}
+
+/// The HTTP response for a [`Reply`].
+pub fn to_response(reply: Reply) -> Response<Body> {
+    let mut builder = Response::builder()
+        .status(reply.status)
+        .header("content-type", "application/json");
+    if reply.status == 405 {
+        builder = builder.header("allow", "POST");
+    }
+    builder
+        .body(Body::Text(reply.body))
+        .unwrap_or_else(|_| Response::new(Body::Empty))
+}

@@ -1,0 +1,215 @@
+//! HMAC-SHA256 signing keys and constant-time verification, shared by every provider scheme.
+//!
+//! A provider may have several active secrets at once (rotation), so verification always runs
+//! against the whole [`SecretSet`] and never stops at the first mismatch: the time taken does not
+//! depend on which secret, if any, matched.
+
+use std::fmt;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use subtle::{Choice, ConstantTimeEq};
+use thiserror::Error;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Length in bytes of an HMAC-SHA256 tag.
+pub const TAG_LEN: usize = 32;
+
+/// One signing secret. Its `Debug` output is redacted so it cannot leak through logs or errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// HMAC-SHA256 of the concatenation of `parts` under this secret.
+    pub fn sign(&self, parts: &[&[u8]]) -> [u8; TAG_LEN] {
+        // HMAC takes keys of any length, so `new_from_slice` cannot fail here.
+        let mut mac = match HmacSha256::new_from_slice(&self.0) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC accepts keys of any length"),
+        };
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Lowercase-hex HMAC-SHA256 of `parts`, as most providers put it in a header.
+    pub fn sign_hex(&self, parts: &[&[u8]]) -> String {
+        hex::encode(self.sign(parts))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SecretSetError {
+    #[error("no signing secret is configured")]
+    Empty,
+    #[error("the secret list is not a JSON array of strings")]
+    NotJsonList,
+}
+
+/// The secrets that are active for one provider; a signature made with any of them is valid.
+#[derive(Clone, Debug)]
+pub struct SecretSet(Vec<Secret>);
+
+impl SecretSet {
+    pub fn new(secrets: Vec<Secret>) -> Result<Self, SecretSetError> {
+        if secrets.is_empty() {
+            return Err(SecretSetError::Empty);
+        }
+        Ok(Self(secrets))
+    }
+
+    /// Parses a list of secrets: either a JSON array of strings (the shape kept in Secrets
+    /// Manager) or a comma- or newline-separated list (convenient in an environment variable).
+    /// Blank entries are ignored; an empty result is an error, never "accept everything".
+    pub fn parse(list: &str) -> Result<Self, SecretSetError> {
+        let trimmed = list.trim();
+        let secrets: Vec<Secret> = if trimmed.starts_with('[') {
+            serde_json::from_str::<Vec<String>>(trimmed)
+                .map_err(|_| SecretSetError::NotJsonList)?
+                .into_iter()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| Secret::new(s.trim().as_bytes()))
+                .collect()
+        } else {
+            trimmed
+                .split([',', '\n'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Secret::new(s.as_bytes()))
+                .collect()
+        };
+        Self::new(secrets)
+    }
+
+    pub fn secrets(&self) -> &[Secret] {
+        &self.0
+    }
+
+    /// The secret new signatures are made with (the first one listed).
+    pub fn primary(&self) -> &Secret {
+        &self.0[0]
+    }
+
+    /// True when `tag` is the HMAC-SHA256 of `parts` under any active secret.
+    ///
+    /// Every secret is tried and the results are combined with constant-time operations. A tag
+    /// of the wrong length never matches.
+    pub fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
+        if tag.len() != TAG_LEN {
+            return false;
+        }
+        let mut matched = Choice::from(0);
+        for secret in &self.0 {
+            matched |= secret.sign(parts).ct_eq(tag);
+        }
+        matched.into()
+    }
+
+    /// Like [`verify`](Self::verify) for a hex-encoded tag; anything that is not exactly 64
+    /// hex digits fails.
+    pub fn verify_hex(&self, parts: &[&[u8]], tag_hex: &str) -> bool {
+        let mut tag = [0u8; TAG_LEN];
+        if hex::decode_to_slice(tag_hex, &mut tag).is_err() {
+            return false;
+        }
+        self.verify(parts, &tag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Vector computed outside Rust:
+    //   printf '%s' '{"id":"evt_abc123","type":"order.delivered"}' \
+    //     | openssl dgst -sha256 -hmac 'hookline-test-secret'
+    const BODY: &[u8] = br#"{"id":"evt_abc123","type":"order.delivered"}"#;
+    const OPENSSL_HEX: &str = "e8ba3e0e36596f0ff31a11ae5a3052832e2c727a766fc913661c4d4373fae1ed";
+
+    fn set(list: &str) -> SecretSet {
+        SecretSet::parse(list).expect("valid secret list")
+    }
+
+    #[test]
+    fn matches_the_openssl_vector() {
+        let secrets = set("hookline-test-secret");
+        assert_eq!(secrets.primary().sign_hex(&[BODY]), OPENSSL_HEX);
+        assert!(secrets.verify_hex(&[BODY], OPENSSL_HEX));
+    }
+
+    #[test]
+    fn rfc4231_test_case_2() {
+        // RFC 4231 §4.3: key "Jefe", data "what do ya want for nothing?".
+        let secrets = set("Jefe");
+        assert_eq!(
+            secrets
+                .primary()
+                .sign_hex(&[b"what do ya want ", b"for nothing?"]),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn any_active_secret_verifies() {
+        let secrets = set("old-secret, new-secret");
+        let by_new = Secret::new("new-secret").sign_hex(&[BODY]);
+        let by_old = Secret::new("old-secret").sign_hex(&[BODY]);
+        assert!(secrets.verify_hex(&[BODY], &by_new));
+        assert!(secrets.verify_hex(&[BODY], &by_old));
+        let by_removed = Secret::new("removed-secret").sign_hex(&[BODY]);
+        assert!(!secrets.verify_hex(&[BODY], &by_removed));
+    }
+
+    #[test]
+    fn malformed_tags_fail() {
+        let secrets = set("hookline-test-secret");
+        assert!(!secrets.verify_hex(&[BODY], ""));
+        assert!(!secrets.verify_hex(&[BODY], &OPENSSL_HEX[..62]));
+        assert!(!secrets.verify_hex(&[BODY], &format!("{OPENSSL_HEX}00")));
+        assert!(!secrets.verify_hex(&[BODY], &OPENSSL_HEX.replace('a', "z")));
+        assert!(!secrets.verify(&[BODY], &[]));
+    }
+
+    #[test]
+    fn a_changed_body_fails() {
+        let secrets = set("hookline-test-secret");
+        assert!(!secrets.verify_hex(&[b"{\"id\":\"evt_abc124\"}"], OPENSSL_HEX));
+    }
+
+    #[test]
+    fn parses_json_and_separated_lists() {
+        assert_eq!(set(r#"["a", "b"]"#).secrets().len(), 2);
+        assert_eq!(set("a,b\nc").secrets().len(), 3);
+        assert_eq!(
+            SecretSet::parse(" , \n").unwrap_err(),
+            SecretSetError::Empty
+        );
+        assert_eq!(SecretSet::parse("[]").unwrap_err(), SecretSetError::Empty);
+        assert_eq!(
+            SecretSet::parse("[1, 2]").unwrap_err(),
+            SecretSetError::NotJsonList
+        );
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let shown = format!("{:?}", set("super-secret-value"));
+        assert!(!shown.contains("super-secret-value"), "{shown}");
+    }
+}
