@@ -1,1 +1,42 @@
-fn main() {}
+//! `hookline`: run the pipeline on this machine and sign test events.
+
+mod apigw_event;
+mod serve;
+mod sign;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "hookline",
+    version,
+    about = "Run hookline locally, sign test webhooks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the webhook routes on 127.0.0.1 with the same handler code as the Lambdas.
+    Serve(serve::ServeArgs),
+    /// Sign a payload as the provider would: print a curl line or an API Gateway v2 event.
+    Sign(sign::SignArgs),
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    hookline::telemetry::init_human();
+    let result = match Cli::parse().command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Sign(args) => sign::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("hookline: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

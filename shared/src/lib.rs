@@ -7,9 +7,11 @@
 //! - [`queue`]: the `Queue` port with SQS and in-memory adapters.
 //! - [`metrics`], [`telemetry`]: CloudWatch EMF metrics and logging set-up.
 //! - [`config`], [`aws`]: environment configuration and AWS SDK set-up.
+//! - [`dev_defaults`]: the published test secret and local defaults.
 
 pub mod aws;
 pub mod config;
+pub mod dev_defaults;
 pub mod message;
 pub mod metrics;
 pub mod providers;

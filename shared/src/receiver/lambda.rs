@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use lambda_http::{Body, Request, Response};
 use time::OffsetDateTime;
 
-use super::{Receiver, Reply};
+use super::Receiver;
 use crate::metrics;
 use crate::providers::WebhookScheme;
 use crate::queue::Queue;
@@ -29,18 +29,5 @@ pub async fn handle<S: WebhookScheme, Q: Queue>(
         "{}",
         metrics::receiver_outcome(receiver.provider(), &reply.outcome, now)
     );
-    Ok(to_response(reply))
-}
-
-/// The HTTP response for a [`Reply`].
-pub fn to_response(reply: Reply) -> Response<Body> {
-    let mut builder = Response::builder()
-        .status(reply.status)
-        .header("content-type", "application/json");
-    if reply.status == 405 {
-        builder = builder.header("allow", "POST");
-    }
-    builder
-        .body(Body::Text(reply.body))
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+    Ok(reply.into_http().map(Body::Text))
 }

@@ -35,6 +35,24 @@ pub struct Reply {
     pub outcome: Outcome,
 }
 
+impl Reply {
+    /// The HTTP response: JSON body, and `Allow: POST` on a 405.
+    pub fn into_http(self) -> http::Response<String> {
+        let mut response = http::Response::new(self.body);
+        *response.status_mut() = http::StatusCode::from_u16(self.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        if self.status == 405 {
+            headers.insert(http::header::ALLOW, http::HeaderValue::from_static("POST"));
+        }
+        response
+    }
+}
+
 /// Receives one provider's webhooks into a queue. Built once at init, shared by all requests.
 #[derive(Debug)]
 pub struct Receiver<S, Q> {
@@ -170,5 +188,303 @@ fn rejected(rejection: Rejection) -> Reply {
         status: rejection.status(),
         body: json!({"error": rejection.error_code(), "detail": rejection.to_string()}).to_string(),
         outcome: Outcome::Rejected(rejection),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::octopus::{self, OctopusScheme};
+    use crate::queue::{MemoryQueue, QueueError};
+    use crate::signature::{Secret, SecretSet};
+    use http::HeaderValue;
+    use time::macros::datetime;
+
+    const SECRET: &str = "hookline-test-secret";
+    const NOW: OffsetDateTime = datetime!(2026-11-22 10:00:00 UTC);
+    const BODY: &str = r#"{"id":"evt_abc123","type":"order.delivered","created_at":"2026-11-22T09:59:58Z","data":{"id":12345,"status":"DELIVERED","quantity":5,"delivered_quantity":5}}"#;
+
+    fn receiver() -> Receiver<OctopusScheme, MemoryQueue> {
+        let secrets = SecretSet::parse(SECRET).unwrap();
+        Receiver::new(OctopusScheme::new(secrets), MemoryQueue::new())
+    }
+
+    fn signed_headers(body: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let signed =
+            octopus::signed_headers(&Secret::new(SECRET), body.as_bytes(), NOW.unix_timestamp())
+                .unwrap();
+        for (name, value) in signed {
+            headers.insert(name, HeaderValue::from_str(&value).unwrap());
+        }
+        headers
+    }
+
+    async fn post(
+        receiver: &Receiver<OctopusScheme, MemoryQueue>,
+        headers: &HeaderMap,
+        body: &str,
+    ) -> Reply {
+        receiver
+            .receive(&Method::POST, headers, body.as_bytes(), NOW)
+            .await
+    }
+
+    /// Asserts the reply is the given refusal and that nothing reached the queue.
+    async fn assert_refused(headers: HeaderMap, body: &str, status: u16, error: &str) -> String {
+        let receiver = receiver();
+        let reply = post(&receiver, &headers, body).await;
+        assert_eq!(reply.status, status, "{}", reply.body);
+        let json: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(json["error"], error, "{}", reply.body);
+        assert!(
+            receiver.queue().is_empty(),
+            "a refused request was enqueued"
+        );
+        reply.body
+    }
+
+    #[tokio::test]
+    async fn accepts_and_enqueues_a_signed_event() {
+        let receiver = receiver();
+        let reply = post(&receiver, &signed_headers(BODY), BODY).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&reply.body).unwrap(),
+            json!({"received": true, "event_id": "evt_abc123"})
+        );
+        let queued = receiver.queue().take(10);
+        assert_eq!(queued.len(), 1);
+        let message = &queued[0].1;
+        assert_eq!(message.provider, "octopus");
+        assert_eq!(message.event_id, "evt_abc123");
+        assert_eq!(message.event_type, "order.delivered");
+        assert_eq!(message.received_at, "2026-11-22T10:00:00Z");
+        assert_eq!(message.body, BODY, "the raw body is kept byte for byte");
+    }
+
+    #[tokio::test]
+    async fn unknown_event_type_is_accepted_and_marked() {
+        let body = r#"{"id":"evt_new1","type":"voucher.expired","data":{}}"#;
+        let receiver = receiver();
+        let reply = post(&receiver, &signed_headers(body), body).await;
+        assert_eq!(reply.status, 200);
+        assert!(matches!(reply.outcome, Outcome::Accepted { ref event, .. } if !event.known_type));
+        assert_eq!(receiver.queue().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn duplicate_delivery_is_accepted_again() {
+        // Dedupe is the processor's job; the receiver must never refuse a retry.
+        let receiver = receiver();
+        for _ in 0..2 {
+            assert_eq!(
+                post(&receiver, &signed_headers(BODY), BODY).await.status,
+                200
+            );
+        }
+        assert_eq!(receiver.queue().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn forged_signature_is_401() {
+        let mut headers = signed_headers(BODY);
+        let forged = Secret::new("attacker-secret").sign_hex(&[BODY.as_bytes()]);
+        headers.insert("x-signature", HeaderValue::from_str(&forged).unwrap());
+        assert_refused(headers, BODY, 401, "invalid_signature").await;
+    }
+
+    #[tokio::test]
+    async fn tampered_body_is_401() {
+        let tampered = BODY.replace("12345", "12346");
+        assert_refused(signed_headers(BODY), &tampered, 401, "invalid_signature").await;
+    }
+
+    #[tokio::test]
+    async fn signature_of_wrong_length_is_401() {
+        let mut headers = signed_headers(BODY);
+        let full = headers["x-signature"].to_str().unwrap().to_string();
+        headers.insert("x-signature", HeaderValue::from_str(&full[..40]).unwrap());
+        assert_refused(headers, BODY, 401, "invalid_signature").await;
+    }
+
+    #[tokio::test]
+    async fn empty_signature_is_401() {
+        let mut headers = signed_headers(BODY);
+        headers.insert("x-signature", HeaderValue::from_static(""));
+        assert_refused(headers, BODY, 401, "invalid_signature").await;
+    }
+
+    #[tokio::test]
+    async fn missing_signature_is_401() {
+        let mut headers = signed_headers(BODY);
+        headers.remove("x-signature");
+        assert_refused(headers, BODY, 401, "invalid_signature").await;
+    }
+
+    #[tokio::test]
+    async fn webhook_token_without_signature_is_401() {
+        let mut headers = signed_headers(BODY);
+        headers.remove("x-signature");
+        headers.insert("x-octopus-webhook-token", HeaderValue::from_static(SECRET));
+        let body = assert_refused(headers, BODY, 401, "invalid_signature").await;
+        assert!(!body.contains(SECRET));
+    }
+
+    #[tokio::test]
+    async fn webhook_token_with_wrong_signature_is_401() {
+        let mut headers = signed_headers(BODY);
+        headers.insert("x-octopus-webhook-token", HeaderValue::from_static(SECRET));
+        headers.insert("x-signature", HeaderValue::from_static("00"));
+        assert_refused(headers, BODY, 401, "invalid_signature").await;
+    }
+
+    #[tokio::test]
+    async fn stale_timestamp_is_401() {
+        let mut headers = signed_headers(BODY);
+        let old = (NOW.unix_timestamp() - 301).to_string();
+        headers.insert("x-timestamp", HeaderValue::from_str(&old).unwrap());
+        assert_refused(headers, BODY, 401, "stale_timestamp").await;
+    }
+
+    #[tokio::test]
+    async fn future_timestamp_is_401() {
+        let mut headers = signed_headers(BODY);
+        let future = (NOW.unix_timestamp() + 301).to_string();
+        headers.insert("x-timestamp", HeaderValue::from_str(&future).unwrap());
+        assert_refused(headers, BODY, 401, "stale_timestamp").await;
+    }
+
+    #[tokio::test]
+    async fn missing_timestamp_is_401() {
+        let mut headers = signed_headers(BODY);
+        headers.remove("x-timestamp");
+        assert_refused(headers, BODY, 401, "stale_timestamp").await;
+    }
+
+    #[tokio::test]
+    async fn missing_event_id_header_is_400() {
+        let mut headers = signed_headers(BODY);
+        headers.remove("x-event-id");
+        assert_refused(headers, BODY, 400, "malformed_payload").await;
+    }
+
+    #[tokio::test]
+    async fn missing_event_type_header_is_400() {
+        let mut headers = signed_headers(BODY);
+        headers.remove("x-event-type");
+        assert_refused(headers, BODY, 400, "malformed_payload").await;
+    }
+
+    #[tokio::test]
+    async fn event_id_mismatch_is_400() {
+        let mut headers = signed_headers(BODY);
+        headers.insert("x-event-id", HeaderValue::from_static("evt_other"));
+        let body = assert_refused(headers, BODY, 400, "malformed_payload").await;
+        assert!(body.contains("X-Event-ID"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn event_type_mismatch_is_400() {
+        let mut headers = signed_headers(BODY);
+        headers.insert("x-event-type", HeaderValue::from_static("order.cancelled"));
+        assert_refused(headers, BODY, 400, "malformed_payload").await;
+    }
+
+    #[tokio::test]
+    async fn non_json_body_is_400() {
+        let body = "event=order.delivered&id=evt_1";
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-signature",
+            HeaderValue::from_str(&Secret::new(SECRET).sign_hex(&[body.as_bytes()])).unwrap(),
+        );
+        headers.insert(
+            "x-timestamp",
+            HeaderValue::from_str(&NOW.unix_timestamp().to_string()).unwrap(),
+        );
+        headers.insert("x-event-id", HeaderValue::from_static("evt_1"));
+        headers.insert("x-event-type", HeaderValue::from_static("order.delivered"));
+        let reply = assert_refused(headers, body, 400, "malformed_payload").await;
+        assert!(reply.contains("not valid JSON"), "{reply}");
+    }
+
+    #[tokio::test]
+    async fn missing_id_is_400() {
+        let body = r#"{"type":"order.delivered","data":{}}"#;
+        let mut headers = signed_with_fixed_ids(body);
+        headers.insert("x-event-id", HeaderValue::from_static("evt_1"));
+        let reply = assert_refused(headers, body, 400, "malformed_payload").await;
+        assert!(reply.contains("no id"), "{reply}");
+    }
+
+    #[tokio::test]
+    async fn missing_type_is_400() {
+        let body = r#"{"id":"evt_1","data":{}}"#;
+        let reply =
+            assert_refused(signed_with_fixed_ids(body), body, 400, "malformed_payload").await;
+        assert!(reply.contains("no type"), "{reply}");
+    }
+
+    /// Signed headers for a body `signed_headers` cannot parse ids from.
+    fn signed_with_fixed_ids(body: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let signature = Secret::new(SECRET).sign_hex(&[body.as_bytes()]);
+        headers.insert("x-signature", HeaderValue::from_str(&signature).unwrap());
+        headers.insert(
+            "x-timestamp",
+            HeaderValue::from_str(&NOW.unix_timestamp().to_string()).unwrap(),
+        );
+        headers.insert("x-event-id", HeaderValue::from_static("evt_1"));
+        headers.insert("x-event-type", HeaderValue::from_static("order.delivered"));
+        headers
+    }
+
+    #[tokio::test]
+    async fn oversized_body_is_413() {
+        let padding = "x".repeat(SQS_MAX_MESSAGE_BYTES);
+        let body =
+            format!(r#"{{"id":"evt_big","type":"order.delivered","data":{{"note":"{padding}"}}}}"#);
+        assert_refused(signed_headers(&body), &body, 413, "payload_too_large").await;
+    }
+
+    #[tokio::test]
+    async fn body_that_grows_past_the_limit_when_wrapped_is_413() {
+        // Each quote is escaped inside the message, so this body fits alone but not wrapped.
+        let quotes = "\\\"".repeat(SQS_MAX_MESSAGE_BYTES / 2 - 100);
+        let body =
+            format!(r#"{{"id":"evt_q","type":"order.delivered","data":{{"note":"{quotes}"}}}}"#);
+        assert!(body.len() <= SQS_MAX_MESSAGE_BYTES);
+        assert_refused(signed_headers(&body), &body, 413, "payload_too_large").await;
+    }
+
+    #[tokio::test]
+    async fn get_is_405() {
+        let receiver = receiver();
+        let reply = receiver
+            .receive(&Method::GET, &signed_headers(BODY), BODY.as_bytes(), NOW)
+            .await;
+        assert_eq!(reply.status, 405);
+        assert!(receiver.queue().is_empty());
+    }
+
+    /// A queue that is down.
+    struct DownQueue;
+    impl Queue for DownQueue {
+        async fn send(&self, _: &QueueMessage) -> Result<String, QueueError> {
+            Err(QueueError::Unavailable("connection refused".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn queue_down_is_503() {
+        let secrets = SecretSet::parse(SECRET).unwrap();
+        let receiver = Receiver::new(OctopusScheme::new(secrets), DownQueue);
+        let reply = receiver
+            .receive(&Method::POST, &signed_headers(BODY), BODY.as_bytes(), NOW)
+            .await;
+        assert_eq!(reply.status, 503);
+        assert_eq!(reply.body, r#"{"error":"enqueue_failed"}"#);
+        assert!(matches!(reply.outcome, Outcome::EnqueueFailed { .. }));
     }
 }

@@ -1,0 +1,123 @@
+//! `hookline sign`: produce correctly signed requests for payload files, so a user can try the
+//! pipeline in seconds and `events/` can be regenerated.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use hookline::dev_defaults::{LISTEN_ADDR, OCTOPUS_TEST_SECRET};
+use hookline::providers::octopus;
+use hookline::signature::Secret;
+use time::OffsetDateTime;
+
+use crate::apigw_event;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// A curl command that POSTs the payload file to a running `hookline serve` (or any URL).
+    Curl,
+    /// An API Gateway HTTP API v2 event, for `sam local invoke` and `cargo lambda invoke`.
+    Apigw,
+}
+
+#[derive(Args)]
+pub struct SignArgs {
+    /// Payload files (the exact bytes are signed).
+    #[arg(required = true)]
+    payloads: Vec<PathBuf>,
+    /// Signing secret. Defaults to the published test secret.
+    #[arg(long, env = "HOOKLINE_SIGN_SECRET", default_value = OCTOPUS_TEST_SECRET, hide_env_values = true)]
+    secret: String,
+    /// X-Timestamp to sign with, unix seconds. Defaults to now.
+    #[arg(long)]
+    timestamp: Option<i64>,
+    #[arg(long, value_enum, default_value = "curl")]
+    format: Format,
+    /// Where the curl line posts to.
+    #[arg(long, default_value_t = format!("http://{LISTEN_ADDR}/webhooks/octopus"))]
+    url: String,
+    /// API Gateway events: base64-encode the body (`isBase64Encoded: true`).
+    #[arg(long)]
+    base64: bool,
+    /// API Gateway events: write one `<payload name>.json` per payload here instead of stdout.
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+}
+
+pub fn run(args: SignArgs) -> Result<(), String> {
+    let secret = Secret::new(args.secret.as_bytes());
+    let timestamp = args
+        .timestamp
+        .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
+    for path in &args.payloads {
+        let body =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let headers = octopus::signed_headers(&secret, &body, timestamp)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        match args.format {
+            Format::Curl => println!("{}", curl_line(&args.url, &headers, path)),
+            Format::Apigw => {
+                let event =
+                    apigw_event::post("/webhooks/octopus", &headers, &body, args.base64, timestamp);
+                let text = serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?;
+                match &args.out_dir {
+                    Some(dir) => write_event(dir, path, &text)?,
+                    None => println!("{text}"),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_event(dir: &Path, payload: &Path, text: &str) -> Result<(), String> {
+    let name = payload
+        .file_name()
+        .ok_or_else(|| format!("{} has no file name", payload.display()))?;
+    let out = dir.join(name);
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::write(&out, format!("{text}\n"))
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// `--data-binary @file` sends the file's exact bytes, which is what was signed.
+fn curl_line(url: &str, headers: &[(&str, String)], payload: &Path) -> String {
+    let mut line = format!("curl -sS -X POST {}", shell_quote(url));
+    for (name, value) in headers {
+        line.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
+    }
+    line.push_str(&format!(
+        " --data-binary {}",
+        shell_quote(&format!("@{}", payload.display()))
+    ));
+    line
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_for_the_shell() {
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn curl_line_sends_the_file_bytes() {
+        let headers = vec![("x-signature", "ab".to_string())];
+        let line = curl_line(
+            "http://127.0.0.1:3000/webhooks/octopus",
+            &headers,
+            Path::new("p.json"),
+        );
+        assert_eq!(
+            line,
+            "curl -sS -X POST 'http://127.0.0.1:3000/webhooks/octopus' -H 'x-signature: ab' --data-binary '@p.json'"
+        );
+    }
+}

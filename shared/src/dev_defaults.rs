@@ -1,0 +1,13 @@
+//! Embedded defaults for the local pipeline and the sample events in `events/`. They are
+//! published in the README; a deployed stack never uses them (its secrets are template
+//! parameters with no default).
+
+/// Signs every Octopus sample in `events/` and is what `hookline serve` verifies with unless told
+/// otherwise.
+pub const OCTOPUS_TEST_SECRET: &str = "hookline-octopus-test-secret";
+
+/// Where `hookline serve` listens by default.
+pub const LISTEN_ADDR: &str = "127.0.0.1:3000";
+
+/// Name of the ingest queue `hookline serve --aws-endpoint` creates on a local emulator.
+pub const LOCAL_INGEST_QUEUE: &str = "hookline-ingest";
