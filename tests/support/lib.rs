@@ -1,1 +1,102 @@
+//! Harness for hookline's integration tests: a real moto server (the local AWS emulator from
+//! PyPI, `moto[server]`) on a free 127.0.0.1 port, and SDK clients pointed at it.
+//!
+//! One server per test process, started on first use and stopped when the process exits. The
+//! Python interpreter is `HOOKLINE_TEST_PYTHON` (the venv `.ci/run` builds) or `python3`.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use aws_config::SdkConfig;
+
+/// A running moto server.
+pub struct Moto {
+    pub endpoint: String,
+    // Held only so the pipe stays open: run_moto.py exits when it closes.
+    _stdin: Mutex<ChildStdin>,
+    _child: Mutex<Child>,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// The moto server of this test process.
+pub fn moto() -> &'static Moto {
+    MOTO.get_or_init(start_moto)
+}
+
+fn start_moto() -> Moto {
+    let python = std::env::var("HOOKLINE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/support/run_moto.py");
+    let mut child = Command::new(&python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start moto with {python}: {e}; `pip install 'moto[server]'` or set HOOKLINE_TEST_PYTHON")
+        });
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read moto's port");
+    let port: u16 = line.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "moto did not start (is `moto[server]` installed for {python}?); it printed {line:?}"
+        )
+    });
+    let stdin = child.stdin.take().expect("piped stdin");
+    Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _stdin: Mutex::new(stdin),
+        _child: Mutex::new(child),
+    }
+}
+
+impl Moto {
+    /// SDK configuration for this server (static test credentials, us-east-1).
+    pub async fn sdk_config(&self) -> SdkConfig {
+        hookline::aws::for_emulator(&self.endpoint).await
+    }
+
+    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config().await)
+    }
+}
+
+/// A name no other test in this run uses, for queues and tables.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Creates a fresh SQS queue and returns its URL.
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> String {
+    sqs.create_queue()
+        .queue_name(unique_name(prefix))
+        .send()
+        .await
+        .expect("create queue on moto")
+        .queue_url
+        .expect("queue url")
+}
+
+/// An endpoint on 127.0.0.1 where nothing listens: a port just bound and released.
+pub fn unreachable_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let port = listener.local_addr().expect("local addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// Path of a file in the repository's `events/` folder.
+pub fn events_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}

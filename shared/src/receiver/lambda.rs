@@ -16,7 +16,15 @@ pub async fn handle<S: WebhookScheme, Q: Queue>(
     receiver: &Receiver<S, Q>,
     request: Request,
 ) -> Result<Response<Body>, Infallible> {
-    let now = OffsetDateTime::now_utc();
+    handle_at(receiver, request, OffsetDateTime::now_utc()).await
+}
+
+/// [`handle`] at a given time: the sample events carry a fixed timestamp.
+pub async fn handle_at<S: WebhookScheme, Q: Queue>(
+    receiver: &Receiver<S, Q>,
+    request: Request,
+    now: OffsetDateTime,
+) -> Result<Response<Body>, Infallible> {
     let reply = receiver
         .receive(
             request.method(),
