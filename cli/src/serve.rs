@@ -88,7 +88,10 @@ async fn serve<Q: Queue + 'static>(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    tracing::info!("listening on http://{listen}: POST /webhooks/octopus");
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    tracing::info!("listening on http://{bound} (POST /webhooks/octopus)");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -2,6 +2,8 @@
 //! compact human format on a terminal. The level comes from `RUST_LOG` (or `LOG_LEVEL`), `info`
 //! by default.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 fn filter() -> EnvFilter {
@@ -23,10 +25,12 @@ pub fn init_json() {
         .try_init();
 }
 
-/// Compact, human-readable lines for the local CLI.
+/// Compact, human-readable lines on stderr for the local CLI (stdout is for command output).
 pub fn init_human() {
     let _ = tracing_subscriber::fmt()
         .compact()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(filter())
         .with_target(false)
         .try_init();

@@ -1,0 +1,151 @@
+//! `hookline serve` and `hookline sign` as a user runs them: the real binary on 127.0.0.1, the
+//! curl line `sign` prints, executed by a shell.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use hookline::message::QueueMessage;
+use hookline_tests::{create_queue, events_dir, moto};
+
+const HOOKLINE: &str = env!("CARGO_BIN_EXE_hookline");
+
+/// A running `hookline serve`, stopped on drop.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(extra: &[&str]) -> Server {
+    let mut child = Command::new(HOOKLINE)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .env_remove("OCTOPUS_WEBHOOK_SECRETS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hookline serve");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut server = Server {
+        child,
+        addr: String::new(),
+    };
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            server.addr = rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            return server;
+        }
+    }
+    panic!("hookline serve did not report its address");
+}
+
+/// The curl line `hookline sign` prints for `payload`, posting to `server`.
+fn signed_curl(server: &Server, payload: &std::path::Path) -> String {
+    let output = Command::new(HOOKLINE)
+        .args([
+            "sign",
+            "--url",
+            &format!("http://{}/webhooks/octopus", server.addr),
+        ])
+        .arg(payload)
+        .env_remove("HOOKLINE_SIGN_SECRET")
+        .output()
+        .expect("run hookline sign");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// Runs a curl line and returns the HTTP status it got.
+fn run_curl(line: &str) -> String {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{line} -o /dev/null -w '%{{http_code}}'"))
+        .output()
+        .expect("run curl");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn payload(name: &str) -> std::path::PathBuf {
+    events_dir().join("payloads/octopus").join(name)
+}
+
+#[test]
+fn signed_event_is_accepted_and_tampered_one_is_401() {
+    let server = serve(&[]);
+    let curl = signed_curl(&server, &payload("order-delivered.json"));
+    assert!(curl.starts_with("curl "), "{curl}");
+    assert_eq!(run_curl(&curl), "200");
+
+    let tampered =
+        std::env::temp_dir().join(format!("hookline-tampered-{}.json", std::process::id()));
+    let original = std::fs::read_to_string(payload("order-delivered.json")).unwrap();
+    std::fs::write(
+        &tampered,
+        original.replace("\"quantity\":5", "\"quantity\":50"),
+    )
+    .unwrap();
+    let tampered_curl = curl.replace(
+        &payload("order-delivered.json").display().to_string(),
+        &tampered.display().to_string(),
+    );
+    assert_eq!(run_curl(&tampered_curl), "401");
+    let _ = std::fs::remove_file(tampered);
+}
+
+#[test]
+fn get_is_405() {
+    let server = serve(&[]);
+    let status = run_curl(&format!("curl -sS http://{}/webhooks/octopus", server.addr));
+    assert_eq!(status, "405");
+}
+
+#[tokio::test]
+async fn with_aws_endpoint_events_land_in_sqs() {
+    let sqs = moto().sqs().await;
+    let queue_url = create_queue(&sqs, "serve-ingest").await;
+    let server = serve(&[
+        "--aws-endpoint",
+        &moto().endpoint,
+        "--queue-url",
+        &queue_url,
+    ]);
+    let curl = signed_curl(&server, &payload("esim-delivered.json"));
+    assert_eq!(run_curl(&curl), "200");
+
+    let output = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    let messages = output.messages.unwrap_or_default();
+    assert_eq!(messages.len(), 1);
+    let message = QueueMessage::from_json(messages[0].body().unwrap()).unwrap();
+    assert_eq!(message.event_id, "evt_esim_abc123");
+    assert_eq!(message.event_type, "esim.delivered");
+}
