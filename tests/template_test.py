@@ -39,7 +39,7 @@ def resources():
 
 
 def rust_const(path, name):
-    match = re.search(rf"pub const {name}: \w+ = ([^;]+);", (ROOT / path).read_text())
+    match = re.search(rf"pub const {name}: [^=]+ = ([^;]+);", (ROOT / path).read_text())
     assert match, f"{name} not found in {path}"
     value = match.group(1).strip()
     return value.replace("_", "") if value[0].isdigit() else value.strip('"')
