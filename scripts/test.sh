@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust unit and integration tests (each test process starts and stops its
+# own moto server on 127.0.0.1) and the checks of template.yaml. Needs Rust and Python 3 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/python-env.sh
+cargo test --workspace --locked
+"$HOOKLINE_VENV/bin/python" -m pytest -q tests/template_test.py
