@@ -5,11 +5,14 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+
+use crate::queue::OutgoingMessage;
 use time::format_description::well_known::Rfc3339;
 
 pub const MESSAGE_VERSION: u8 = 1;
 
-/// The most SQS takes in one message: body plus attribute names, types and values. The ingest
+/// The most SQS takes in one message: body plus attribute names, types and values
+/// ([`OutgoingMessage::sqs_size`]). The ingest
 /// queue's `MaximumMessageSize` is set to the same figure in `template.yaml`.
 pub const SQS_MAX_MESSAGE_BYTES: usize = 262_144;
 
@@ -53,26 +56,19 @@ impl QueueMessage {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The message as sent: JSON body, `provider` and `event_type` attributes.
+    pub fn encode(&self) -> OutgoingMessage {
+        OutgoingMessage {
+            body: self.to_json(),
+            attributes: vec![
+                (ATTR_PROVIDER, self.provider.clone()),
+                (ATTR_EVENT_TYPE, self.event_type.clone()),
+            ],
+        }
+    }
+
     pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(json)
-    }
-
-    /// String message attributes sent along with the body.
-    pub fn attributes(&self) -> [(&'static str, &str); 2] {
-        [
-            (ATTR_PROVIDER, &self.provider),
-            (ATTR_EVENT_TYPE, &self.event_type),
-        ]
-    }
-
-    /// Size as SQS counts it: the body plus each attribute's name, data type and value.
-    pub fn sqs_size(&self, body_json: &str) -> usize {
-        body_json.len()
-            + self
-                .attributes()
-                .iter()
-                .map(|(name, value)| name.len() + "String".len() + value.len())
-                .sum::<usize>()
     }
 }
 
@@ -122,8 +118,8 @@ mod tests {
             datetime!(2026-11-22 10:00:00 UTC),
             String::new(),
         );
-        let json = message.to_json();
+        let encoded = message.encode();
         let attributes = "provider".len() + 6 + 7 + "event_type".len() + 6 + 1;
-        assert_eq!(message.sqs_size(&json), json.len() + attributes);
+        assert_eq!(encoded.sqs_size(), encoded.body.len() + attributes);
     }
 }

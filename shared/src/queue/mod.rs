@@ -1,4 +1,5 @@
-//! Where receivers put verified events: the `Queue` port and its adapters.
+//! Where messages go: the `Queue` port and its adapters. A queue carries encoded messages (a
+//! body and string attributes), whatever their contract: ingest events, order updates.
 
 mod memory;
 mod sqs;
@@ -7,10 +8,28 @@ use std::future::Future;
 
 use thiserror::Error;
 
-use crate::message::QueueMessage;
-
-pub use memory::MemoryQueue;
+pub use memory::{MemoryQueue, QueuedMessage};
 pub use sqs::SqsQueue;
+
+/// A message ready to send: its body and its string message attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub body: String,
+    pub attributes: Vec<(&'static str, String)>,
+}
+
+impl OutgoingMessage {
+    /// Size as SQS counts it against its limit: the body plus each attribute's name, data type
+    /// (`String`) and value.
+    pub fn sqs_size(&self) -> usize {
+        self.body.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(name, value)| name.len() + "String".len() + value.len())
+                .sum::<usize>()
+    }
+}
 
 /// Why a message could not be enqueued. The text names the cause, never the message content.
 #[derive(Debug, Error)]
@@ -24,6 +43,6 @@ pub trait Queue: Send + Sync {
     /// Sends one message; returns the queue's message id once the queue has accepted it.
     fn send(
         &self,
-        message: &QueueMessage,
+        message: &OutgoingMessage,
     ) -> impl Future<Output = Result<String, QueueError>> + Send;
 }

@@ -4,8 +4,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::MessageAttributeValue;
 
-use super::{Queue, QueueError};
-use crate::message::QueueMessage;
+use super::{OutgoingMessage, Queue, QueueError};
 
 /// Sends to one SQS queue. Build it once at init and reuse it: the client keeps its connections.
 #[derive(Clone, Debug)]
@@ -28,19 +27,19 @@ impl SqsQueue {
 }
 
 impl Queue for SqsQueue {
-    async fn send(&self, message: &QueueMessage) -> Result<String, QueueError> {
+    async fn send(&self, message: &OutgoingMessage) -> Result<String, QueueError> {
         let mut request = self
             .client
             .send_message()
             .queue_url(&self.queue_url)
-            .message_body(message.to_json());
-        for (name, value) in message.attributes() {
+            .message_body(&message.body);
+        for (name, value) in &message.attributes {
             let attribute = MessageAttributeValue::builder()
                 .data_type("String")
-                .string_value(value)
+                .string_value(value.as_str())
                 .build()
                 .map_err(|e| QueueError::Unavailable(e.to_string()))?;
-            request = request.message_attributes(name, attribute);
+            request = request.message_attributes(*name, attribute);
         }
         let output = request
             .send()

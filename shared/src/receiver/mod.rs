@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::message::{QueueMessage, SQS_MAX_MESSAGE_BYTES};
 use crate::providers::{Rejection, VerifiedEvent, WebhookScheme};
+use crate::queue::OutgoingMessage;
 use crate::queue::Queue;
 
 /// What happened to one request, for logs and metrics.
@@ -93,8 +94,8 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         now: OffsetDateTime,
     ) -> Reply {
         let provider = self.provider();
-        let message = match self.check(method, headers, body, now) {
-            Ok(message) => message,
+        let (message, event) = match self.check(method, headers, body, now) {
+            Ok(checked) => checked,
             Err(rejection) => {
                 tracing::warn!(
                     provider,
@@ -105,7 +106,6 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
                 return rejected(rejection);
             }
         };
-        let (message, event) = message;
         match self.queue.send(&message).await {
             Ok(message_id) => {
                 if !event.known_type {
@@ -153,7 +153,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         headers: &HeaderMap,
         body: &[u8],
         now: OffsetDateTime,
-    ) -> Result<(QueueMessage, VerifiedEvent), Rejection> {
+    ) -> Result<(OutgoingMessage, VerifiedEvent), Rejection> {
         if method != Method::POST {
             return Err(Rejection::MethodNotAllowed(method.to_string()));
         }
@@ -170,8 +170,9 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
             &event.event_type,
             now,
             text.to_string(),
-        );
-        let size = message.sqs_size(&message.to_json());
+        )
+        .encode();
+        let size = message.sqs_size();
         if size > self.max_message_bytes {
             return Err(too_large(size, self.max_message_bytes));
         }
@@ -255,7 +256,7 @@ mod tests {
         );
         let queued = receiver.queue().take(10);
         assert_eq!(queued.len(), 1);
-        let message = &queued[0].1;
+        let message = QueueMessage::from_json(&queued[0].message.body).unwrap();
         assert_eq!(message.provider, "octopus");
         assert_eq!(message.event_id, "evt_abc123");
         assert_eq!(message.event_type, "order.delivered");
@@ -471,7 +472,7 @@ mod tests {
     /// A queue that is down.
     struct DownQueue;
     impl Queue for DownQueue {
-        async fn send(&self, _: &QueueMessage) -> Result<String, QueueError> {
+        async fn send(&self, _: &OutgoingMessage) -> Result<String, QueueError> {
             Err(QueueError::Unavailable("connection refused".into()))
         }
     }
