@@ -12,8 +12,12 @@
 pub mod aws;
 pub mod config;
 pub mod dev_defaults;
+pub mod idempotency;
 pub mod message;
 pub mod metrics;
+pub mod order;
+pub mod order_api;
+pub mod order_state;
 pub mod providers;
 pub mod queue;
 pub mod receiver;

@@ -1,0 +1,42 @@
+//! What an order is to hookline: which provider, which kind, which id.
+
+use std::fmt;
+
+/// The kinds of order a provider fulfils; ids of different kinds may collide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OrderKind {
+    Voucher,
+    Esim,
+}
+
+impl OrderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Voucher => "voucher",
+            Self::Esim => "esim",
+        }
+    }
+}
+
+impl fmt::Display for OrderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One order at one provider.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OrderRef {
+    pub provider: String,
+    pub kind: OrderKind,
+    /// Validated by the provider's rules (Octopus: a positive integer).
+    pub order_id: String,
+}
+
+impl OrderRef {
+    /// The table key of the order's state: `ORDER#{provider}#{kind}#{order_id}`. The kind is
+    /// part of the key because voucher and eSIM order ids are separate sequences.
+    pub fn state_key(&self) -> String {
+        format!("ORDER#{}#{}#{}", self.provider, self.kind, self.order_id)
+    }
+}

@@ -1,0 +1,95 @@
+//! Retries within a deadline: jittered exponential backoff, and 429 `Retry-After` honoured only
+//! when it fits in the time left.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// How an API client retries.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    /// Backoff before the second attempt; doubles each time, up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The whole-request timeout of one attempt.
+    pub attempt_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// An attempt is not started with less time than this left.
+    pub min_attempt_time: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(2),
+            attempt_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(2),
+            min_attempt_time: Duration::from_millis(500),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: a random wait up to the exponential bound for retry number `retry` (0-based).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let bound = self
+            .base_backoff
+            .saturating_mul(2u32.saturating_pow(retry))
+            .min(self.max_backoff);
+        let millis = u64::try_from(bound.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(fastrand::u64(0..=millis))
+    }
+
+    /// True when waiting `wait` still leaves time for an attempt before `deadline`.
+    pub fn fits(&self, wait: Duration, deadline: Instant) -> bool {
+        Instant::now() + wait + self.min_attempt_time <= deadline
+    }
+
+    /// The timeout for an attempt starting now: the policy's, cut to the time left.
+    pub fn attempt_timeout(&self, deadline: Instant) -> Option<Duration> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        (left >= self.min_attempt_time).then(|| left.min(self.attempt_timeout))
+    }
+}
+
+/// Reads `Retry-After` in seconds; the HTTP-date form is not used by the providers hookline
+/// knows and is treated as absent.
+pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
+    value?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_bounded_and_grows() {
+        let policy = RetryPolicy::default();
+        for retry in 0..10 {
+            assert!(policy.backoff(retry) <= policy.max_backoff);
+        }
+        assert!(policy.backoff(0) <= policy.base_backoff);
+    }
+
+    #[test]
+    fn retry_after_in_seconds() {
+        assert_eq!(parse_retry_after(Some("3")), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
+        assert_eq!(parse_retry_after(None), None);
+    }
+
+    #[tokio::test]
+    async fn a_wait_past_the_deadline_does_not_fit() {
+        let policy = RetryPolicy::default();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        assert!(policy.fits(Duration::from_secs(1), deadline));
+        assert!(!policy.fits(Duration::from_secs(2), deadline));
+        assert!(policy.attempt_timeout(Instant::now()).is_none());
+    }
+}
