@@ -1,10 +1,19 @@
 //! hookline's shared library: everything the Lambda functions and the CLI are made of.
 //!
+//! Receiving:
 //! - [`signature`]: HMAC-SHA256 secrets and constant-time verification.
 //! - [`providers`]: each provider's webhook scheme (signature, replay window, envelope).
 //! - [`receiver`]: the receiver logic shared by every provider, and its Lambda adapter.
-//! - [`message`]: the ingest queue message contract.
-//! - [`queue`]: the `Queue` port with SQS and in-memory adapters.
+//! - [`message`]: the ingest queue message contract; [`queue`]: SQS and in-memory queues.
+//!
+//! Processing:
+//! - [`processor`]: plan, claim, fetch, record, publish, complete; batches and the Lambda adapter.
+//! - [`idempotency`]: claim records of events (DynamoDB and in-memory).
+//! - [`order_api`]: follow-up fetches of full orders; [`order`]: order identity.
+//! - [`order_state`]: order states that never go backwards, wallet movements.
+//! - [`order_update`]: the order-updates queue message contract; [`redact`]: masking codes.
+//!
+//! Around both:
 //! - [`metrics`], [`telemetry`]: CloudWatch EMF metrics and logging set-up.
 //! - [`config`], [`aws`]: environment configuration and AWS SDK set-up.
 //! - [`dev_defaults`]: the published test secret and local defaults.
@@ -18,8 +27,11 @@ pub mod metrics;
 pub mod order;
 pub mod order_api;
 pub mod order_state;
+pub mod order_update;
+pub mod processor;
 pub mod providers;
 pub mod queue;
 pub mod receiver;
+pub mod redact;
 pub mod signature;
 pub mod telemetry;

@@ -64,6 +64,8 @@ impl QueueMessage {
                 (ATTR_PROVIDER, self.provider.clone()),
                 (ATTR_EVENT_TYPE, self.event_type.clone()),
             ],
+            group_id: None,
+            deduplication_id: None,
         }
     }
 

@@ -7,6 +7,7 @@
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+use crate::processor::{Outcome as RecordOutcome, ProcessError, RecordResult};
 use crate::receiver::Outcome;
 
 pub const NAMESPACE: &str = "Hookline";
@@ -71,6 +72,65 @@ pub fn receiver_outcome(provider: &str, outcome: &Outcome, at: OffsetDateTime) -
             &[("EnqueueFailed", 1.0, "Count")],
         ),
     }
+}
+
+/// The metrics of one processor batch: one line per provider, counts and latencies.
+pub fn processor_batch(results: &[RecordResult], at: OffsetDateTime) -> Vec<String> {
+    let mut providers: Vec<&str> = results
+        .iter()
+        .map(|r| r.provider.as_deref().unwrap_or("unknown"))
+        .collect();
+    providers.sort_unstable();
+    providers.dedup();
+    providers
+        .into_iter()
+        .map(|provider| {
+            let mine: Vec<&RecordResult> = results
+                .iter()
+                .filter(|r| r.provider.as_deref().unwrap_or("unknown") == provider)
+                .collect();
+            let count = |f: &dyn Fn(&RecordOutcome) -> bool| {
+                mine.iter().filter(|r| f(&r.outcome)).count() as f64
+            };
+            let processed = count(&|o| matches!(o, RecordOutcome::Processed { .. }));
+            let duplicates = count(&|o| matches!(o, RecordOutcome::Duplicate));
+            let conflicts = count(&|o| matches!(o, RecordOutcome::Conflict));
+            let in_progress = count(&|o| matches!(o, RecordOutcome::InProgressElsewhere));
+            let failed = count(&|o| matches!(o, RecordOutcome::Failed(_)));
+            let fetch_failed =
+                count(&|o| matches!(o, RecordOutcome::Failed(ProcessError::Fetch(_))));
+            let unknown = count(&|o| {
+                matches!(
+                    o,
+                    RecordOutcome::Processed {
+                        known_type: false,
+                        ..
+                    }
+                )
+            });
+            let mut line: Value = serde_json::from_str(&emf_line(
+                at,
+                &[("provider", provider)],
+                &[
+                    ("EventProcessed", processed, "Count"),
+                    ("DuplicateSkipped", duplicates, "Count"),
+                    ("EventConflict", conflicts, "Count"),
+                    ("EventInProgress", in_progress, "Count"),
+                    ("ProcessingFailed", failed, "Count"),
+                    ("FetchFailed", fetch_failed, "Count"),
+                    ("UnknownEventType", unknown, "Count"),
+                    ("ProcessingLatencyMs", 0.0, "Milliseconds"),
+                ],
+            ))
+            .unwrap_or_default();
+            // EMF takes a list of values for one metric: every record's latency.
+            line["ProcessingLatencyMs"] = mine
+                .iter()
+                .map(|r| Value::from(r.latency.as_secs_f64() * 1000.0))
+                .collect();
+            line.to_string()
+        })
+        .collect()
 }
 
 #[cfg(test)]

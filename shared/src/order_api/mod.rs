@@ -10,7 +10,7 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::time::Instant;
 
-pub use octopus::OctopusOrderClient;
+pub use octopus::{OctopusOrderClient, octopus_order_id};
 pub use retry::RetryPolicy;
 
 use crate::order::OrderRef;

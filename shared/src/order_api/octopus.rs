@@ -22,7 +22,7 @@ pub struct OctopusOrderClient {
 }
 
 /// Octopus order ids are positive integers; anything else never reaches a URL.
-pub fn validate_order_id(order_id: &str) -> Result<u64, FetchError> {
+pub fn octopus_order_id(order_id: &str) -> Result<u64, FetchError> {
     let invalid = || FetchError::InvalidOrderId(order_id.chars().take(32).collect());
     if order_id.is_empty() || order_id.len() > 19 || !order_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
@@ -59,7 +59,7 @@ impl OctopusOrderClient {
 
     /// The URL of an order: the base with encoded path segments appended.
     pub fn order_url(&self, order: &OrderRef) -> Result<Url, FetchError> {
-        let id = validate_order_id(&order.order_id)?;
+        let id = octopus_order_id(&order.order_id)?;
         let mut url = self.base.clone();
         {
             let mut segments = url

@@ -16,6 +16,10 @@ pub use sqs::SqsQueue;
 pub struct OutgoingMessage {
     pub body: String,
     pub attributes: Vec<(&'static str, String)>,
+    /// FIFO queues: messages of one group are delivered in order.
+    pub group_id: Option<String>,
+    /// FIFO queues: a second message with the same id within five minutes is dropped.
+    pub deduplication_id: Option<String>,
 }
 
 impl OutgoingMessage {

@@ -32,7 +32,9 @@ impl Queue for SqsQueue {
             .client
             .send_message()
             .queue_url(&self.queue_url)
-            .message_body(&message.body);
+            .message_body(&message.body)
+            .set_message_group_id(message.group_id.clone())
+            .set_message_deduplication_id(message.deduplication_id.clone());
         for (name, value) in &message.attributes {
             let attribute = MessageAttributeValue::builder()
                 .data_type("String")

@@ -1,0 +1,123 @@
+//! A batch of SQS records, processed concurrently (bounded), each result on its own: one bad
+//! record never fails or repeats its neighbours.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::{Outcome, ProcessError, Processor};
+use crate::idempotency::EventStore;
+use crate::order_api::OrderApi;
+use crate::order_state::OrderStateStore;
+use crate::queue::Queue;
+
+/// One record as SQS delivered it.
+#[derive(Clone, Debug)]
+pub struct BatchRecord {
+    pub message_id: String,
+    pub body: Option<String>,
+}
+
+/// What became of one record.
+#[derive(Debug)]
+pub struct RecordResult {
+    pub message_id: String,
+    /// `None` when the body was not an ingest message.
+    pub provider: Option<String>,
+    pub outcome: Outcome,
+    pub latency: Duration,
+}
+
+/// Processes `records` with at most `config.concurrency` at once; results in any order.
+pub async fn process_batch<E, S, A, U>(
+    processor: &Processor<E, S, A, U>,
+    records: Vec<BatchRecord>,
+    deadline: Instant,
+) -> Vec<RecordResult>
+where
+    E: EventStore,
+    S: OrderStateStore,
+    A: OrderApi,
+    U: Queue,
+{
+    let concurrency = processor.config.concurrency.max(1);
+    futures::stream::iter(records)
+        .map(|record| {
+            let span = tracing::info_span!(
+                "record",
+                message_id = %record.message_id,
+                provider = tracing::field::Empty,
+                event_id = tracing::field::Empty,
+                event_type = tracing::field::Empty,
+            );
+            async move { process_record(processor, record, deadline).await }.instrument(span)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
+async fn process_record<E, S, A, U>(
+    processor: &Processor<E, S, A, U>,
+    record: BatchRecord,
+    deadline: Instant,
+) -> RecordResult
+where
+    E: EventStore,
+    S: OrderStateStore,
+    A: OrderApi,
+    U: Queue,
+{
+    let started = Instant::now();
+    let (message, outcome) = match record.body.as_deref() {
+        Some(body) => processor.process(body, deadline).await,
+        None => (None, Outcome::Failed(super::PlanError::NotAMessage.into())),
+    };
+    if let Some(message) = &message {
+        let span = tracing::Span::current();
+        span.record("provider", message.provider.as_str());
+        span.record("event_id", message.event_id.as_str());
+        span.record("event_type", message.event_type.as_str());
+    }
+    log_outcome(&outcome);
+    RecordResult {
+        message_id: record.message_id,
+        provider: message.map(|m| m.provider),
+        outcome,
+        latency: started.elapsed(),
+    }
+}
+
+/// One log line per decision.
+fn log_outcome(outcome: &Outcome) {
+    match outcome {
+        Outcome::Processed {
+            fetched,
+            state,
+            known_type,
+        } => tracing::info!(
+            fetched,
+            state = ?state,
+            known_type,
+            "event processed"
+        ),
+        Outcome::Duplicate => tracing::info!("duplicate delivery; already processed, acknowledged"),
+        Outcome::InProgressElsewhere => {
+            tracing::info!("event is being processed by another invocation; retried later")
+        }
+        Outcome::Conflict => tracing::error!(
+            "event id seen before with a different body; not processed, left to retry and the dead-letter queue"
+        ),
+        Outcome::Failed(error) => {
+            let cause = match error {
+                ProcessError::Plan(_) => "malformed",
+                ProcessError::Store(_) => "store",
+                ProcessError::Fetch(_) => "fetch",
+                ProcessError::Publish(_) => "publish",
+            };
+            tracing::error!(cause, error = %error, "event failed; SQS will deliver it again")
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The processor: each ingest message takes effect exactly once.
+//!
+//! Per record: plan the event (pure) → claim it in the event store → fetch the full order when
+//! the event calls for it → record the order state → publish the order update → mark the claim
+//! COMPLETED. Any failure after the claim releases it and reports the record as failed, so SQS
+//! redelivers it (and, after `maxReceiveCount`, moves it to the dead-letter queue). The update
+//! is published before the claim is completed: a crash between the two can repeat an update
+//! (deduplicated by the FIFO order-updates queue within five minutes), never lose one.
+
+mod batch;
+pub mod lambda;
+mod plan;
+
+use std::time::Duration;
+
+use thiserror::Error;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::time::Instant;
+
+pub use batch::{BatchRecord, RecordResult, process_batch};
+pub use plan::{Plan, PlanError, plan};
+
+use crate::idempotency::{
+    Claim, ClaimRequest, DEFAULT_RECORD_TTL_SECS, EventStore, StoreError, body_sha256, event_key,
+};
+use crate::message::QueueMessage;
+use crate::order_api::{FetchError, OrderApi};
+use crate::order_state::{OrderStateStore, StateWrite};
+use crate::order_update::{ORDER_UPDATE_VERSION, OrderUpdate};
+use crate::queue::{Queue, QueueError};
+
+/// Settings of the processor.
+#[derive(Clone, Debug)]
+pub struct ProcessorConfig {
+    /// Lifetime of claim records (DynamoDB TTL).
+    pub record_ttl_secs: i64,
+    /// Records of one batch processed at once.
+    pub concurrency: usize,
+    /// Work on a record stops this long before the invocation's deadline.
+    pub deadline_margin: Duration,
+}
+
+impl Default for ProcessorConfig {
+    fn default() -> Self {
+        Self {
+            record_ttl_secs: DEFAULT_RECORD_TTL_SECS,
+            concurrency: 8,
+            deadline_margin: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why a record failed. Texts never hold bodies, codes or tokens.
+#[derive(Debug, Error)]
+pub enum ProcessError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("follow-up fetch failed: {0}")]
+    Fetch(#[from] FetchError),
+    #[error("publishing the order update failed: {0}")]
+    Publish(#[from] QueueError),
+}
+
+/// What became of one record.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Took effect now.
+    Processed {
+        fetched: bool,
+        state: Option<StateWrite>,
+        known_type: bool,
+    },
+    /// Took effect before: acknowledged without doing anything.
+    Duplicate,
+    /// Another invocation holds a live claim: retried later by SQS.
+    InProgressElsewhere,
+    /// The event id was seen with a different body: not processed, retried, then dead-lettered.
+    Conflict,
+    Failed(ProcessError),
+}
+
+impl Outcome {
+    /// Whether SQS should deliver the record again.
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::InProgressElsewhere | Self::Conflict | Self::Failed(_)
+        )
+    }
+}
+
+/// The processor with its adapters, built once at init.
+pub struct Processor<E, S, A, U> {
+    pub events: E,
+    pub states: S,
+    pub api: A,
+    pub updates: U,
+    pub config: ProcessorConfig,
+}
+
+impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A, U> {
+    /// Processes one ingest message body. `deadline` is when the invocation ends.
+    pub async fn process(&self, body: &str, deadline: Instant) -> (Option<QueueMessage>, Outcome) {
+        let message = match QueueMessage::from_json(body) {
+            Ok(message) if message.v == 1 => message,
+            _ => return (None, Outcome::Failed(PlanError::NotAMessage.into())),
+        };
+        let outcome = self.process_message(&message, deadline).await;
+        (Some(message), outcome)
+    }
+
+    async fn process_message(&self, message: &QueueMessage, deadline: Instant) -> Outcome {
+        let plan = match plan(message) {
+            Ok(plan) => plan,
+            Err(error) => return Outcome::Failed(error.into()),
+        };
+        let work_deadline = deadline
+            .checked_sub(self.config.deadline_margin)
+            .unwrap_or(deadline);
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let seconds_left = work_deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs();
+        let request = ClaimRequest {
+            key: event_key(&message.provider, &message.event_id),
+            body_sha256: body_sha256(message.body.as_bytes()),
+            lease_token: lease_token(),
+            now,
+            // The lease ends when this invocation must have ended: a crash frees it then.
+            lease_until: now + i64::try_from(seconds_left).unwrap_or(0) + 1,
+            expires_at: now + self.config.record_ttl_secs,
+        };
+        match self.events.claim(&request).await {
+            Ok(Claim::Acquired { attempts }) => {
+                if attempts > 1 {
+                    tracing::warn!(
+                        attempts,
+                        "took over an expired claim (an earlier attempt did not finish)"
+                    );
+                }
+            }
+            Ok(Claim::AlreadyCompleted) => return Outcome::Duplicate,
+            Ok(Claim::InProgress { .. }) => return Outcome::InProgressElsewhere,
+            Ok(Claim::Conflict) => return Outcome::Conflict,
+            Err(error) => return Outcome::Failed(error.into()),
+        }
+
+        match self.apply(message, &plan, work_deadline).await {
+            Ok(state) => {
+                match self
+                    .events
+                    .complete(
+                        &request.key,
+                        &request.lease_token,
+                        OffsetDateTime::now_utc().unix_timestamp(),
+                    )
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(
+                        "claim was taken over before completion; its effects are done"
+                    ),
+                    // The effects are done and published: acknowledging is right. The claim
+                    // stays IN_PROGRESS until its lease ends.
+                    Err(error) => {
+                        tracing::error!(error = %error, "could not mark the event COMPLETED; its effects are done")
+                    }
+                }
+                Outcome::Processed {
+                    fetched: plan.fetch,
+                    state,
+                    known_type: plan.known_type,
+                }
+            }
+            Err(error) => {
+                if let Err(release) = self
+                    .events
+                    .release(&request.key, &request.lease_token)
+                    .await
+                {
+                    tracing::warn!(error = %release, "could not release the claim; it frees itself when the lease ends");
+                }
+                Outcome::Failed(error)
+            }
+        }
+    }
+
+    /// The event's effects: fetch, state, order update.
+    async fn apply(
+        &self,
+        message: &QueueMessage,
+        plan: &Plan,
+        deadline: Instant,
+    ) -> Result<Option<StateWrite>, ProcessError> {
+        let fetched = match (&plan.order, plan.fetch) {
+            (Some(order), true) => {
+                let started = Instant::now();
+                let order = self.api.fetch(order, deadline).await?;
+                tracing::info!(
+                    fetch_ms = started.elapsed().as_millis() as u64,
+                    "order fetched"
+                );
+                Some(order)
+            }
+            _ => None,
+        };
+        let state = match (&plan.state, &plan.wallet) {
+            (Some(state), _) => Some(self.states.record_order(state).await?),
+            (None, Some(movement)) => Some(self.states.record_wallet(movement).await?),
+            (None, None) => None,
+        };
+        if state == Some(StateWrite::Superseded) {
+            tracing::info!("a newer state is recorded already; state left as it is");
+        }
+        if plan.known_type {
+            let update = OrderUpdate {
+                v: ORDER_UPDATE_VERSION,
+                provider: message.provider.clone(),
+                event_id: message.event_id.clone(),
+                event_type: message.event_type.clone(),
+                occurred_at: rfc3339_millis(plan.occurred_at),
+                order_kind: plan.order.as_ref().map(|o| o.kind.to_string()),
+                order_id: plan.order.as_ref().map(|o| o.order_id.clone()),
+                status: plan.state.as_ref().map(|s| s.status.clone()),
+                event_data: plan.event_data.clone(),
+                order: fetched,
+            };
+            self.updates.send(&update.encode()).await?;
+        }
+        Ok(state)
+    }
+}
+
+fn lease_token() -> String {
+    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+}
+
+fn rfc3339_millis(epoch_millis: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(epoch_millis) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}

@@ -1,0 +1,273 @@
+//! What an event asks of the processor: which order it concerns, whether to fetch it, which
+//! state to record. Pure functions of the queue message, per provider.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use thiserror::Error;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::message::QueueMessage;
+use crate::order::{OrderKind, OrderRef};
+use crate::order_api::octopus_order_id;
+use crate::order_state::{OrderState, WalletMovement};
+
+/// The work an event calls for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The order the event is about; `None` for wallet and unknown events.
+    pub order: Option<OrderRef>,
+    /// Fetch the full order from the provider's API.
+    pub fetch: bool,
+    pub state: Option<OrderState>,
+    pub wallet: Option<WalletMovement>,
+    /// Epoch milliseconds when the change happened, per the provider.
+    pub occurred_at: i64,
+    /// The event's `data`, passed on in the order update.
+    pub event_data: Value,
+    /// False for event types hookline does not act on yet.
+    pub known_type: bool,
+}
+
+/// Why a message cannot be planned. Texts describe shape, never content.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PlanError {
+    #[error("queue message is not a v1 ingest message")]
+    NotAMessage,
+    #[error("no processing rules for provider {0}")]
+    UnknownProvider(String),
+    #[error("event body is not a valid {provider} event: {reason}")]
+    Malformed { provider: String, reason: String },
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    created_at: Option<String>,
+    #[serde(default)]
+    data: Map<String, Value>,
+}
+
+/// Plans one queue message.
+pub fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
+    match message.provider.as_str() {
+        crate::providers::octopus::PROVIDER => plan_octopus(message),
+        other => Err(PlanError::UnknownProvider(other.to_string())),
+    }
+}
+
+/// Status of an Octopus event type, with its rank in the order's life.
+fn octopus_status(event_type: &str) -> Option<(OrderKind, &'static str, u8, bool)> {
+    // (kind, status, rank, fetch)
+    Some(match event_type {
+        "order.partially_delivered" => (OrderKind::Voucher, "PARTIALLY_DELIVERED", 1, true),
+        "order.delivered" => (OrderKind::Voucher, "DELIVERED", 2, true),
+        "order.failed" => (OrderKind::Voucher, "FAILED", 2, false),
+        "order.cancelled" => (OrderKind::Voucher, "CANCELLED", 2, false),
+        "esim.delivered" => (OrderKind::Esim, "DELIVERED", 1, true),
+        "esim.failed" => (OrderKind::Esim, "FAILED", 1, false),
+        "esim.cancelled" => (OrderKind::Esim, "CANCELLED", 1, false),
+        "esim.installed" => (OrderKind::Esim, "INSTALLED", 2, false),
+        "esim.activated" => (OrderKind::Esim, "ACTIVE", 3, false),
+        "esim.depleted" => (OrderKind::Esim, "DEPLETED", 4, false),
+        _ => return None,
+    })
+}
+
+fn plan_octopus(message: &QueueMessage) -> Result<Plan, PlanError> {
+    let malformed = |reason: &str| PlanError::Malformed {
+        provider: message.provider.clone(),
+        reason: reason.to_string(),
+    };
+    let envelope: Envelope = serde_json::from_str(&message.body)
+        .map_err(|_| malformed("not an object with string id and type"))?;
+    if envelope.id != message.event_id || envelope.event_type != message.event_type {
+        return Err(malformed("id or type differs from the queue message's"));
+    }
+    let occurred_at = envelope
+        .created_at
+        .as_deref()
+        .and_then(epoch_millis)
+        .or_else(|| epoch_millis(&message.received_at))
+        .ok_or_else(|| malformed("no usable created_at or received_at"))?;
+    let data = envelope.data;
+    let mut plan = Plan {
+        order: None,
+        fetch: false,
+        state: None,
+        wallet: None,
+        occurred_at,
+        event_data: Value::Object(data.clone()),
+        known_type: true,
+    };
+
+    if let Some((kind, status, rank, fetch)) = octopus_status(&envelope.event_type) {
+        let order_id = data
+            .get("id")
+            .and_then(id_text)
+            .ok_or_else(|| malformed("data.id is missing"))?;
+        octopus_order_id(&order_id).map_err(|_| malformed("data.id is not an order id"))?;
+        let order = OrderRef {
+            provider: message.provider.clone(),
+            kind,
+            order_id,
+        };
+        plan.state = Some(OrderState {
+            order: order.clone(),
+            status: status.to_string(),
+            status_rank: rank,
+            quantity: data.get("quantity").and_then(Value::as_i64),
+            delivered_quantity: data.get("delivered_quantity").and_then(Value::as_i64),
+            amount: number_text(data.get("amount")),
+            currency: text(data.get("currency")),
+            product_name: text(data.get("product_name")),
+            reference: text(data.get("reference_code"))
+                .or_else(|| text(data.get("client_reference"))),
+            last_event_at: occurred_at,
+            last_event_id: envelope.id.clone(),
+        });
+        plan.fetch = fetch;
+        plan.order = Some(order);
+    } else if let Some(direction) = envelope.event_type.strip_prefix("wallet.") {
+        plan.wallet = Some(WalletMovement {
+            provider: message.provider.clone(),
+            event_id: envelope.id.clone(),
+            direction: direction.to_string(),
+            amount: number_text(data.get("amount")),
+            currency: text(data.get("currency")),
+            balance_after: number_text(data.get("balance_after")),
+            transaction_id: data.get("transaction_id").and_then(id_text),
+            occurred_at,
+        });
+    } else {
+        plan.known_type = false;
+    }
+    Ok(plan)
+}
+
+fn epoch_millis(rfc3339: &str) -> Option<i64> {
+    let at = OffsetDateTime::parse(rfc3339, &Rfc3339).ok()?;
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(str::to_string)
+}
+
+/// A JSON number exactly as written (so `4.275` stays `4.275`).
+fn number_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// An id written as a JSON integer or string.
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) if n.is_u64() => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(event_type: &str, data: &str) -> QueueMessage {
+        QueueMessage {
+            v: 1,
+            provider: "octopus".into(),
+            event_id: "evt_1".into(),
+            event_type: event_type.into(),
+            received_at: "2026-11-22T10:00:00Z".into(),
+            body: format!(
+                r#"{{"id":"evt_1","type":"{event_type}","created_at":"2026-11-22T09:59:58Z","data":{data}}}"#
+            ),
+        }
+    }
+
+    #[test]
+    fn delivered_order_is_fetched_and_recorded() {
+        let plan = plan(&message("order.delivered", r#"{"id":12345,"status":"DELIVERED","quantity":5,"delivered_quantity":5,"amount":250.00,"reference_code":"R1"}"#)).unwrap();
+        let order = plan.order.unwrap();
+        assert_eq!(
+            (order.kind, order.order_id.as_str()),
+            (OrderKind::Voucher, "12345")
+        );
+        assert!(plan.fetch);
+        let state = plan.state.unwrap();
+        assert_eq!(state.status, "DELIVERED");
+        assert_eq!(state.amount.as_deref(), Some("250.0"));
+        assert_eq!(state.reference.as_deref(), Some("R1"));
+        assert_eq!(state.last_event_at, 1_795_341_598_000);
+    }
+
+    #[test]
+    fn esim_delivered_fetches_the_esim_order() {
+        let plan = plan(&message(
+            "esim.delivered",
+            r#"{"id":9302481,"amount":4.275}"#,
+        ))
+        .unwrap();
+        assert_eq!(plan.order.unwrap().kind, OrderKind::Esim);
+        assert!(plan.fetch);
+        assert_eq!(plan.state.unwrap().amount.as_deref(), Some("4.275"));
+    }
+
+    #[test]
+    fn terminal_and_lifecycle_events_are_not_fetched() {
+        for t in [
+            "order.failed",
+            "order.cancelled",
+            "esim.failed",
+            "esim.installed",
+            "esim.depleted",
+        ] {
+            let plan = plan(&message(t, r#"{"id":1}"#)).unwrap();
+            assert!(!plan.fetch, "{t}");
+            assert!(plan.state.is_some(), "{t}");
+        }
+    }
+
+    #[test]
+    fn wallet_events_become_movements() {
+        let plan = plan(&message(
+            "wallet.debited",
+            r#"{"transaction_id":880012,"amount":250.00,"currency":"USD","balance_after":1000.00}"#,
+        ))
+        .unwrap();
+        let movement = plan.wallet.unwrap();
+        assert_eq!(movement.direction, "debited");
+        assert_eq!(movement.transaction_id.as_deref(), Some("880012"));
+        assert!(plan.order.is_none() && !plan.fetch);
+    }
+
+    #[test]
+    fn unknown_types_plan_nothing() {
+        let plan = plan(&message("voucher.expired", "{}")).unwrap();
+        assert!(!plan.known_type && plan.order.is_none() && plan.wallet.is_none());
+    }
+
+    #[test]
+    fn order_ids_must_be_integers() {
+        for data in [
+            r#"{"id":"../admin"}"#,
+            r#"{"id":-1}"#,
+            r#"{}"#,
+            r#"{"id":1.5}"#,
+        ] {
+            assert!(plan(&message("order.delivered", data)).is_err(), "{data}");
+        }
+    }
+
+    #[test]
+    fn message_and_body_must_agree() {
+        let mut m = message("order.delivered", r#"{"id":1}"#);
+        m.event_id = "evt_other".into();
+        assert!(plan(&m).is_err());
+    }
+}
