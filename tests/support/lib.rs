@@ -100,3 +100,111 @@ pub fn unreachable_endpoint() -> String {
 pub fn events_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
+
+impl Moto {
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+    }
+}
+
+/// Creates a fresh events table as template.yaml declares it (string key `pk`, on demand,
+/// TTL on `expires_at`) and returns its name.
+pub async fn create_table(dynamodb: &aws_sdk_dynamodb::Client) -> String {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        TimeToLiveSpecification,
+    };
+    let name = unique_name("events");
+    dynamodb
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create table on moto");
+    dynamodb
+        .update_time_to_live()
+        .table_name(&name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("enable TTL on moto");
+    name
+}
+
+/// Creates a fresh FIFO queue (as the order-updates queue) and returns its URL.
+pub async fn create_fifo_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    sqs.create_queue()
+        .queue_name(format!("{}.fifo", unique_name(prefix)))
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("create FIFO queue on moto")
+        .queue_url
+        .expect("queue url")
+}
+
+/// Receives every message now in a queue (deleting them), waiting up to a second for more.
+pub async fn drain_queue(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let output = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive from moto");
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for m in messages {
+            bodies.push(m.body.clone().unwrap_or_default());
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle.unwrap_or_default())
+                .send()
+                .await
+                .expect("delete from moto");
+        }
+    }
+}
+
+/// Every item of a table, as JSON-ish text per item, for scans of what was stored.
+pub async fn table_items(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> Vec<String> {
+    let output = dynamodb
+        .scan()
+        .table_name(table)
+        .send()
+        .await
+        .expect("scan on moto");
+    output
+        .items
+        .unwrap_or_default()
+        .iter()
+        .map(|item| format!("{item:?}"))
+        .collect()
+}

@@ -1,0 +1,36 @@
+//! Processor: SQS ingest queue → claim in DynamoDB → follow-up fetch → order state → order
+//! updates queue. Wiring only; the behaviour lives in `hookline::processor`.
+
+use hookline::config::ProcessorEnv;
+use hookline::idempotency::DynamoEventStore;
+use hookline::order_api::{OctopusOrderClient, RetryPolicy};
+use hookline::order_state::DynamoOrderStateStore;
+use hookline::processor::{Processor, ProcessorConfig, lambda};
+use hookline::queue::SqsQueue;
+use lambda_runtime::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    hookline::telemetry::init_json();
+    // Clients and secrets are built once per container, not per batch.
+    let env = ProcessorEnv::from_env()?;
+    let aws = hookline::aws::from_env().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let processor = Processor {
+        events: DynamoEventStore::new(dynamodb.clone(), &env.events_table),
+        states: DynamoOrderStateStore::new(dynamodb, &env.events_table),
+        api: OctopusOrderClient::new(
+            &env.octopus_api_base_url,
+            &env.octopus_api_token,
+            RetryPolicy::default(),
+        )?,
+        updates: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &env.order_updates_queue_url),
+        config: ProcessorConfig {
+            record_ttl_secs: env.record_ttl_secs,
+            concurrency: env.concurrency,
+            ..ProcessorConfig::default()
+        },
+    };
+    let processor = &processor;
+    lambda_runtime::run(service_fn(move |event| lambda::handle(processor, event))).await
+}

@@ -1,0 +1,997 @@
+//! The processor against real parts: DynamoDB and SQS on moto server, the provider API on a local
+//! HTTP server (wiremock). Each test asserts on the table, the queues and the requests the
+//! provider API received.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use hookline::idempotency::{
+    Claim, ClaimRequest, DynamoEventStore, EventStore, StoreError, body_sha256, event_key,
+};
+use hookline::message::QueueMessage;
+use hookline::order_api::{FetchError, OctopusOrderClient, RetryPolicy};
+use hookline::order_state::DynamoOrderStateStore;
+use hookline::order_update::OrderUpdate;
+use hookline::processor::{
+    BatchRecord, Outcome, ProcessError, Processor, ProcessorConfig, lambda, process_batch,
+};
+use hookline::queue::SqsQueue;
+use hookline::signature::Secret;
+use hookline_tests::{
+    create_fifo_queue, create_queue, create_table, drain_queue, moto, table_items,
+    unreachable_endpoint,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::time::Instant;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const API_TOKEN: &str = "octopus-api-token-fixture";
+const VOUCHER_CODE: &str = "GIFT-7Q2M-XK9P-4LZD";
+const VOUCHER_PIN: &str = "918273";
+const CLAIM_URL: &str = "https://claim.example/c/abcdef123";
+const ACTIVATION_CODE: &str = "LPA:1$smdp.example$ACT-55Z-QQ9";
+/// Every credential of the fixtures: none may be found in logs or table items.
+const SECRETS: &[&str] = &[
+    API_TOKEN,
+    VOUCHER_CODE,
+    VOUCHER_PIN,
+    CLAIM_URL,
+    ACTIVATION_CODE,
+];
+
+type DynamoProcessor<E = DynamoEventStore> =
+    Processor<E, DynamoOrderStateStore, OctopusOrderClient, SqsQueue>;
+
+struct Rig {
+    sqs: aws_sdk_sqs::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+    updates_url: String,
+    api: MockServer,
+    processor: DynamoProcessor,
+}
+
+fn fast_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(200),
+        attempt_timeout: Duration::from_millis(800),
+        connect_timeout: Duration::from_millis(500),
+        min_attempt_time: Duration::from_millis(100),
+    }
+}
+
+async fn rig() -> Rig {
+    rig_with(fast_policy()).await
+}
+
+async fn rig_with(policy: RetryPolicy) -> Rig {
+    let sqs = moto().sqs().await;
+    let dynamodb = moto().dynamodb().await;
+    let table = create_table(&dynamodb).await;
+    let updates_url = create_fifo_queue(&sqs, "order-updates").await;
+    let api = MockServer::start().await;
+    let processor = Processor {
+        events: DynamoEventStore::new(dynamodb.clone(), &table),
+        states: DynamoOrderStateStore::new(dynamodb.clone(), &table),
+        api: OctopusOrderClient::new(&api.uri(), &Secret::new(API_TOKEN), policy).unwrap(),
+        updates: SqsQueue::new(sqs.clone(), &updates_url),
+        config: ProcessorConfig::default(),
+    };
+    Rig {
+        sqs,
+        dynamodb,
+        table,
+        updates_url,
+        api,
+        processor,
+    }
+}
+
+impl Rig {
+    async fn process(&self, body: &str) -> Outcome {
+        process_with(&self.processor, body).await
+    }
+
+    async fn item(&self, pk: &str) -> Option<HashMap<String, AttributeValue>> {
+        self.dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+    }
+
+    async fn attr(&self, pk: &str, name: &str) -> Option<String> {
+        let item = self.item(pk).await?;
+        match item.get(name)? {
+            AttributeValue::S(s) | AttributeValue::N(s) => Some(s.clone()),
+            other => Some(format!("{other:?}")),
+        }
+    }
+
+    async fn updates(&self) -> Vec<OrderUpdate> {
+        drain_queue(&self.sqs, &self.updates_url)
+            .await
+            .iter()
+            .map(|body| serde_json::from_str(body).expect("order update v1"))
+            .collect()
+    }
+
+    async fn requests_to(&self, url_path: &str) -> usize {
+        self.api
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == url_path)
+            .count()
+    }
+
+    async fn mount_voucher_order(&self, order_id: u64) {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/orders/{order_id}")))
+            .and(header(
+                "authorization",
+                format!("Bearer {API_TOKEN}").as_str(),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(voucher_order(order_id)))
+            .mount(&self.api)
+            .await;
+    }
+}
+
+async fn process_with<E: EventStore>(processor: &DynamoProcessor<E>, body: &str) -> Outcome {
+    processor
+        .process(body, Instant::now() + Duration::from_secs(10))
+        .await
+        .1
+}
+
+/// The full voucher order as the Octopus API returns it: wrapped in `data`, with codes.
+fn voucher_order(order_id: u64) -> Value {
+    json!({"data": {
+        "id": order_id, "reference_code": "MY_ORDER_001", "status": "DELIVERED",
+        "quantity": 1, "delivered_quantity": 1, "amount": 50.00,
+        "vouchers": [{"code": VOUCHER_CODE, "pin": VOUCHER_PIN, "claim_url": CLAIM_URL,
+                      "expires_at": "2027-11-22T00:00:00Z"}]
+    }})
+}
+
+/// The eSIM order, bare (not wrapped), with its activation code.
+fn esim_order(order_id: u64) -> Value {
+    json!({"id": order_id, "status": "DELIVERED", "iccid": "8910300000123456789",
+           "activation_code": ACTIVATION_CODE, "is_installed": false})
+}
+
+/// An ingest queue message body for an Octopus event.
+fn ingest(event_type: &str, event_id: &str, created_at: &str, data: Value) -> String {
+    let body = json!({"id": event_id, "type": event_type, "created_at": created_at, "data": data})
+        .to_string();
+    QueueMessage::new(
+        "octopus",
+        event_id,
+        event_type,
+        OffsetDateTime::now_utc(),
+        body,
+    )
+    .to_json()
+}
+
+fn delivered(event_id: &str, order_id: u64) -> String {
+    ingest(
+        "order.delivered",
+        event_id,
+        "2026-11-22T10:00:00Z",
+        json!({"id": order_id, "status": "DELIVERED", "quantity": 1, "delivered_quantity": 1,
+               "amount": 50.00, "reference_code": "MY_ORDER_001"}),
+    )
+}
+
+fn assert_processed(outcome: &Outcome) {
+    assert!(
+        matches!(outcome, Outcome::Processed { .. }),
+        "expected Processed, got {outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn voucher_order_is_fetched_recorded_and_published() {
+    let rig = rig().await;
+    rig.mount_voucher_order(12345).await;
+    let outcome = rig.process(&delivered("evt_v1", 12345)).await;
+    assert_processed(&outcome);
+
+    assert_eq!(rig.requests_to("/api/v1/orders/12345").await, 1);
+    let key = event_key("octopus", "evt_v1");
+    assert_eq!(rig.attr(&key, "status").await.as_deref(), Some("COMPLETED"));
+    assert_eq!(rig.attr(&key, "attempts").await.as_deref(), Some("1"));
+    assert!(rig.attr(&key, "expires_at").await.is_some());
+    let order = "ORDER#octopus#voucher#12345";
+    assert_eq!(
+        rig.attr(order, "status").await.as_deref(),
+        Some("DELIVERED")
+    );
+    assert_eq!(
+        rig.attr(order, "last_event_id").await.as_deref(),
+        Some("evt_v1")
+    );
+    assert_eq!(rig.attr(order, "amount").await.as_deref(), Some("50.0"));
+
+    let updates = rig.updates().await;
+    assert_eq!(updates.len(), 1);
+    let update = &updates[0];
+    assert_eq!(update.status.as_deref(), Some("DELIVERED"));
+    assert_eq!(update.order_kind.as_deref(), Some("voucher"));
+    let fetched = update.order.as_ref().expect("fetched order in the update");
+    assert_eq!(
+        fetched["vouchers"][0]["code"], VOUCHER_CODE,
+        "unwrapped from data"
+    );
+}
+
+#[tokio::test]
+async fn esim_order_is_fetched_and_its_activation_code_only_published() {
+    let rig = rig().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/esim/orders/9302481"))
+        .and(header(
+            "authorization",
+            format!("Bearer {API_TOKEN}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(esim_order(9302481)))
+        .mount(&rig.api)
+        .await;
+    let body = ingest(
+        "esim.delivered",
+        "evt_esim_1",
+        "2026-11-22T10:00:00Z",
+        json!({"id": 9302481, "status": "DELIVERED", "amount": 4.275, "currency": "USD"}),
+    );
+    assert_processed(&rig.process(&body).await);
+    assert_eq!(rig.requests_to("/api/v1/esim/orders/9302481").await, 1);
+    let order = "ORDER#octopus#esim#9302481";
+    assert_eq!(
+        rig.attr(order, "status").await.as_deref(),
+        Some("DELIVERED")
+    );
+    assert_eq!(rig.attr(order, "amount").await.as_deref(), Some("4.275"));
+    let updates = rig.updates().await;
+    assert_eq!(updates.len(), 1);
+    assert_eq!(
+        updates[0].order.as_ref().unwrap()["activation_code"],
+        ACTIVATION_CODE
+    );
+    for item in table_items(&rig.dynamodb, &rig.table).await {
+        assert!(
+            !item.contains(ACTIVATION_CODE),
+            "activation code persisted: {item}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn events_that_are_complete_are_not_fetched() {
+    let rig = rig().await;
+    let failed = ingest(
+        "order.failed",
+        "evt_f1",
+        "2026-11-22T10:00:00Z",
+        json!({"id": 12347, "status": "FAILED", "quantity": 1, "delivered_quantity": 0}),
+    );
+    let credited = ingest(
+        "wallet.credited",
+        "evt_w1",
+        "2026-11-22T10:00:00Z",
+        json!({"transaction_id": 880011, "amount": 500.00, "currency": "USD", "balance_after": 1250.00}),
+    );
+    assert_processed(&rig.process(&failed).await);
+    assert_processed(&rig.process(&credited).await);
+    assert!(rig.api.received_requests().await.unwrap().is_empty());
+    assert_eq!(
+        rig.attr("ORDER#octopus#voucher#12347", "status")
+            .await
+            .as_deref(),
+        Some("FAILED")
+    );
+    assert_eq!(
+        rig.attr("WALLET#octopus#evt_w1", "balance_after")
+            .await
+            .as_deref(),
+        Some("1250.0")
+    );
+    assert_eq!(rig.updates().await.len(), 2);
+}
+
+#[tokio::test]
+async fn unknown_event_type_completes_without_action() {
+    let rig = rig().await;
+    let body = ingest(
+        "voucher.expired",
+        "evt_u1",
+        "2026-11-22T10:00:00Z",
+        json!({"id": 1}),
+    );
+    let outcome = rig.process(&body).await;
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Processed {
+                known_type: false,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        rig.attr(&event_key("octopus", "evt_u1"), "status")
+            .await
+            .as_deref(),
+        Some("COMPLETED")
+    );
+    assert!(rig.updates().await.is_empty());
+}
+
+#[tokio::test]
+async fn duplicate_delivered_100_times_concurrently_takes_effect_once() {
+    let rig = rig().await;
+    rig.mount_voucher_order(777).await;
+    let body = delivered("evt_dup", 777);
+    let mut pending: Vec<usize> = (0..100).collect();
+    let (mut processed, mut duplicates, mut rounds) = (0, 0, 0);
+    // As SQS does: deliver all, then deliver again whatever was reported as failed.
+    while !pending.is_empty() {
+        rounds += 1;
+        assert!(rounds < 50, "never settled");
+        let outcomes = futures::future::join_all(pending.iter().map(|_| rig.process(&body))).await;
+        let mut again = Vec::new();
+        for (i, outcome) in pending.iter().zip(outcomes) {
+            match outcome {
+                Outcome::Processed { .. } => processed += 1,
+                Outcome::Duplicate => duplicates += 1,
+                Outcome::InProgressElsewhere => again.push(*i),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        pending = again;
+        if !pending.is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!((processed, duplicates), (1, 99));
+    assert_eq!(rig.requests_to("/api/v1/orders/777").await, 1);
+    assert_eq!(rig.updates().await.len(), 1);
+}
+
+#[tokio::test]
+async fn crash_after_claim_is_processed_once_after_the_lease_expires() {
+    let rig = rig().await;
+    rig.mount_voucher_order(4242).await;
+    let body = delivered("evt_crash", 4242);
+    let message = QueueMessage::from_json(&body).unwrap();
+    // A process claims the event, then dies without completing or releasing.
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let crashed = rig
+        .processor
+        .events
+        .claim(&ClaimRequest {
+            key: event_key("octopus", "evt_crash"),
+            body_sha256: body_sha256(message.body.as_bytes()),
+            lease_token: "crashed-process".into(),
+            now,
+            lease_until: now + 1,
+            expires_at: now + 3600,
+        })
+        .await
+        .unwrap();
+    assert_eq!(crashed, Claim::Acquired { attempts: 1 });
+
+    // While its lease lives, a redelivery is refused and reported for retry.
+    let outcome = rig.process(&body).await;
+    assert!(
+        matches!(outcome, Outcome::InProgressElsewhere),
+        "{outcome:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    // After it, the redelivery takes the event over and processes it once.
+    assert_processed(&rig.process(&body).await);
+    let key = event_key("octopus", "evt_crash");
+    assert_eq!(rig.attr(&key, "attempts").await.as_deref(), Some("2"));
+    assert_eq!(rig.attr(&key, "status").await.as_deref(), Some("COMPLETED"));
+    assert!(matches!(rig.process(&body).await, Outcome::Duplicate));
+    assert_eq!(rig.requests_to("/api/v1/orders/4242").await, 1);
+    assert_eq!(rig.updates().await.len(), 1);
+}
+
+#[tokio::test]
+async fn live_lease_is_a_batch_item_failure_and_neighbours_succeed() {
+    let rig = rig().await;
+    rig.mount_voucher_order(1).await;
+    rig.mount_voucher_order(2).await;
+    let busy = delivered("evt_busy", 1);
+    let message = QueueMessage::from_json(&busy).unwrap();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    rig.processor
+        .events
+        .claim(&ClaimRequest {
+            key: event_key("octopus", "evt_busy"),
+            body_sha256: body_sha256(message.body.as_bytes()),
+            lease_token: "other-invocation".into(),
+            now,
+            lease_until: now + 600,
+            expires_at: now + 3600,
+        })
+        .await
+        .unwrap();
+    let records = vec![
+        BatchRecord {
+            message_id: "m-busy".into(),
+            body: Some(busy),
+        },
+        BatchRecord {
+            message_id: "m-free".into(),
+            body: Some(delivered("evt_free", 2)),
+        },
+        BatchRecord {
+            message_id: "m-junk".into(),
+            body: Some("not an ingest message".into()),
+        },
+    ];
+    let results = process_batch(
+        &rig.processor,
+        records,
+        Instant::now() + Duration::from_secs(10),
+    )
+    .await;
+    let response = lambda::batch_response(&results);
+    let mut failed: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    failed.sort();
+    assert_eq!(failed, ["m-busy", "m-junk"]);
+    assert_eq!(rig.requests_to("/api/v1/orders/2").await, 1);
+    assert_eq!(rig.requests_to("/api/v1/orders/1").await, 0);
+}
+
+#[tokio::test]
+async fn same_event_id_with_a_different_body_is_a_conflict() {
+    let rig = rig().await;
+    rig.mount_voucher_order(55).await;
+    assert_processed(&rig.process(&delivered("evt_same", 55)).await);
+    let forged = ingest(
+        "order.delivered",
+        "evt_same",
+        "2026-11-22T10:00:00Z",
+        json!({"id": 56, "status": "DELIVERED"}),
+    );
+    let outcome = rig.process(&forged).await;
+    assert!(matches!(outcome, Outcome::Conflict), "{outcome:?}");
+    assert!(
+        outcome.is_failure(),
+        "a conflict is left to retry and the DLQ"
+    );
+    assert_eq!(rig.requests_to("/api/v1/orders/56").await, 0);
+    assert!(rig.item("ORDER#octopus#voucher#56").await.is_none());
+    assert_eq!(rig.updates().await.len(), 1);
+}
+
+#[tokio::test]
+async fn provider_500_retries_then_fails_and_releases_the_claim() {
+    let rig = rig().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/500"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&rig.api)
+        .await;
+    let body = delivered("evt_500", 500);
+    let outcome = rig.process(&body).await;
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed(ProcessError::Fetch(FetchError::Status { status: 503 }))
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        rig.requests_to("/api/v1/orders/500").await,
+        3,
+        "retried up to max_attempts"
+    );
+    let key = event_key("octopus", "evt_500");
+    assert_eq!(
+        rig.attr(&key, "status").await.as_deref(),
+        Some("IN_PROGRESS")
+    );
+    assert_eq!(
+        rig.attr(&key, "lease_until").await.as_deref(),
+        Some("0"),
+        "released"
+    );
+    assert!(rig.updates().await.is_empty());
+
+    // The provider recovers: the very next delivery proceeds at once.
+    rig.api.reset().await;
+    rig.mount_voucher_order(500).await;
+    assert_processed(&rig.process(&body).await);
+    assert_eq!(rig.attr(&key, "attempts").await.as_deref(), Some("2"));
+    assert_eq!(rig.updates().await.len(), 1);
+}
+
+#[tokio::test]
+async fn provider_429_with_a_retry_after_that_fits_is_honoured() {
+    let rig = rig().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/429"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&rig.api)
+        .await;
+    rig.mount_voucher_order(429).await;
+    let started = std::time::Instant::now();
+    assert_processed(&rig.process(&delivered("evt_429", 429)).await);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for Retry-After"
+    );
+    assert_eq!(rig.requests_to("/api/v1/orders/429").await, 2);
+}
+
+#[tokio::test]
+async fn provider_429_with_a_retry_after_past_the_deadline_fails_at_once() {
+    let rig = rig().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/430"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
+        .mount(&rig.api)
+        .await;
+    let outcome = rig.process(&delivered("evt_430", 430)).await;
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed(ProcessError::Fetch(FetchError::RateLimited { .. }))
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(rig.requests_to("/api/v1/orders/430").await, 1);
+}
+
+#[tokio::test]
+async fn provider_timeout_fails_the_record_within_the_deadline() {
+    let rig = rig().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/408"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&rig.api)
+        .await;
+    let started = std::time::Instant::now();
+    let outcome = rig
+        .processor
+        .process(
+            &delivered("evt_slow", 408),
+            Instant::now() + Duration::from_secs(4),
+        )
+        .await
+        .1;
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed(ProcessError::Fetch(FetchError::Timeout))
+        ),
+        "{outcome:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "gave up before the deadline"
+    );
+}
+
+#[tokio::test]
+async fn provider_malformed_json_fails_without_retry() {
+    let rig = rig().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/600"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>oops</html>"))
+        .mount(&rig.api)
+        .await;
+    let outcome = rig.process(&delivered("evt_bad_json", 600)).await;
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed(ProcessError::Fetch(FetchError::Malformed))
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(rig.requests_to("/api/v1/orders/600").await, 1);
+}
+
+#[tokio::test]
+async fn provider_404_fails_without_retry() {
+    let rig = rig().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/404"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&rig.api)
+        .await;
+    let outcome = rig.process(&delivered("evt_404", 404)).await;
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed(ProcessError::Fetch(FetchError::Status { status: 404 }))
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(rig.requests_to("/api/v1/orders/404").await, 1);
+}
+
+#[tokio::test]
+async fn dynamodb_unreachable_at_claim_fails_before_any_effect() {
+    let rig = rig().await;
+    rig.mount_voucher_order(31).await;
+    let down = hookline::aws::for_emulator(&unreachable_endpoint()).await;
+    let processor = Processor {
+        events: DynamoEventStore::new(aws_sdk_dynamodb::Client::new(&down), &rig.table),
+        states: DynamoOrderStateStore::new(rig.dynamodb.clone(), &rig.table),
+        api: OctopusOrderClient::new(&rig.api.uri(), &Secret::new(API_TOKEN), fast_policy())
+            .unwrap(),
+        updates: SqsQueue::new(rig.sqs.clone(), &rig.updates_url),
+        config: ProcessorConfig::default(),
+    };
+    let outcome = process_with(&processor, &delivered("evt_db_down", 31)).await;
+    assert!(
+        matches!(outcome, Outcome::Failed(ProcessError::Store(_))),
+        "{outcome:?}"
+    );
+    assert_eq!(rig.requests_to("/api/v1/orders/31").await, 0);
+    assert!(rig.updates().await.is_empty());
+}
+
+/// Claims on the real table; completes on one that is down.
+struct CompletionFails {
+    claims: DynamoEventStore,
+    down: DynamoEventStore,
+}
+
+impl EventStore for CompletionFails {
+    async fn claim(&self, request: &ClaimRequest) -> Result<Claim, StoreError> {
+        self.claims.claim(request).await
+    }
+    async fn complete(&self, key: &str, token: &str, now: i64) -> Result<bool, StoreError> {
+        self.down.complete(key, token, now).await
+    }
+    async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
+        self.down.release(key, token).await
+    }
+}
+
+#[tokio::test]
+async fn dynamodb_unreachable_at_completion_publishes_once_and_holds_the_lease() {
+    let rig = rig().await;
+    rig.mount_voucher_order(32).await;
+    let down = hookline::aws::for_emulator(&unreachable_endpoint()).await;
+    let processor = Processor {
+        events: CompletionFails {
+            claims: DynamoEventStore::new(rig.dynamodb.clone(), &rig.table),
+            down: DynamoEventStore::new(aws_sdk_dynamodb::Client::new(&down), &rig.table),
+        },
+        states: DynamoOrderStateStore::new(rig.dynamodb.clone(), &rig.table),
+        api: OctopusOrderClient::new(&rig.api.uri(), &Secret::new(API_TOKEN), fast_policy())
+            .unwrap(),
+        updates: SqsQueue::new(rig.sqs.clone(), &rig.updates_url),
+        config: ProcessorConfig::default(),
+    };
+    let body = delivered("evt_db_late", 32);
+    // The effects are done and published, so the record is acknowledged.
+    assert_processed(&process_with(&processor, &body).await);
+    assert_eq!(rig.updates().await.len(), 1);
+    // The claim is still held: a redelivery within the lease is not processed again.
+    let key = event_key("octopus", "evt_db_late");
+    assert_eq!(
+        rig.attr(&key, "status").await.as_deref(),
+        Some("IN_PROGRESS")
+    );
+    assert!(matches!(
+        rig.process(&body).await,
+        Outcome::InProgressElsewhere
+    ));
+    assert_eq!(rig.requests_to("/api/v1/orders/32").await, 1);
+}
+
+#[tokio::test]
+async fn order_state_never_goes_backwards() {
+    let rig = rig().await;
+    rig.mount_voucher_order(900).await;
+    let order = "ORDER#octopus#voucher#900";
+    let partial = |event_id: &str, at: &str| {
+        ingest(
+            "order.partially_delivered",
+            event_id,
+            at,
+            json!({"id": 900, "status": "PARTIALLY_DELIVERED", "quantity": 100, "delivered_quantity": 87}),
+        )
+    };
+    let full = ingest(
+        "order.delivered",
+        "evt_full",
+        "2026-11-22T10:05:00Z",
+        json!({"id": 900, "status": "DELIVERED", "quantity": 100, "delivered_quantity": 100}),
+    );
+    assert_processed(&rig.process(&full).await);
+    // An older partial delivery arriving late.
+    assert_processed(
+        &rig.process(&partial("evt_partial_old", "2026-11-22T10:00:00Z"))
+            .await,
+    );
+    assert_eq!(
+        rig.attr(order, "status").await.as_deref(),
+        Some("DELIVERED")
+    );
+    // A partial delivery stamped later still never replaces a terminal status.
+    assert_processed(
+        &rig.process(&partial("evt_partial_new", "2026-11-22T10:10:00Z"))
+            .await,
+    );
+    assert_eq!(
+        rig.attr(order, "status").await.as_deref(),
+        Some("DELIVERED")
+    );
+    assert_eq!(
+        rig.attr(order, "delivered_quantity").await.as_deref(),
+        Some("100")
+    );
+    assert_eq!(
+        rig.attr(order, "last_event_id").await.as_deref(),
+        Some("evt_full")
+    );
+}
+
+#[tokio::test]
+async fn poison_message_reaches_the_dlq_while_its_neighbours_succeed() {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let rig = rig().await;
+    rig.mount_voucher_order(71).await;
+    rig.mount_voucher_order(72).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/73"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&rig.api)
+        .await;
+    let dlq_url = create_queue(&rig.sqs, "ingest-dlq").await;
+    let dlq_arn = rig
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let ingest_url = create_queue(&rig.sqs, "ingest").await;
+    rig.sqs
+        .set_queue_attributes()
+        .queue_url(&ingest_url)
+        .attributes(QueueAttributeName::VisibilityTimeout, "1")
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for (event_id, order_id) in [("evt_ok1", 71), ("evt_ok2", 72), ("evt_poison", 73)] {
+        rig.sqs
+            .send_message()
+            .queue_url(&ingest_url)
+            .message_body(delivered(event_id, order_id))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // The Lambda event source's loop: receive, process, delete all but the reported failures.
+    let started = std::time::Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "queue never drained"
+        );
+        let messages = rig
+            .sqs
+            .receive_message()
+            .queue_url(&ingest_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            let attributes = rig
+                .sqs
+                .get_queue_attributes()
+                .queue_url(&ingest_url)
+                .attribute_names(QueueAttributeName::All)
+                .send()
+                .await
+                .unwrap()
+                .attributes
+                .unwrap();
+            let count = |name: QueueAttributeName| attributes[&name].parse::<u32>().unwrap();
+            if count(QueueAttributeName::ApproximateNumberOfMessages)
+                + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                == 0
+            {
+                break;
+            }
+            continue;
+        }
+        let records = messages
+            .iter()
+            .map(|m| BatchRecord {
+                message_id: m.message_id.clone().unwrap(),
+                body: m.body.clone(),
+            })
+            .collect();
+        let results = process_batch(
+            &rig.processor,
+            records,
+            Instant::now() + Duration::from_secs(10),
+        )
+        .await;
+        let failed: Vec<String> = lambda::batch_response(&results)
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        for m in &messages {
+            if !failed.contains(m.message_id.as_ref().unwrap()) {
+                rig.sqs
+                    .delete_message()
+                    .queue_url(&ingest_url)
+                    .receipt_handle(m.receipt_handle.clone().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    let dead: Vec<QueueMessage> = drain_queue(&rig.sqs, &dlq_url)
+        .await
+        .iter()
+        .map(|b| QueueMessage::from_json(b).unwrap())
+        .collect();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].event_id, "evt_poison");
+    assert_eq!(
+        rig.requests_to("/api/v1/orders/73").await,
+        2,
+        "one try per receive"
+    );
+    assert_eq!(rig.requests_to("/api/v1/orders/71").await, 1);
+    assert_eq!(rig.requests_to("/api/v1/orders/72").await, 1);
+    let mut published: Vec<String> = rig
+        .updates()
+        .await
+        .into_iter()
+        .map(|u| u.event_id)
+        .collect();
+    published.sort();
+    assert_eq!(published, ["evt_ok1", "evt_ok2"]);
+}
+
+/// A writer the tests' log subscriber appends to.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_code_pin_token_or_activation_code_in_logs_or_table() {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    // The production filter at the most verbose level an operator could set.
+    use tracing_subscriber::layer::SubscriberExt;
+    let subscriber = tracing_subscriber::registry()
+        .with(hookline::telemetry::secret_safe_targets())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_writer(move || writer.clone()),
+        );
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let rig = rig().await;
+    rig.mount_voucher_order(8080).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/esim/orders/8081"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": esim_order(8081)})))
+        .mount(&rig.api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/8082"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(voucher_order(8082)))
+        .mount(&rig.api)
+        .await;
+    let esim = ingest(
+        "esim.delivered",
+        "evt_s1",
+        "2026-11-22T10:00:00Z",
+        json!({"id": 8081}),
+    );
+    let records = vec![
+        BatchRecord {
+            message_id: "a".into(),
+            body: Some(delivered("evt_s0", 8080)),
+        },
+        BatchRecord {
+            message_id: "b".into(),
+            body: Some(esim),
+        },
+        BatchRecord {
+            message_id: "c".into(),
+            body: Some(delivered("evt_s2", 8082)),
+        },
+    ];
+    let results = process_batch(
+        &rig.processor,
+        records,
+        Instant::now() + Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        lambda::batch_response(&results).batch_item_failures.len(),
+        1
+    );
+    let published = rig.updates().await;
+    assert_eq!(
+        published.len(),
+        2,
+        "the codes did reach the order-updates queue"
+    );
+
+    let captured = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(captured.contains("event processed"), "logs were captured");
+    for secret in SECRETS {
+        let line = captured.lines().find(|l| l.contains(secret));
+        assert!(
+            line.is_none(),
+            "{secret} found in logs: {}",
+            line.unwrap_or_default()
+        );
+    }
+    let metrics =
+        hookline::metrics::processor_batch(&results, OffsetDateTime::now_utc()).join("\n");
+    for item in table_items(&rig.dynamodb, &rig.table)
+        .await
+        .iter()
+        .chain([&metrics])
+    {
+        for secret in SECRETS {
+            assert!(!item.contains(secret), "{secret} found in {item}");
+        }
+    }
+}
