@@ -34,7 +34,11 @@ def resources():
     for resource in template["Resources"].values():
         if "CodeUri" in resource.get("Properties", {}):
             resource["Properties"]["CodeUri"] = "s3://bucket/key"  # as `sam package` would
-    params = {"OctopusWebhookSecretName": "hookline/octopus"}
+    params = {
+        "OctopusWebhookSecretName": "hookline/octopus",
+        "OctopusApiBaseUrl": "https://api.example.com",
+        "OctopusApiTokenSecretName": "hookline/octopus-api",
+    }
     return transform(template, params, NoManagedPolicies())["Resources"]
 
 
@@ -112,3 +116,82 @@ def test_env_json_covers_every_function_with_the_test_secret():
     assert sorted(env) == sorted(functions)
     test_secret = rust_const("shared/src/dev_defaults.rs", "OCTOPUS_TEST_SECRET")
     assert env["OctopusWebhookFunction"]["OCTOPUS_WEBHOOK_SECRETS"] == test_secret
+    test_token = rust_const("shared/src/dev_defaults.rs", "OCTOPUS_API_TEST_TOKEN")
+    assert env["ProcessorFunction"]["OCTOPUS_API_TOKEN"] == test_token
+
+
+def statements_of(role):
+    return [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def test_processor_reports_partial_batch_failures_from_the_ingest_queue(resources):
+    mapping = resources["ProcessorFunctionIngest"]["Properties"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert 1 <= mapping["BatchSize"] <= 10
+    assert mapping["MaximumBatchingWindowInSeconds"] >= 1
+
+
+def test_ingest_visibility_timeout_is_at_least_six_processor_timeouts(resources):
+    timeout = resources["ProcessorFunction"]["Properties"]["Timeout"]
+    assert resources["IngestQueue"]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_processor_role_is_least_privilege(resources):
+    role = resources["ProcessorRole"]
+    assert resources["ProcessorFunction"]["Properties"]["Role"] == {
+        "Fn::GetAtt": ["ProcessorRole", "Arn"]
+    }
+    assert len(role["Properties"]["ManagedPolicyArns"]) == 1
+    assert "AWSLambdaBasicExecutionRole" in role["Properties"]["ManagedPolicyArns"][0]["Fn::Sub"]
+    granted = {}
+    for statement in statements_of(role):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert statement["Resource"] != "*"
+        for action in actions:
+            assert "*" not in action, action
+            granted[action] = statement["Resource"]["Fn::GetAtt"][0]
+    assert granted == {
+        "sqs:ReceiveMessage": "IngestQueue",
+        "sqs:DeleteMessage": "IngestQueue",
+        "sqs:ChangeMessageVisibility": "IngestQueue",
+        "sqs:GetQueueAttributes": "IngestQueue",
+        "dynamodb:GetItem": "EventsTable",
+        "dynamodb:PutItem": "EventsTable",
+        "dynamodb:UpdateItem": "EventsTable",
+        "sqs:SendMessage": "OrderUpdatesQueue",
+    }
+
+
+def test_events_table_is_on_demand_with_ttl_and_point_in_time_recovery(resources):
+    table = resources["EventsTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_order_updates_queue_is_fifo_encrypted_and_dead_letters(resources):
+    queue = resources["OrderUpdatesQueue"]["Properties"]
+    dlq = resources["OrderUpdatesDeadLetterQueue"]["Properties"]
+    assert queue["FifoQueue"] is True and dlq["FifoQueue"] is True
+    assert queue["ContentBasedDeduplication"] is False, "hookline sets deduplication ids"
+    assert queue["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["OrderUpdatesDeadLetterQueue", "Arn"]
+    }
+
+
+def test_processor_gets_the_variables_the_code_reads(resources):
+    variables = resources["ProcessorFunction"]["Properties"]["Environment"]["Variables"]
+    expected = {
+        "EVENTS_TABLE": {"Ref": "EventsTable"},
+        "ORDER_UPDATES_QUEUE_URL": {"Ref": "OrderUpdatesQueue"},
+        "OCTOPUS_API_BASE_URL": {"Ref": "OctopusApiBaseUrl"},
+        "EVENT_RECORD_TTL_SECS": {"Ref": "EventRecordTtlSeconds"},
+        "PROCESSOR_CONCURRENCY": {"Ref": "ProcessorConcurrency"},
+    }
+    for const, value in expected.items():
+        assert variables[rust_const("shared/src/config.rs", const)] == value
+    token = variables[rust_const("shared/src/config.rs", "OCTOPUS_API_TOKEN")]
+    assert "resolve:secretsmanager:${OctopusApiTokenSecretName}" in token["Fn::Sub"]

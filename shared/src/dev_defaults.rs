@@ -11,3 +11,9 @@ pub const LISTEN_ADDR: &str = "127.0.0.1:3000";
 
 /// Name of the ingest queue `hookline serve --aws-endpoint` creates on a local emulator.
 pub const LOCAL_INGEST_QUEUE: &str = "hookline-ingest";
+
+/// The bearer token the local stand-in Octopus API expects, and `hookline serve` sends.
+pub const OCTOPUS_API_TEST_TOKEN: &str = "hookline-octopus-api-test-token";
+
+/// Where `hookline serve` starts the stand-in Octopus API by default.
+pub const PROVIDER_STUB_ADDR: &str = "127.0.0.1:3001";
