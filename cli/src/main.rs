@@ -1,6 +1,8 @@
 //! `hookline`: run the pipeline on this machine and sign test events.
 
 mod apigw_event;
+mod pipeline;
+mod provider_stub;
 mod serve;
 mod sign;
 
@@ -23,6 +25,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Sign a payload as the provider would: print a curl line or an API Gateway v2 event.
     Sign(sign::SignArgs),
+    /// A stand-in Octopus Cards order API serving the sample orders in events/provider-api/.
+    ProviderStub(provider_stub::ProviderStubArgs),
 }
 
 #[tokio::main]
@@ -31,6 +35,7 @@ async fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(args) => serve::run(args).await,
         Command::Sign(args) => sign::run(args),
+        Command::ProviderStub(args) => provider_stub::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,6 +1,9 @@
-//! `hookline serve`: the webhook routes on a local HTTP server, through the same receiver code
-//! the Lambdas run. In-memory queue by default (no AWS account, no Docker); `--aws-endpoint`
-//! switches to the real SQS adapter against a local emulator such as moto server.
+//! `hookline serve`: the whole pipeline on this machine, through the same code the Lambdas run.
+//!
+//! By default (no AWS account, no Docker): the webhook routes on 127.0.0.1, an in-memory ingest
+//! queue, the processor with in-memory event store and order state, and a stand-in Octopus API
+//! serving `events/provider-api/` for the follow-up fetches. `--aws-endpoint` instead sends
+//! accepted webhooks to SQS on a local emulator such as moto server (receiver only).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,11 +14,21 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, Response};
 use axum::routing::any;
 use clap::Args;
-use hookline::dev_defaults::{LISTEN_ADDR, LOCAL_INGEST_QUEUE, OCTOPUS_TEST_SECRET};
+use hookline::dev_defaults::{
+    LISTEN_ADDR, LOCAL_INGEST_QUEUE, OCTOPUS_API_TEST_TOKEN, OCTOPUS_TEST_SECRET,
+    PROVIDER_STUB_ADDR,
+};
+use hookline::idempotency::MemoryEventStore;
+use hookline::order_api::{OctopusOrderClient, RetryPolicy};
+use hookline::order_state::MemoryOrderStateStore;
+use hookline::processor::{Processor, ProcessorConfig};
 use hookline::providers::octopus::OctopusScheme;
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
 use hookline::receiver::Receiver;
-use hookline::signature::SecretSet;
+use hookline::signature::{Secret, SecretSet};
+
+use crate::pipeline;
+use crate::provider_stub::{self, ProviderStubArgs};
 use time::OffsetDateTime;
 
 /// API Gateway's own payload limit; the receiver applies the queue's smaller one.
@@ -36,6 +49,16 @@ pub struct ServeArgs {
     /// Ingest queue URL with --aws-endpoint; by default `hookline-ingest` is created there.
     #[arg(long, requires = "aws_endpoint")]
     queue_url: Option<String>,
+    /// Octopus API the processor fetches orders from. By default a stand-in serving
+    /// events/provider-api/ is started on --provider-stub-listen.
+    #[arg(long, env = "OCTOPUS_API_BASE_URL")]
+    octopus_api_base: Option<String>,
+    /// Bearer token for the Octopus API. Defaults to the stand-in's test token.
+    #[arg(long, env = "OCTOPUS_API_TOKEN", default_value = OCTOPUS_API_TEST_TOKEN, hide_env_values = true, hide_default_value = true)]
+    octopus_api_token: String,
+    /// Where the stand-in Octopus API listens.
+    #[arg(long, default_value = PROVIDER_STUB_ADDR)]
+    provider_stub_listen: SocketAddr,
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
@@ -44,8 +67,25 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let scheme = OctopusScheme::new(secrets);
     match &args.aws_endpoint {
         None => {
-            tracing::info!("queue: in memory");
-            serve(args.listen, Receiver::new(scheme, MemoryQueue::new())).await
+            let api_base = match &args.octopus_api_base {
+                Some(base) => base.clone(),
+                None => start_provider_stub(&args).await?,
+            };
+            let ingest = MemoryQueue::new();
+            let processor = Processor {
+                events: MemoryEventStore::new(),
+                states: MemoryOrderStateStore::new(),
+                api: OctopusOrderClient::new(
+                    &api_base,
+                    &Secret::new(args.octopus_api_token.as_bytes()),
+                    RetryPolicy::default(),
+                )?,
+                updates: MemoryQueue::new(),
+                config: ProcessorConfig::default(),
+            };
+            tracing::info!(octopus_api = %api_base, "queue, event store and order state: in memory");
+            tokio::spawn(pipeline::run_in_memory(processor, ingest.clone()));
+            serve(args.listen, Receiver::new(scheme, ingest)).await
         }
         Some(endpoint) => {
             let sqs = aws_sdk_sqs::Client::new(&hookline::aws::for_emulator(endpoint).await);
@@ -53,7 +93,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 Some(url) => url.clone(),
                 None => create_queue(&sqs, LOCAL_INGEST_QUEUE).await?,
             };
-            tracing::info!(%queue_url, "queue: SQS");
+            tracing::info!(%queue_url, "queue: SQS (receiver only; the processor runs in Lambda)");
             serve(
                 args.listen,
                 Receiver::new(scheme, SqsQueue::new(sqs, queue_url)),
@@ -61,6 +101,33 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             .await
         }
     }
+}
+
+/// Starts the stand-in Octopus API in this process; returns its base URL.
+async fn start_provider_stub(args: &ServeArgs) -> Result<String, String> {
+    let listener = tokio::net::TcpListener::bind(args.provider_stub_listen)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot start the stand-in Octopus API on {}: {e} (use --provider-stub-listen or --octopus-api-base)",
+                args.provider_stub_listen
+            )
+        })?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let stub = ProviderStubArgs {
+        listen: args.provider_stub_listen,
+        orders_dir: provider_stub::default_orders_dir(),
+        token: OCTOPUS_API_TEST_TOKEN.to_string(),
+    };
+    tokio::spawn(async move {
+        if let Err(e) = provider_stub::serve(listener, stub).await {
+            tracing::error!("{e}");
+        }
+    });
+    Ok(base)
 }
 
 async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, String> {

@@ -15,6 +15,22 @@ const HOOKLINE: &str = env!("CARGO_BIN_EXE_hookline");
 struct Server {
     child: Child,
     addr: String,
+    log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Waits for a log line containing `needle`; returns it.
+    fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(_) => break,
+            }
+        }
+        panic!("no log line with {needle:?}");
+    }
 }
 
 impl Drop for Server {
@@ -26,7 +42,13 @@ impl Drop for Server {
 
 fn serve(extra: &[&str]) -> Server {
     let mut child = Command::new(HOOKLINE)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--provider-stub-listen",
+            "127.0.0.1:0",
+        ])
         .args(extra)
         .env("RUST_LOG", "info")
         .env_remove("OCTOPUS_WEBHOOK_SECRETS")
@@ -45,18 +67,19 @@ fn serve(extra: &[&str]) -> Server {
     let mut server = Server {
         child,
         addr: String::new(),
+        log: rx,
     };
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            server.addr = rest
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            return server;
-        }
-    }
-    panic!("hookline serve did not report its address");
+    let line = server.wait_for_log("listening on http://");
+    let rest = line
+        .split("listening on http://")
+        .nth(1)
+        .unwrap_or_default();
+    server.addr = rest
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    server
 }
 
 /// The curl line `hookline sign` prints for `payload`, posting to `server`.
@@ -114,6 +137,25 @@ fn signed_event_is_accepted_and_tampered_one_is_401() {
     );
     assert_eq!(run_curl(&tampered_curl), "401");
     let _ = std::fs::remove_file(tampered);
+}
+
+#[test]
+fn signed_order_goes_through_processor_fetch_and_order_update_with_codes_masked() {
+    let server = serve(&[]);
+    let curl = signed_curl(&server, &payload("order-delivered.json"));
+    assert_eq!(run_curl(&curl), "200");
+    server.wait_for_log("order fetched");
+    let update = server.wait_for_log("order update");
+    assert!(update.contains("evt_abc123"), "{update}");
+    assert!(update.contains("<redacted>"), "{update}");
+    assert!(
+        !update.contains("DEMO-STEAM"),
+        "voucher code shown: {update}"
+    );
+
+    // The provider retries: the second delivery is accepted and skipped as a duplicate.
+    assert_eq!(run_curl(&curl), "200");
+    server.wait_for_log("duplicate delivery");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{Outcome, ProcessError, Processor};
+use super::{Outcome, PlanError, ProcessError, Processor, parse_message};
 use crate::idempotency::EventStore;
 use crate::order_api::OrderApi;
 use crate::order_state::OrderStateStore;
@@ -71,20 +71,27 @@ where
     U: Queue,
 {
     let started = Instant::now();
-    let (message, outcome) = match record.body.as_deref() {
-        Some(body) => processor.process(body, deadline).await,
-        None => (None, Outcome::Failed(super::PlanError::NotAMessage.into())),
+    let parsed = record
+        .body
+        .as_deref()
+        .ok_or(PlanError::NotAMessage)
+        .and_then(parse_message);
+    let (provider, outcome) = match parsed {
+        Ok(message) => {
+            // Every line about this record carries the event's identity.
+            let span = tracing::Span::current();
+            span.record("provider", message.provider.as_str());
+            span.record("event_id", message.event_id.as_str());
+            span.record("event_type", message.event_type.as_str());
+            let outcome = processor.process_message(&message, deadline).await;
+            (Some(message.provider), outcome)
+        }
+        Err(error) => (None, Outcome::Failed(error.into())),
     };
-    if let Some(message) = &message {
-        let span = tracing::Span::current();
-        span.record("provider", message.provider.as_str());
-        span.record("event_id", message.event_id.as_str());
-        span.record("event_type", message.event_type.as_str());
-    }
     log_outcome(&outcome);
     RecordResult {
         message_id: record.message_id,
-        provider: message.map(|m| m.provider),
+        provider,
         outcome,
         latency: started.elapsed(),
     }

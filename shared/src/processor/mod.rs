@@ -104,15 +104,17 @@ pub struct Processor<E, S, A, U> {
 impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A, U> {
     /// Processes one ingest message body. `deadline` is when the invocation ends.
     pub async fn process(&self, body: &str, deadline: Instant) -> (Option<QueueMessage>, Outcome) {
-        let message = match QueueMessage::from_json(body) {
-            Ok(message) if message.v == 1 => message,
-            _ => return (None, Outcome::Failed(PlanError::NotAMessage.into())),
-        };
-        let outcome = self.process_message(&message, deadline).await;
-        (Some(message), outcome)
+        match parse_message(body) {
+            Ok(message) => {
+                let outcome = self.process_message(&message, deadline).await;
+                (Some(message), outcome)
+            }
+            Err(error) => (None, Outcome::Failed(error.into())),
+        }
     }
 
-    async fn process_message(&self, message: &QueueMessage, deadline: Instant) -> Outcome {
+    /// Processes one parsed ingest message.
+    pub async fn process_message(&self, message: &QueueMessage, deadline: Instant) -> Outcome {
         let plan = match plan(message) {
             Ok(plan) => plan,
             Err(error) => return Outcome::Failed(error.into()),
@@ -231,6 +233,14 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A
             self.updates.send(&update.encode()).await?;
         }
         Ok(state)
+    }
+}
+
+/// Reads an ingest message of a version this processor knows.
+pub fn parse_message(body: &str) -> Result<QueueMessage, PlanError> {
+    match QueueMessage::from_json(body) {
+        Ok(message) if message.v == crate::message::MESSAGE_VERSION => Ok(message),
+        _ => Err(PlanError::NotAMessage),
     }
 }
 

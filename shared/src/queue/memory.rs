@@ -40,6 +40,11 @@ impl MemoryQueue {
         messages.drain(..n).collect()
     }
 
+    /// Puts a taken message back at the end of the queue, keeping its id (a redelivery).
+    pub fn requeue(&self, message: QueuedMessage) {
+        self.lock().push_back(message);
+    }
+
     fn lock(&self) -> MutexGuard<'_, VecDeque<QueuedMessage>> {
         // A panic while holding the lock cannot leave a VecDeque half-updated.
         self.messages.lock().unwrap_or_else(PoisonError::into_inner)

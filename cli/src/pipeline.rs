@@ -1,0 +1,92 @@
+//! The local processor loop of `hookline serve`: takes batches from the ingest queue, runs the
+//! processor on them as the Lambda would, and shows each order update with its codes masked.
+//!
+//! With the in-memory queue, a failed record is delivered again after a delay, up to
+//! [`MAX_RECEIVES`] times, then dead-lettered (logged), as SQS's redrive policy does.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hookline::idempotency::EventStore;
+use hookline::order_api::OrderApi;
+use hookline::order_state::OrderStateStore;
+use hookline::order_update::OrderUpdate;
+use hookline::processor::{BatchRecord, Processor, process_batch};
+use hookline::queue::MemoryQueue;
+use hookline::redact::redact;
+use tokio::time::Instant;
+
+pub const MAX_RECEIVES: u32 = 5;
+const BATCH_SIZE: usize = 10;
+const REDELIVERY_DELAY: Duration = Duration::from_secs(2);
+const IDLE_POLL: Duration = Duration::from_millis(20);
+/// The time a local batch gets, as the processor Lambda's timeout.
+const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs forever over in-memory queues.
+pub async fn run_in_memory<E, S, A>(processor: Processor<E, S, A, MemoryQueue>, ingest: MemoryQueue)
+where
+    E: EventStore,
+    S: OrderStateStore,
+    A: OrderApi,
+{
+    let mut receives: HashMap<String, u32> = HashMap::new();
+    loop {
+        let batch = ingest.take(BATCH_SIZE);
+        if batch.is_empty() {
+            tokio::time::sleep(IDLE_POLL).await;
+            continue;
+        }
+        let records = batch
+            .iter()
+            .map(|m| BatchRecord {
+                message_id: m.message_id.clone(),
+                body: Some(m.message.body.clone()),
+            })
+            .collect();
+        let results = process_batch(&processor, records, Instant::now() + BATCH_TIMEOUT).await;
+        for message in batch {
+            let failed = results
+                .iter()
+                .any(|r| r.message_id == message.message_id && r.outcome.is_failure());
+            let count = receives.entry(message.message_id.clone()).or_insert(0);
+            *count += 1;
+            if !failed {
+                receives.remove(&message.message_id);
+            } else if *count >= MAX_RECEIVES {
+                tracing::error!(
+                    message_id = %message.message_id,
+                    receives = *count,
+                    "message dead-lettered after repeated failures"
+                );
+                receives.remove(&message.message_id);
+            } else {
+                let ingest = ingest.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(REDELIVERY_DELAY).await;
+                    ingest.requeue(message);
+                });
+            }
+        }
+        show_updates(&processor.updates);
+    }
+}
+
+/// Logs each order update waiting in `updates`, codes masked, and removes it.
+fn show_updates(updates: &MemoryQueue) {
+    for queued in updates.take(usize::MAX) {
+        match serde_json::from_str::<OrderUpdate>(&queued.message.body) {
+            Ok(update) => {
+                let shown = serde_json::to_value(&update)
+                    .map(|v| redact(&v))
+                    .unwrap_or_default();
+                tracing::info!(
+                    event_id = %update.event_id,
+                    update = %shown,
+                    "order update"
+                );
+            }
+            Err(_) => tracing::warn!("an order update could not be read back"),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! `hookline provider-stub`: a stand-in Octopus Cards order API on 127.0.0.1, serving the sample
+//! orders in `events/provider-api/`, so the processor's follow-up fetches work locally.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use clap::Args;
+use hookline::dev_defaults::{OCTOPUS_API_TEST_TOKEN, PROVIDER_STUB_ADDR};
+use subtle::ConstantTimeEq;
+
+#[derive(Args, Clone)]
+pub struct ProviderStubArgs {
+    #[arg(long, default_value = PROVIDER_STUB_ADDR)]
+    pub listen: SocketAddr,
+    /// Folder with `orders/{id}.json` and `esim-orders/{id}.json`.
+    #[arg(long, default_value_os_t = default_orders_dir())]
+    pub orders_dir: PathBuf,
+    /// Bearer token the stub requires.
+    #[arg(long, default_value = OCTOPUS_API_TEST_TOKEN, hide_default_value = true)]
+    pub token: String,
+}
+
+pub fn default_orders_dir() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/provider-api"
+    ))
+}
+
+struct Stub {
+    orders_dir: PathBuf,
+    token: String,
+}
+
+pub async fn run(args: ProviderStubArgs) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    serve(listener, args).await
+}
+
+/// Serves the stub on a bound listener until the process ends.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    args: ProviderStubArgs,
+) -> Result<(), String> {
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(
+        "stand-in Octopus API on http://{bound} serving {}",
+        args.orders_dir.display()
+    );
+    let stub = Arc::new(Stub {
+        orders_dir: args.orders_dir,
+        token: args.token,
+    });
+    let app = Router::new()
+        .route("/api/v1/orders/{id}", get(voucher_order))
+        .route("/api/v1/esim/orders/{id}", get(esim_order))
+        .with_state(stub);
+    axum::serve(listener, app)
+        .await
+        .map_err(|e| format!("provider stub failed: {e}"))
+}
+
+async fn voucher_order(
+    State(stub): State<Arc<Stub>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    stub.answer(&headers, "orders", &id)
+}
+
+async fn esim_order(
+    State(stub): State<Arc<Stub>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    stub.answer(&headers, "esim-orders", &id)
+}
+
+impl Stub {
+    fn answer(&self, headers: &HeaderMap, kind: &str, id: &str) -> Response {
+        let expected = format!("Bearer {}", self.token);
+        let given = headers
+            .get("authorization")
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !bool::from(given.ct_eq(expected.as_bytes())) {
+            return (StatusCode::UNAUTHORIZED, r#"{"error":"unauthorized"}"#).into_response();
+        }
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return (StatusCode::BAD_REQUEST, r#"{"error":"invalid id"}"#).into_response();
+        }
+        match std::fs::read(self.orders_dir.join(kind).join(format!("{id}.json"))) {
+            Ok(body) => ([("content-type", "application/json")], body).into_response(),
+            Err(_) => (StatusCode::NOT_FOUND, r#"{"error":"order not found"}"#).into_response(),
+        }
+    }
+}
