@@ -5,6 +5,7 @@ mod pipeline;
 mod provider_stub;
 mod serve;
 mod sign;
+mod sqs_event;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +26,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Sign a payload as the provider would: print a curl line or an API Gateway v2 event.
     Sign(sign::SignArgs),
+    /// Print the SQS batch event the processor would receive for these payloads.
+    SqsEvent(sqs_event::SqsEventArgs),
     /// A stand-in Octopus Cards order API serving the sample orders in events/provider-api/.
     ProviderStub(provider_stub::ProviderStubArgs),
 }
@@ -35,6 +38,7 @@ async fn main() -> std::process::ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(args) => serve::run(args).await,
         Command::Sign(args) => sign::run(args),
+        Command::SqsEvent(args) => sqs_event::run(args),
         Command::ProviderStub(args) => provider_stub::run(args).await,
     };
     match result {

@@ -1,0 +1,73 @@
+//! `hookline sqs-event`: the SQS batch event the processor Lambda would receive once the
+//! receiver had accepted these payloads, for `sam local invoke ProcessorFunction` and the tests.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use hookline::message::QueueMessage;
+use hookline::providers::octopus;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+#[derive(Args)]
+pub struct SqsEventArgs {
+    /// Octopus payload files, one record each; repeat a file for a duplicate delivery.
+    #[arg(required = true)]
+    payloads: Vec<PathBuf>,
+    /// The time the receiver accepted them, unix seconds. Defaults to now.
+    #[arg(long)]
+    timestamp: Option<i64>,
+}
+
+pub fn run(args: SqsEventArgs) -> Result<(), String> {
+    let at = args
+        .timestamp
+        .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
+    let received = OffsetDateTime::from_unix_timestamp(at).map_err(|e| e.to_string())?;
+    let mut records = Vec::new();
+    for (n, path) in args.payloads.iter().enumerate() {
+        let body = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let event = octopus::parse_envelope(body.as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let message = QueueMessage::new(
+            octopus::PROVIDER,
+            &event.event_id,
+            &event.event_type,
+            received,
+            body,
+        )
+        .encode();
+        let attributes: Map<String, Value> = message
+            .attributes
+            .iter()
+            .map(|(name, value)| {
+                let attribute = json!({"stringValue": value, "dataType": "String",
+                                       "stringListValues": [], "binaryListValues": []});
+                (name.to_string(), attribute)
+            })
+            .collect();
+        records.push(json!({
+            "messageId": format!("00000000-0000-4000-8000-{:012}", n + 1),
+            "receiptHandle": format!("sample-receipt-{}", n + 1),
+            "body": message.body,
+            "attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": (at * 1000).to_string(),
+                "SenderId": "AROAEXAMPLE:octopus-webhook",
+                "ApproximateFirstReceiveTimestamp": (at * 1000).to_string()
+            },
+            "messageAttributes": attributes,
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:hookline-ingest",
+            "awsRegion": "us-east-1"
+        }));
+    }
+    let event = json!({ "Records": records });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
