@@ -91,7 +91,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             let sqs = aws_sdk_sqs::Client::new(&hookline::aws::for_emulator(endpoint).await);
             let queue_url = match &args.queue_url {
                 Some(url) => url.clone(),
-                None => create_queue(&sqs, LOCAL_INGEST_QUEUE).await?,
+                None => hookline::emulator::create_queue(&sqs, LOCAL_INGEST_QUEUE).await?,
             };
             tracing::info!(%queue_url, "queue: SQS (receiver only; the processor runs in Lambda)");
             serve(
@@ -128,23 +128,6 @@ async fn start_provider_stub(args: &ServeArgs) -> Result<String, String> {
         }
     });
     Ok(base)
-}
-
-async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, String> {
-    let output = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot create queue {name}: {}",
-                aws_sdk_sqs::error::DisplayErrorContext(&e)
-            )
-        })?;
-    output
-        .queue_url
-        .ok_or_else(|| format!("creating queue {name} returned no URL"))
 }
 
 async fn serve<Q: Queue + 'static>(

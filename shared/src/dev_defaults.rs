@@ -17,3 +17,7 @@ pub const OCTOPUS_API_TEST_TOKEN: &str = "hookline-octopus-api-test-token";
 
 /// Where `hookline serve` starts the stand-in Octopus API by default.
 pub const PROVIDER_STUB_ADDR: &str = "127.0.0.1:3001";
+
+/// Names `hookline emulator-setup` gives the order-updates queue and the events table.
+pub const LOCAL_ORDER_UPDATES_QUEUE: &str = "hookline-order-updates.fifo";
+pub const LOCAL_EVENTS_TABLE: &str = "hookline-events";

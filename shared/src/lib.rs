@@ -15,12 +15,14 @@
 //!
 //! Around both:
 //! - [`metrics`], [`telemetry`]: CloudWatch EMF metrics and logging set-up.
-//! - [`config`], [`aws`]: environment configuration and AWS SDK set-up.
+//! - [`config`], [`aws`]: environment configuration and AWS SDK set-up; [`emulator`]: the
+//!   queues and table on a local emulator.
 //! - [`dev_defaults`]: the published test secret and local defaults.
 
 pub mod aws;
 pub mod config;
 pub mod dev_defaults;
+pub mod emulator;
 pub mod idempotency;
 pub mod message;
 pub mod metrics;

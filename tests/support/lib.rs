@@ -79,13 +79,9 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// Creates a fresh SQS queue and returns its URL.
 pub async fn create_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> String {
-    sqs.create_queue()
-        .queue_name(unique_name(prefix))
-        .send()
+    hookline::emulator::create_queue(sqs, &unique_name(prefix))
         .await
         .expect("create queue on moto")
-        .queue_url
-        .expect("queue url")
 }
 
 /// An endpoint on 127.0.0.1 where nothing listens: a port just bound and released.
@@ -107,62 +103,20 @@ impl Moto {
     }
 }
 
-/// Creates a fresh events table as template.yaml declares it (string key `pk`, on demand,
-/// TTL on `expires_at`) and returns its name.
+/// Creates a fresh events table as template.yaml declares it and returns its name.
 pub async fn create_table(dynamodb: &aws_sdk_dynamodb::Client) -> String {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        TimeToLiveSpecification,
-    };
     let name = unique_name("events");
-    dynamodb
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
+    hookline::emulator::create_events_table(dynamodb, &name)
         .await
         .expect("create table on moto");
-    dynamodb
-        .update_time_to_live()
-        .table_name(&name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("expires_at")
-                .enabled(true)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("enable TTL on moto");
     name
 }
 
 /// Creates a fresh FIFO queue (as the order-updates queue) and returns its URL.
 pub async fn create_fifo_queue(sqs: &aws_sdk_sqs::Client, prefix: &str) -> String {
-    use aws_sdk_sqs::types::QueueAttributeName;
-    sqs.create_queue()
-        .queue_name(format!("{}.fifo", unique_name(prefix)))
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .send()
+    hookline::emulator::create_fifo_queue(sqs, &format!("{}.fifo", unique_name(prefix)))
         .await
         .expect("create FIFO queue on moto")
-        .queue_url
-        .expect("queue url")
 }
 
 /// Receives every message now in a queue (deleting them), waiting up to a second for more.
