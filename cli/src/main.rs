@@ -1,6 +1,7 @@
 //! `hookline`: run the pipeline on this machine and sign test events.
 
 mod apigw_event;
+mod bench_local;
 mod emulator_setup;
 mod pipeline;
 mod provider_stub;
@@ -29,6 +30,8 @@ enum Command {
     Sign(sign::SignArgs),
     /// Print the SQS batch event the processor would receive for these payloads.
     SqsEvent(sqs_event::SqsEventArgs),
+    /// Measure the local pipeline end to end: signed webhooks over HTTP until all are processed.
+    BenchLocal(bench_local::BenchLocalArgs),
     /// Create hookline's queues and table on a local AWS emulator (moto server).
     EmulatorSetup(emulator_setup::EmulatorSetupArgs),
     /// A stand-in Octopus Cards order API serving the sample orders in events/provider-api/.
@@ -42,6 +45,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args).await,
         Command::Sign(args) => sign::run(args),
         Command::SqsEvent(args) => sqs_event::run(args),
+        Command::BenchLocal(args) => bench_local::run(args).await,
         Command::EmulatorSetup(args) => emulator_setup::run(args).await,
         Command::ProviderStub(args) => provider_stub::run(args).await,
     };

@@ -5,14 +5,16 @@
 //! [`MAX_RECEIVES`] times, then dead-lettered (logged), as SQS's redrive policy does.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hookline::idempotency::EventStore;
 use hookline::order_api::OrderApi;
 use hookline::order_state::OrderStateStore;
 use hookline::order_update::OrderUpdate;
-use hookline::processor::{BatchRecord, Processor, process_batch};
-use hookline::queue::MemoryQueue;
+use hookline::processor::{BatchRecord, Outcome, Processor, process_batch};
+use hookline::queue::{MemoryQueue, QueuedMessage};
 use hookline::redact::redact;
 use tokio::time::Instant;
 
@@ -23,9 +25,28 @@ const IDLE_POLL: Duration = Duration::from_millis(20);
 /// The time a local batch gets, as the processor Lambda's timeout.
 const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Runs forever over in-memory queues.
-pub async fn run_in_memory<E, S, A>(processor: Processor<E, S, A, MemoryQueue>, ingest: MemoryQueue)
-where
+/// What the loop has done so far, for `hookline bench-local`'s audit.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    pub processed: Arc<AtomicU64>,
+    pub duplicates: Arc<AtomicU64>,
+    pub dead_lettered: Arc<AtomicU64>,
+    pub updates: Arc<AtomicU64>,
+}
+
+impl Counters {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs forever over in-memory queues. `show_updates` logs each order update (codes masked).
+pub async fn run_in_memory<E, S, A>(
+    processor: Processor<E, S, A, MemoryQueue>,
+    ingest: MemoryQueue,
+    counters: Counters,
+    show_updates: bool,
+) where
     E: EventStore,
     S: OrderStateStore,
     A: OrderApi,
@@ -45,6 +66,13 @@ where
             })
             .collect();
         let results = process_batch(&processor, records, Instant::now() + BATCH_TIMEOUT).await;
+        for result in &results {
+            match result.outcome {
+                Outcome::Processed { .. } => counters.processed.fetch_add(1, Ordering::Relaxed),
+                Outcome::Duplicate => counters.duplicates.fetch_add(1, Ordering::Relaxed),
+                _ => 0,
+            };
+        }
         for message in batch {
             let failed = results
                 .iter()
@@ -60,6 +88,7 @@ where
                     "message dead-lettered after repeated failures"
                 );
                 receives.remove(&message.message_id);
+                counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
             } else {
                 let ingest = ingest.clone();
                 tokio::spawn(async move {
@@ -68,13 +97,19 @@ where
                 });
             }
         }
-        show_updates(&processor.updates);
+        let published = processor.updates.take(usize::MAX);
+        counters
+            .updates
+            .fetch_add(published.len() as u64, Ordering::Relaxed);
+        if show_updates {
+            show(published);
+        }
     }
 }
 
-/// Logs each order update waiting in `updates`, codes masked, and removes it.
-fn show_updates(updates: &MemoryQueue) {
-    for queued in updates.take(usize::MAX) {
+/// Logs each order update, codes masked.
+fn show(published: Vec<QueuedMessage>) {
+    for queued in published {
         match serde_json::from_str::<OrderUpdate>(&queued.message.body) {
             Ok(update) => {
                 let shown = serde_json::to_value(&update)

@@ -84,7 +84,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 config: ProcessorConfig::default(),
             };
             tracing::info!(octopus_api = %api_base, "queue, event store and order state: in memory");
-            tokio::spawn(pipeline::run_in_memory(processor, ingest.clone()));
+            tokio::spawn(pipeline::run_in_memory(
+                processor,
+                ingest.clone(),
+                pipeline::Counters::default(),
+                true,
+            ));
             serve(args.listen, Receiver::new(scheme, ingest)).await
         }
         Some(endpoint) => {
@@ -105,20 +110,22 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
 
 /// Starts the stand-in Octopus API in this process; returns its base URL.
 async fn start_provider_stub(args: &ServeArgs) -> Result<String, String> {
-    let listener = tokio::net::TcpListener::bind(args.provider_stub_listen)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot start the stand-in Octopus API on {}: {e} (use --provider-stub-listen or --octopus-api-base)",
-                args.provider_stub_listen
-            )
-        })?;
+    start_stub_on(args.provider_stub_listen).await
+}
+
+/// Starts the stand-in Octopus API on `listen` with the sample orders and the test token.
+pub async fn start_stub_on(listen: SocketAddr) -> Result<String, String> {
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        format!(
+            "cannot start the stand-in Octopus API on {listen}: {e} (use --provider-stub-listen or --octopus-api-base)"
+        )
+    })?;
     let base = format!(
         "http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
     let stub = ProviderStubArgs {
-        listen: args.provider_stub_listen,
+        listen,
         orders_dir: provider_stub::default_orders_dir(),
         token: OCTOPUS_API_TEST_TOKEN.to_string(),
     };
@@ -152,7 +159,7 @@ async fn serve<Q: Queue + 'static>(
 
 /// The local routes. Every method reaches the receiver, which answers 405 to all but POST, as
 /// the Lambda behind API Gateway's `ANY` route does.
-fn router<Q: Queue + 'static>(receiver: Arc<Receiver<OctopusScheme, Q>>) -> Router {
+pub fn router<Q: Queue + 'static>(receiver: Arc<Receiver<OctopusScheme, Q>>) -> Router {
     Router::new()
         .route("/webhooks/octopus", any(octopus))
         .layer(DefaultBodyLimit::max(HTTP_BODY_LIMIT))

@@ -191,3 +191,34 @@ async fn with_aws_endpoint_events_land_in_sqs() {
     assert_eq!(message.event_id, "evt_esim_abc123");
     assert_eq!(message.event_type, "esim.delivered");
 }
+
+#[test]
+fn bench_local_audit_finds_nothing_lost_or_doubled_under_concurrent_duplicates() {
+    let output = Command::new(HOOKLINE)
+        .args([
+            "bench-local",
+            "--count",
+            "300",
+            "--duplicates",
+            "0.3",
+            "--concurrency",
+            "16",
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run hookline bench-local");
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{table}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        table.contains("| processed / duplicates skipped / order updates | 210 / 90 / 210 |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| audit: lost / processed twice | 0 / 0 |"),
+        "{table}"
+    );
+}

@@ -1,0 +1,191 @@
+//! `hookline bench-local`: end-to-end throughput of the local pipeline on this machine. Starts
+//! the same pieces as `hookline serve` on ephemeral 127.0.0.1 ports, sends a fixed number of
+//! signed `order.delivered` webhooks over HTTP (a share of them sent twice, as provider retries),
+//! waits until every one is processed, and audits that none was lost or processed twice.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use futures::StreamExt;
+use hookline::dev_defaults::{OCTOPUS_API_TEST_TOKEN, OCTOPUS_TEST_SECRET};
+use hookline::idempotency::MemoryEventStore;
+use hookline::order_api::{OctopusOrderClient, RetryPolicy};
+use hookline::order_state::MemoryOrderStateStore;
+use hookline::processor::{Processor, ProcessorConfig};
+use hookline::providers::octopus::{self, OctopusScheme};
+use hookline::queue::MemoryQueue;
+use hookline::receiver::Receiver;
+use hookline::signature::{Secret, SecretSet};
+use time::OffsetDateTime;
+
+use crate::pipeline::{self, Counters};
+use crate::serve;
+
+#[derive(Args)]
+pub struct BenchLocalArgs {
+    /// Webhooks to send, duplicates included.
+    #[arg(long, default_value_t = 20_000)]
+    count: usize,
+    /// Share of the sends that repeat an event already sent.
+    #[arg(long, default_value_t = 0.3)]
+    duplicates: f64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+}
+
+pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
+    if args.count == 0 || !(0.0..1.0).contains(&args.duplicates) {
+        return Err("--count must be positive and --duplicates in [0, 1)".into());
+    }
+    let stub = serve::start_stub_on("127.0.0.1:0".parse().map_err(|_| "address")?).await?;
+    let ingest = MemoryQueue::new();
+    let counters = Counters::default();
+    let processor = Processor {
+        events: MemoryEventStore::new(),
+        states: MemoryOrderStateStore::new(),
+        api: OctopusOrderClient::new(
+            &stub,
+            &Secret::new(OCTOPUS_API_TEST_TOKEN),
+            RetryPolicy::default(),
+        )?,
+        updates: MemoryQueue::new(),
+        config: ProcessorConfig::default(),
+    };
+    tokio::spawn(pipeline::run_in_memory(
+        processor,
+        ingest.clone(),
+        counters.clone(),
+        false,
+    ));
+    let secrets = SecretSet::parse(OCTOPUS_TEST_SECRET).map_err(|e| e.to_string())?;
+    let receiver = Arc::new(Receiver::new(OctopusScheme::new(secrets), ingest.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!(
+        "http://{}/webhooks/octopus",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    tokio::spawn(async move { axum::serve(listener, serve::router(receiver)).await });
+
+    let distinct = ((args.count as f64) * (1.0 - args.duplicates))
+        .round()
+        .max(1.0) as usize;
+    let sends = plan_sends(args.count, distinct)?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "sending {} webhooks ({} distinct events) to {url}",
+        args.count, distinct
+    );
+
+    let started = Instant::now();
+    let outcomes: Vec<(u16, Duration)> = futures::stream::iter(sends)
+        .map(|(body, headers)| {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                let sent = Instant::now();
+                let mut request = client.post(&url).body(body);
+                for (name, value) in headers {
+                    request = request.header(name, value);
+                }
+                let status = request
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                (status, sent.elapsed())
+            }
+        })
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
+    let accepted_in = started.elapsed();
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let settled = || {
+        Counters::get(&counters.processed)
+            + Counters::get(&counters.duplicates)
+            + Counters::get(&counters.dead_lettered)
+            >= args.count as u64
+    };
+    while !settled() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let processed_in = started.elapsed();
+
+    let refused = outcomes.iter().filter(|(status, _)| *status != 200).count();
+    let mut latencies: Vec<Duration> = outcomes.iter().map(|(_, d)| *d).collect();
+    latencies.sort_unstable();
+    let percentile = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
+    let processed = Counters::get(&counters.processed);
+    let duplicates = Counters::get(&counters.duplicates);
+    let updates = Counters::get(&counters.updates);
+    let dead = Counters::get(&counters.dead_lettered);
+    let lost = distinct as u64 - processed.min(distinct as u64);
+    let twice = processed.saturating_sub(distinct as u64) + updates.saturating_sub(distinct as u64);
+
+    println!("| figure | value |");
+    println!("|---|---|");
+    println!(
+        "| webhooks sent (distinct events) | {} ({distinct}) |",
+        args.count
+    );
+    println!(
+        "| receiver: accepted per second | {:.0} |",
+        args.count as f64 / accepted_in.as_secs_f64()
+    );
+    println!(
+        "| receiver latency p50 / p99 | {:.2} ms / {:.2} ms |",
+        ms(percentile(0.5)),
+        ms(percentile(0.99))
+    );
+    println!(
+        "| end to end (accepted, fetched, recorded, published): events per second | {:.0} |",
+        args.count as f64 / processed_in.as_secs_f64()
+    );
+    println!(
+        "| processed / duplicates skipped / order updates | {processed} / {duplicates} / {updates} |"
+    );
+    println!("| refused by the receiver / dead-lettered | {refused} / {dead} |");
+    println!("| audit: lost / processed twice | {lost} / {twice} |");
+    if refused + dead as usize > 0
+        || lost > 0
+        || twice > 0
+        || duplicates != (args.count - distinct) as u64
+    {
+        return Err("audit failed: events were lost, refused or processed twice".into());
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+type Send = (Vec<u8>, Vec<(&'static str, String)>);
+
+/// `count` signed requests for `distinct` events, the repeats mixed in at random.
+fn plan_sends(count: usize, distinct: usize) -> Result<Vec<Send>, String> {
+    let secret = Secret::new(OCTOPUS_TEST_SECRET);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let events: Vec<Send> = (0..distinct)
+        .map(|i| {
+            let body = format!(
+                r#"{{"id":"evt_bench_{i}","type":"order.delivered","created_at":"2026-11-22T10:00:00Z","data":{{"id":12345,"status":"DELIVERED","quantity":5,"delivered_quantity":5,"amount":250.00}}}}"#
+            )
+            .into_bytes();
+            let headers = octopus::signed_headers(&secret, &body, now).map_err(|e| e.to_string())?;
+            Ok((body, headers))
+        })
+        .collect::<Result<_, String>>()?;
+    let mut sends = events.clone();
+    sends.extend((distinct..count).map(|_| events[fastrand::usize(..distinct)].clone()));
+    fastrand::shuffle(&mut sends);
+    Ok(sends)
+}
