@@ -9,10 +9,6 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use futures::StreamExt;
 use hookline::dev_defaults::{OCTOPUS_API_TEST_TOKEN, OCTOPUS_TEST_SECRET};
-use hookline::idempotency::MemoryEventStore;
-use hookline::order_api::{OctopusOrderClient, RetryPolicy};
-use hookline::order_state::MemoryOrderStateStore;
-use hookline::processor::{Processor, ProcessorConfig};
 use hookline::providers::octopus::{self, OctopusScheme};
 use hookline::queue::MemoryQueue;
 use hookline::receiver::Receiver;
@@ -42,17 +38,7 @@ pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
     let stub = serve::start_stub_on("127.0.0.1:0".parse().map_err(|_| "address")?).await?;
     let ingest = MemoryQueue::new();
     let counters = Counters::default();
-    let processor = Processor {
-        events: MemoryEventStore::new(),
-        states: MemoryOrderStateStore::new(),
-        api: OctopusOrderClient::new(
-            &stub,
-            &Secret::new(OCTOPUS_API_TEST_TOKEN),
-            RetryPolicy::default(),
-        )?,
-        updates: MemoryQueue::new(),
-        config: ProcessorConfig::default(),
-    };
+    let processor = pipeline::local_processor(&stub, OCTOPUS_API_TEST_TOKEN)?;
     tokio::spawn(pipeline::run_in_memory(
         processor,
         ingest.clone(),

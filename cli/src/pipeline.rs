@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use hookline::idempotency::EventStore;
-use hookline::order_api::OrderApi;
-use hookline::order_state::OrderStateStore;
+use hookline::idempotency::{EventStore, MemoryEventStore};
+use hookline::order_api::{OctopusOrderClient, OrderApi, RetryPolicy};
+use hookline::order_state::{MemoryOrderStateStore, OrderStateStore};
 use hookline::order_update::OrderUpdate;
-use hookline::processor::{BatchRecord, Outcome, Processor, process_batch};
+use hookline::processor::{BatchRecord, Outcome, Processor, ProcessorConfig, process_batch};
 use hookline::queue::{MemoryQueue, QueuedMessage};
 use hookline::redact::redact;
+use hookline::signature::Secret;
 use tokio::time::Instant;
 
 pub const MAX_RECEIVES: u32 = 5;
@@ -24,6 +25,25 @@ const REDELIVERY_DELAY: Duration = Duration::from_secs(2);
 const IDLE_POLL: Duration = Duration::from_millis(20);
 /// The time a local batch gets, as the processor Lambda's timeout.
 const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The processor as the local pipeline runs it: in-memory event store, order state and
+/// order-updates queue; the Octopus API at `api_base`.
+pub type LocalProcessor =
+    Processor<MemoryEventStore, MemoryOrderStateStore, OctopusOrderClient, MemoryQueue>;
+
+pub fn local_processor(api_base: &str, api_token: &str) -> Result<LocalProcessor, String> {
+    Ok(Processor {
+        events: MemoryEventStore::new(),
+        states: MemoryOrderStateStore::new(),
+        api: OctopusOrderClient::new(
+            api_base,
+            &Secret::new(api_token.as_bytes()),
+            RetryPolicy::default(),
+        )?,
+        updates: MemoryQueue::new(),
+        config: ProcessorConfig::default(),
+    })
+}
 
 /// What the loop has done so far, for `hookline bench-local`'s audit.
 #[derive(Clone, Debug, Default)]

@@ -18,14 +18,10 @@ use hookline::dev_defaults::{
     LISTEN_ADDR, LOCAL_INGEST_QUEUE, OCTOPUS_API_TEST_TOKEN, OCTOPUS_TEST_SECRET,
     PROVIDER_STUB_ADDR,
 };
-use hookline::idempotency::MemoryEventStore;
-use hookline::order_api::{OctopusOrderClient, RetryPolicy};
-use hookline::order_state::MemoryOrderStateStore;
-use hookline::processor::{Processor, ProcessorConfig};
 use hookline::providers::octopus::OctopusScheme;
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
 use hookline::receiver::Receiver;
-use hookline::signature::{Secret, SecretSet};
+use hookline::signature::SecretSet;
 
 use crate::pipeline;
 use crate::provider_stub::{self, ProviderStubArgs};
@@ -72,17 +68,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 None => start_provider_stub(&args).await?,
             };
             let ingest = MemoryQueue::new();
-            let processor = Processor {
-                events: MemoryEventStore::new(),
-                states: MemoryOrderStateStore::new(),
-                api: OctopusOrderClient::new(
-                    &api_base,
-                    &Secret::new(args.octopus_api_token.as_bytes()),
-                    RetryPolicy::default(),
-                )?,
-                updates: MemoryQueue::new(),
-                config: ProcessorConfig::default(),
-            };
+            let processor = pipeline::local_processor(&api_base, &args.octopus_api_token)?;
             tracing::info!(octopus_api = %api_base, "queue, event store and order state: in memory");
             tokio::spawn(pipeline::run_in_memory(
                 processor,
