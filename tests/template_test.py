@@ -35,6 +35,7 @@ def resources():
         if "CodeUri" in resource.get("Properties", {}):
             resource["Properties"]["CodeUri"] = "s3://bucket/key"  # as `sam package` would
     params = {
+        "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:ops",
         "OctopusWebhookSecretName": "hookline/octopus",
         "OctopusApiBaseUrl": "https://api.example.com",
         "OctopusApiTokenSecretName": "hookline/octopus-api",
@@ -73,8 +74,10 @@ def test_each_receiver_route_accepts_any_method_with_payload_v2(resources):
 def test_receivers_may_only_send_to_the_ingest_queue(resources):
     for name in RECEIVERS:
         role = resources[f"{name}Role"]["Properties"]
+        # Logs, and X-Ray's write-only policy that SAM adds for the TracingMode parameter.
         assert role["ManagedPolicyArns"] == [
-            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+            "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
         ]
         statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
         assert len(statements) == 1, statements
@@ -142,8 +145,12 @@ def test_processor_role_is_least_privilege(resources):
     assert resources["ProcessorFunction"]["Properties"]["Role"] == {
         "Fn::GetAtt": ["ProcessorRole", "Arn"]
     }
-    assert len(role["Properties"]["ManagedPolicyArns"]) == 1
-    assert "AWSLambdaBasicExecutionRole" in role["Properties"]["ManagedPolicyArns"][0]["Fn::Sub"]
+    with_tracing, without = role["Properties"]["ManagedPolicyArns"]["Fn::If"][1:]
+    assert [p["Fn::Sub"].rsplit("/", 1)[1] for p in without] == ["AWSLambdaBasicExecutionRole"]
+    assert [p["Fn::Sub"].rsplit("/", 1)[1] for p in with_tracing] == [
+        "AWSLambdaBasicExecutionRole",
+        "AWSXRayDaemonWriteAccess",
+    ]
     granted = {}
     for statement in statements_of(role):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -195,3 +202,61 @@ def test_processor_gets_the_variables_the_code_reads(resources):
         assert variables[rust_const("shared/src/config.rs", const)] == value
     token = variables[rust_const("shared/src/config.rs", "OCTOPUS_API_TOKEN")]
     assert "resolve:secretsmanager:${OctopusApiTokenSecretName}" in token["Fn::Sub"]
+
+
+def alarms(resources):
+    return {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def test_every_queue_with_a_dead_letter_queue_has_an_alarm_on_it(resources):
+    watched = {
+        a["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in alarms(resources).values()
+        if a["Namespace"] == "AWS/SQS" and a["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    }
+    dead_letter_queues = {
+        r["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for r in resources.values()
+        if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in r["Properties"]
+    }
+    assert dead_letter_queues == {"IngestDeadLetterQueue", "OrderUpdatesDeadLetterQueue"}
+    assert dead_letter_queues <= watched
+    for alarm in alarms(resources).values():
+        if alarm["MetricName"] == "ApproximateNumberOfMessagesVisible":
+            assert alarm["Threshold"] == 0
+            assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_alarms_notify_the_topic_when_one_is_given(resources):
+    for name, alarm in alarms(resources).items():
+        assert alarm["AlarmActions"]["Fn::If"][0] == "HasAlarmTopic", name
+        assert alarm["AlarmActions"]["Fn::If"][1] == [{"Ref": "AlarmTopicArn"}], name
+
+
+def test_alarms_watch_the_metrics_the_code_emits(resources):
+    metrics_rs = (ROOT / "shared/src/metrics.rs").read_text()
+    for name, alarm in alarms(resources).items():
+        if alarm["Namespace"] == "Hookline":
+            assert f'"{alarm["MetricName"]}"' in metrics_rs, name
+            assert [d["Name"] for d in alarm["Dimensions"]] == ["provider"], name
+    names = {a["MetricName"] for a in alarms(resources).values()}
+    assert {"ApproximateAgeOfOldestMessage", "5xx", "WebhookRejected", "Errors", "Throttles",
+            "FetchFailed"} <= names
+
+
+def test_every_function_keeps_its_logs_for_the_retention_period(resources):
+    functions = [n for n, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
+    groups = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    for function in functions:
+        group = next(g for g in groups if f"${{{function}}}" in g["LogGroupName"]["Fn::Sub"])
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_dashboard_body_is_json_with_the_metrics_it_promises(resources):
+    body, names = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    text = re.sub(r"\$\{[^}]+\}", "x", body)
+    widgets = json.loads(text)["widgets"]
+    shown = {m[1] for w in widgets for m in w["properties"]["metrics"]}
+    assert {"WebhookAccepted", "WebhookRejected", "DuplicateSkipped", "FetchFailed",
+            "ProcessingLatencyMs", "ApproximateAgeOfOldestMessage"} <= shown
+    assert set(names) == {"Ingest", "IngestDlq", "UpdatesDlq"}

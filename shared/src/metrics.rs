@@ -12,7 +12,9 @@ use crate::receiver::Outcome;
 
 pub const NAMESPACE: &str = "Hookline";
 
-/// One EMF line with the given dimensions and `(name, value, unit)` metrics.
+/// One EMF line with the given dimensions and `(name, value, unit)` metrics. With more than one
+/// dimension the metrics are also published under the first alone (the provider), so an alarm
+/// can watch a provider's total without knowing every `reason`.
 pub fn emf_line(
     at: OffsetDateTime,
     dimensions: &[(&str, &str)],
@@ -26,7 +28,7 @@ pub fn emf_line(
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [dimensions.iter().map(|(name, _)| *name).collect::<Vec<_>>()],
+                "Dimensions": dimension_sets(dimensions),
                 "Metrics": metrics.iter()
                     .map(|(name, _, unit)| json!({"Name": name, "Unit": unit}))
                     .collect::<Vec<_>>(),
@@ -40,6 +42,17 @@ pub fn emf_line(
         root.insert((*name).into(), Value::from(*value));
     }
     Value::Object(root).to_string()
+}
+
+fn dimension_sets(dimensions: &[(&str, &str)]) -> Vec<Vec<String>> {
+    let all: Vec<String> = dimensions
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    match dimensions.first() {
+        Some((first, _)) if dimensions.len() > 1 => vec![all, vec![first.to_string()]],
+        _ => vec![all],
+    }
 }
 
 /// The metrics of one receiver request.
@@ -154,7 +167,11 @@ mod tests {
         let directive = &emf["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(emf["_aws"]["Timestamp"], 1_795_341_600_000i64);
         assert_eq!(directive["Namespace"], "Hookline");
-        assert_eq!(directive["Dimensions"], json!([["provider", "reason"]]));
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["provider", "reason"], ["provider"]]),
+            "per reason, and per provider for the spike alarm"
+        );
         assert_eq!(directive["Metrics"][0]["Name"], "WebhookRejected");
         assert_eq!(emf["provider"], "octopus");
         assert_eq!(emf["reason"], "signature");
