@@ -1,10 +1,12 @@
 //! `hookline`: run the pipeline on this machine and sign test events.
 
 mod apigw_event;
+mod aws_target;
 mod bench_local;
 mod emulator_setup;
 mod pipeline;
 mod provider_stub;
+mod redrive;
 mod serve;
 mod sign;
 mod sqs_event;
@@ -30,6 +32,8 @@ enum Command {
     Sign(sign::SignArgs),
     /// Print the SQS batch event the processor would receive for these payloads.
     SqsEvent(sqs_event::SqsEventArgs),
+    /// Move messages from a dead-letter queue back to its source queue (or list them).
+    Redrive(redrive::RedriveArgs),
     /// Measure the local pipeline end to end: signed webhooks over HTTP until all are processed.
     BenchLocal(bench_local::BenchLocalArgs),
     /// Create hookline's queues and table on a local AWS emulator (moto server).
@@ -45,6 +49,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args).await,
         Command::Sign(args) => sign::run(args),
         Command::SqsEvent(args) => sqs_event::run(args),
+        Command::Redrive(args) => redrive::run(args).await,
         Command::BenchLocal(args) => bench_local::run(args).await,
         Command::EmulatorSetup(args) => emulator_setup::run(args).await,
         Command::ProviderStub(args) => provider_stub::run(args).await,

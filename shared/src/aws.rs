@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+pub use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::config::Credentials;
 
 /// Region used with a local emulator when none is configured.

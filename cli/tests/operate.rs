@@ -1,0 +1,126 @@
+//! The operator commands against SQS and DynamoDB on moto server, run as an operator would.
+
+use std::process::Command;
+
+use hookline::message::QueueMessage;
+use hookline_tests::{create_queue, drain_queue, moto};
+use time::OffsetDateTime;
+
+const HOOKLINE: &str = env!("CARGO_BIN_EXE_hookline");
+const CODE: &str = "SECRET-VOUCHER-CODE-42";
+
+fn hookline(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(HOOKLINE)
+        .args(args)
+        .args(["--endpoint-url", &moto().endpoint])
+        .output()
+        .expect("run hookline");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn dead_letter(event_id: &str) -> String {
+    let body = format!(
+        r#"{{"id":"{event_id}","type":"order.delivered","data":{{"id":1,"code":"{CODE}"}}}}"#
+    );
+    QueueMessage::new(
+        "octopus",
+        event_id,
+        "order.delivered",
+        OffsetDateTime::now_utc(),
+        body,
+    )
+    .to_json()
+}
+
+async fn count(sqs: &aws_sdk_sqs::Client, url: &str) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    [
+        A::ApproximateNumberOfMessages,
+        A::ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .map(|a| attributes[a].parse::<usize>().unwrap())
+    .sum()
+}
+
+#[tokio::test]
+async fn redrive_lists_on_dry_run_then_moves_exactly_the_listed_messages() {
+    let sqs = moto().sqs().await;
+    let source = create_queue(&sqs, "redrive-source").await;
+    let dlq = create_queue(&sqs, "redrive-dlq").await;
+    for id in ["evt_d1", "evt_d2", "evt_d3"] {
+        sqs.send_message()
+            .queue_url(&dlq)
+            .message_body(dead_letter(id))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let (ok, listing, stderr) =
+        hookline(&["redrive", "--from", &dlq, "--to", &source, "--dry-run"]);
+    assert!(ok, "{stderr}");
+    for id in ["evt_d1", "evt_d2", "evt_d3"] {
+        assert!(
+            listing.contains(&format!("\toctopus\t{id}\torder.delivered\t")),
+            "{listing}"
+        );
+    }
+    assert!(
+        !listing.contains(CODE) && !stderr.contains(CODE),
+        "a body was printed"
+    );
+    assert_eq!(count(&sqs, &dlq).await, 3, "dry run moves nothing");
+    assert_eq!(count(&sqs, &source).await, 0);
+
+    let (ok, moved, stderr) = hookline(&["redrive", "--from", &dlq, "--to", &source, "--max", "2"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(moved.lines().count(), 3, "header and two messages: {moved}");
+    assert_eq!(count(&sqs, &source).await, 2);
+    assert_eq!(count(&sqs, &dlq).await, 1);
+
+    let (ok, _, stderr) = hookline(&["redrive", "--from", &dlq, "--to", &source]);
+    assert!(ok, "{stderr}");
+    let mut ids: Vec<String> = drain_queue(&sqs, &source)
+        .await
+        .iter()
+        .map(|b| QueueMessage::from_json(b).unwrap().event_id)
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["evt_d1", "evt_d2", "evt_d3"],
+        "every message moved once, none lost"
+    );
+    assert_eq!(count(&sqs, &dlq).await, 0);
+}
+
+#[tokio::test]
+async fn redrive_to_an_unreachable_queue_keeps_the_messages() {
+    let sqs = moto().sqs().await;
+    let dlq = create_queue(&sqs, "redrive-dlq-kept").await;
+    sqs.send_message()
+        .queue_url(&dlq)
+        .message_body(dead_letter("evt_kept"))
+        .send()
+        .await
+        .unwrap();
+    let missing = format!("{}/123456789012/no-such-queue", moto().endpoint);
+    let (ok, _, stderr) = hookline(&["redrive", "--from", &dlq, "--to", &missing]);
+    assert!(!ok);
+    assert!(stderr.contains("stays in the DLQ"), "{stderr}");
+    assert_eq!(count(&sqs, &dlq).await, 1);
+}
