@@ -215,6 +215,11 @@ async fn voucher_order_is_fetched_recorded_and_published() {
     assert_eq!(rig.attr(&key, "status").await.as_deref(), Some("COMPLETED"));
     assert_eq!(rig.attr(&key, "attempts").await.as_deref(), Some("1"));
     assert!(rig.attr(&key, "expires_at").await.is_some());
+    assert_eq!(
+        rig.attr(&key, "subject_key").await.as_deref(),
+        Some("ORDER#octopus#voucher#12345"),
+        "the claim points at what it changed"
+    );
     let order = "ORDER#octopus#voucher#12345";
     assert_eq!(
         rig.attr(order, "status").await.as_deref(),
@@ -389,6 +394,7 @@ async fn crash_after_claim_is_processed_once_after_the_lease_expires() {
             now,
             lease_until: now + 1,
             expires_at: now + 3600,
+            subject_key: None,
         })
         .await
         .unwrap();
@@ -429,6 +435,7 @@ async fn live_lease_is_a_batch_item_failure_and_neighbours_succeed() {
             now,
             lease_until: now + 600,
             expires_at: now + 3600,
+            subject_key: None,
         })
         .await
         .unwrap();

@@ -4,6 +4,7 @@ mod apigw_event;
 mod aws_target;
 mod bench_local;
 mod emulator_setup;
+mod inspect;
 mod pipeline;
 mod provider_stub;
 mod redrive;
@@ -32,6 +33,8 @@ enum Command {
     Sign(sign::SignArgs),
     /// Print the SQS batch event the processor would receive for these payloads.
     SqsEvent(sqs_event::SqsEventArgs),
+    /// Show an event's claim record and the order state it changed.
+    Inspect(inspect::InspectArgs),
     /// Move messages from a dead-letter queue back to its source queue (or list them).
     Redrive(redrive::RedriveArgs),
     /// Measure the local pipeline end to end: signed webhooks over HTTP until all are processed.
@@ -49,6 +52,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve::run(args).await,
         Command::Sign(args) => sign::run(args),
         Command::SqsEvent(args) => sqs_event::run(args),
+        Command::Inspect(args) => inspect::run(args).await,
         Command::Redrive(args) => redrive::run(args).await,
         Command::BenchLocal(args) => bench_local::run(args).await,
         Command::EmulatorSetup(args) => emulator_setup::run(args).await,

@@ -124,3 +124,65 @@ async fn redrive_to_an_unreachable_queue_keeps_the_messages() {
     assert!(stderr.contains("stays in the DLQ"), "{stderr}");
     assert_eq!(count(&sqs, &dlq).await, 1);
 }
+
+#[tokio::test]
+async fn inspect_shows_the_claim_and_the_order_state_it_changed() {
+    use hookline::idempotency::{ClaimRequest, DynamoEventStore, EventStore, event_key};
+    use hookline::order::{OrderKind, OrderRef};
+    use hookline::order_state::{DynamoOrderStateStore, OrderState, OrderStateStore};
+    let dynamodb = moto().dynamodb().await;
+    let table = hookline_tests::create_table(&dynamodb).await;
+    let order = OrderRef {
+        provider: "octopus".into(),
+        kind: OrderKind::Voucher,
+        order_id: "12345".into(),
+    };
+    let events = DynamoEventStore::new(dynamodb.clone(), &table);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    events
+        .claim(&ClaimRequest {
+            key: event_key("octopus", "evt_seen"),
+            body_sha256: "ab".repeat(32),
+            lease_token: "t".into(),
+            now,
+            lease_until: now + 30,
+            expires_at: now + 3600,
+            subject_key: Some(order.state_key()),
+        })
+        .await
+        .unwrap();
+    assert!(
+        events
+            .complete(&event_key("octopus", "evt_seen"), "t", now)
+            .await
+            .unwrap()
+    );
+    DynamoOrderStateStore::new(dynamodb.clone(), &table)
+        .record_order(&OrderState {
+            order,
+            status: "DELIVERED".into(),
+            status_rank: 2,
+            quantity: Some(5),
+            delivered_quantity: Some(5),
+            amount: Some("250.0".into()),
+            currency: None,
+            product_name: Some("Steam Wallet Card".into()),
+            reference: Some("MY_ORDER_001".into()),
+            last_event_at: now * 1000,
+            last_event_id: "evt_seen".into(),
+        })
+        .await
+        .unwrap();
+
+    let (ok, shown, stderr) = hookline(&["inspect", "evt_seen", "--table", &table]);
+    assert!(ok, "{stderr}");
+    assert!(shown.contains("EVENT#octopus#evt_seen\n"), "{shown}");
+    assert!(shown.contains("  status: COMPLETED\n"), "{shown}");
+    assert!(shown.contains("  attempts: 1\n"), "{shown}");
+    assert!(shown.contains("ORDER#octopus#voucher#12345\n"), "{shown}");
+    assert!(shown.contains("  status: DELIVERED\n"), "{shown}");
+
+    let (ok, _, stderr) = hookline(&["inspect", "evt_never", "--table", &table]);
+    assert!(!ok);
+    assert!(stderr.contains("no record"), "{stderr}");
+}

@@ -99,16 +99,20 @@ impl DynamoEventStore {
 
 impl EventStore for DynamoEventStore {
     async fn claim(&self, request: &ClaimRequest) -> Result<Claim, StoreError> {
-        let result = self
+        let mut update = String::from(
+            "SET #status = :in_progress, lease_until = :lease_until, lease_token = :token, \
+             expires_at = :expires_at, body_sha256 = :hash, \
+             attempts = if_not_exists(attempts, :zero) + :one",
+        );
+        if request.subject_key.is_some() {
+            update.push_str(", subject_key = :subject");
+        }
+        let mut call = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(&request.key))
-            .update_expression(
-                "SET #status = :in_progress, lease_until = :lease_until, lease_token = :token, \
-                 expires_at = :expires_at, body_sha256 = :hash, \
-                 attempts = if_not_exists(attempts, :zero) + :one",
-            )
+            .update_expression(update)
             .condition_expression(
                 "attribute_not_exists(pk) OR (#status = :in_progress AND lease_until < :now \
                  AND body_sha256 = :hash)",
@@ -121,7 +125,11 @@ impl EventStore for DynamoEventStore {
             .expression_attribute_values(":hash", s(&request.body_sha256))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(request.now))
+            .expression_attribute_values(":now", n(request.now));
+        if let Some(subject) = &request.subject_key {
+            call = call.expression_attribute_values(":subject", s(subject));
+        }
+        let result = call
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()

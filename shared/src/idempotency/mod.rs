@@ -52,6 +52,9 @@ pub struct ClaimRequest {
     pub lease_until: i64,
     /// Epoch seconds; the record's TTL.
     pub expires_at: i64,
+    /// The table key of what the event changes (an order's state, a wallet movement), kept on
+    /// the record so an operator can go from an event to its effect.
+    pub subject_key: Option<String>,
 }
 
 /// The outcome of a claim.
@@ -140,6 +143,7 @@ mod tests {
             now: 1000,
             lease_until: 1060,
             expires_at: 1000 + DEFAULT_RECORD_TTL_SECS,
+            subject_key: None,
         }
     }
 

@@ -134,6 +134,11 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A
             // The lease ends when this invocation must have ended: a crash frees it then.
             lease_until: now + i64::try_from(seconds_left).unwrap_or(0) + 1,
             expires_at: now + self.config.record_ttl_secs,
+            subject_key: plan
+                .state
+                .as_ref()
+                .map(|state| state.order.state_key())
+                .or_else(|| plan.wallet.as_ref().map(|movement| movement.key())),
         };
         match self.events.claim(&request).await {
             Ok(Claim::Acquired { attempts }) => {
