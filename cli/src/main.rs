@@ -8,6 +8,7 @@ mod inspect;
 mod pipeline;
 mod provider_stub;
 mod redrive;
+mod replay;
 mod serve;
 mod sign;
 mod sqs_event;
@@ -37,6 +38,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Move messages from a dead-letter queue back to its source queue (or list them).
     Redrive(redrive::RedriveArgs),
+    /// Send recorded webhook requests through verification into the ingest queue again.
+    Replay(replay::ReplayArgs),
     /// Measure the local pipeline end to end: signed webhooks over HTTP until all are processed.
     BenchLocal(bench_local::BenchLocalArgs),
     /// Create hookline's queues and table on a local AWS emulator (moto server).
@@ -54,6 +57,7 @@ async fn main() -> std::process::ExitCode {
         Command::SqsEvent(args) => sqs_event::run(args),
         Command::Inspect(args) => inspect::run(args).await,
         Command::Redrive(args) => redrive::run(args).await,
+        Command::Replay(args) => replay::run(args).await,
         Command::BenchLocal(args) => bench_local::run(args).await,
         Command::EmulatorSetup(args) => emulator_setup::run(args).await,
         Command::ProviderStub(args) => provider_stub::run(args).await,

@@ -186,3 +186,52 @@ async fn inspect_shows_the_claim_and_the_order_state_it_changed() {
     assert!(!ok);
     assert!(stderr.contains("no record"), "{stderr}");
 }
+
+#[tokio::test]
+async fn replay_sends_genuine_requests_and_refuses_a_tampered_one() {
+    let sqs = moto().sqs().await;
+    let ingest = create_queue(&sqs, "replay-ingest").await;
+    let events = hookline_tests::events_dir().join("octopus-webhook");
+    let genuine = events.join("order-delivered.json");
+    let base64 = events.join("order-delivered-base64.json");
+
+    let (ok, out, stderr) = hookline(&[
+        "replay",
+        "--queue-url",
+        &ingest,
+        genuine.to_str().unwrap(),
+        base64.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let replayed: Vec<QueueMessage> = drain_queue(&sqs, &ingest)
+        .await
+        .iter()
+        .map(|b| QueueMessage::from_json(b).unwrap())
+        .collect();
+    assert_eq!(replayed.len(), 2);
+    assert!(replayed.iter().all(|m| m.event_id == "evt_abc123"));
+
+    let tampered =
+        std::env::temp_dir().join(format!("hookline-replay-{}.json", std::process::id()));
+    let text = std::fs::read_to_string(&genuine).unwrap();
+    std::fs::write(
+        &tampered,
+        text.replace("\\\"quantity\\\":5", "\\\"quantity\\\":9"),
+    )
+    .unwrap();
+    let (ok, _, stderr) = hookline(&[
+        "replay",
+        "--queue-url",
+        &ingest,
+        genuine.to_str().unwrap(),
+        tampered.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_file(&tampered);
+    assert!(!ok);
+    assert!(stderr.contains("invalid_signature"), "{stderr}");
+    assert!(
+        drain_queue(&sqs, &ingest).await.is_empty(),
+        "nothing sent when one file fails"
+    );
+}
