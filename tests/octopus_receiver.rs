@@ -238,3 +238,33 @@ fn payload_directories_hold_every_sample() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_webhook_secret_never_reaches_a_log_line() {
+    let (logs, _guard) = hookline_tests::capture_logs();
+    let sqs = moto().sqs().await;
+    let queue_url = create_queue(&sqs, "ingest-logs").await;
+    let receiver = receiver(SqsQueue::new(sqs.clone(), &queue_url));
+    for sample in samples() {
+        // As Octopus sends it: the secret itself rides along in X-OCTOPUS-WEBHOOK-TOKEN.
+        let mut event: serde_json::Value = serde_json::from_str(&sample.event).unwrap();
+        event["headers"]["x-octopus-webhook-token"] = OCTOPUS_TEST_SECRET.into();
+        let (status, _) = invoke(&receiver, &event.to_string()).await;
+        assert_eq!(status, 200);
+        // And a forged one: token, no signature.
+        event["headers"]
+            .as_object_mut()
+            .unwrap()
+            .remove("x-signature");
+        let (status, _) = invoke(&receiver, &event.to_string()).await;
+        assert_eq!(status, 401);
+    }
+    let text = logs.text();
+    assert!(text.contains("webhook accepted") && text.contains("webhook rejected"));
+    let line = logs.line_with(OCTOPUS_TEST_SECRET);
+    assert!(
+        line.is_none(),
+        "secret in a log line: {}",
+        line.unwrap_or_default()
+    );
+}

@@ -3,7 +3,6 @@
 //! provider API received.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -901,35 +900,9 @@ async fn poison_message_reaches_the_dlq_while_its_neighbours_succeed() {
     assert_eq!(published, ["evt_ok1", "evt_ok2"]);
 }
 
-/// A writer the tests' log subscriber appends to.
-#[derive(Clone, Default)]
-struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_code_pin_token_or_activation_code_in_logs_or_table() {
-    let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    // The production filter at the most verbose level an operator could set.
-    use tracing_subscriber::layer::SubscriberExt;
-    let subscriber = tracing_subscriber::registry()
-        .with(hookline::telemetry::secret_safe_targets())
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_current_span(true)
-                .with_writer(move || writer.clone()),
-        );
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = hookline_tests::capture_logs();
 
     let rig = rig().await;
     rig.mount_voucher_order(8080).await;
@@ -980,10 +953,12 @@ async fn no_code_pin_token_or_activation_code_in_logs_or_table() {
         "the codes did reach the order-updates queue"
     );
 
-    let captured = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(captured.contains("event processed"), "logs were captured");
+    assert!(
+        logs.text().contains("event processed"),
+        "logs were captured"
+    );
     for secret in SECRETS {
-        let line = captured.lines().find(|l| l.contains(secret));
+        let line = logs.line_with(secret);
         assert!(
             line.is_none(),
             "{secret} found in logs: {}",

@@ -141,6 +141,24 @@ pub fn processor_batch(results: &[RecordResult], at: OffsetDateTime) -> Vec<Stri
                 .iter()
                 .map(|r| Value::from(r.latency.as_secs_f64() * 1000.0))
                 .collect();
+            let fetches: Vec<Value> = mine
+                .iter()
+                .filter_map(|r| match r.outcome {
+                    RecordOutcome::Processed {
+                        fetch_latency: Some(latency),
+                        ..
+                    } => Some(Value::from(latency.as_secs_f64() * 1000.0)),
+                    _ => None,
+                })
+                .collect();
+            if !fetches.is_empty() {
+                line["FetchLatencyMs"] = Value::Array(fetches);
+                if let Some(declared) =
+                    line["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array_mut()
+                {
+                    declared.push(json!({"Name": "FetchLatencyMs", "Unit": "Milliseconds"}));
+                }
+            }
             line.to_string()
         })
         .collect()
@@ -176,6 +194,95 @@ mod tests {
         assert_eq!(emf["provider"], "octopus");
         assert_eq!(emf["reason"], "signature");
         assert_eq!(emf["WebhookRejected"], 1.0);
+    }
+
+    #[test]
+    fn every_rejection_reason_is_its_own_dimension_value() {
+        let cases = [
+            (Rejection::MethodNotAllowed("GET".into()), "method"),
+            (
+                Rejection::PayloadTooLarge { size: 2, limit: 1 },
+                "too_large",
+            ),
+            (Rejection::InvalidSignature("x"), "signature"),
+            (Rejection::StaleTimestamp("x".into()), "stale"),
+            (Rejection::Malformed("x".into()), "malformed"),
+        ];
+        for (rejection, reason) in cases {
+            let emf = parse(&receiver_outcome(
+                "octopus",
+                &Outcome::Rejected(rejection),
+                datetime!(2026-11-22 10:00:00 UTC),
+            ));
+            assert_eq!(emf["reason"], reason);
+            assert_eq!(emf["WebhookRejected"], 1.0);
+        }
+    }
+
+    #[test]
+    fn enqueue_failure_is_counted() {
+        let event = VerifiedEvent {
+            event_id: "e".into(),
+            event_type: "order.delivered".into(),
+            known_type: true,
+        };
+        let emf = parse(&receiver_outcome(
+            "octopus",
+            &Outcome::EnqueueFailed { event },
+            datetime!(2026-11-22 10:00:00 UTC),
+        ));
+        assert_eq!(emf["EnqueueFailed"], 1.0);
+        assert_eq!(
+            emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["provider"]])
+        );
+    }
+
+    #[test]
+    fn a_batch_counts_processed_duplicate_and_failed_records_per_provider() {
+        use crate::order_api::FetchError;
+        use std::time::Duration;
+        let record = |outcome| RecordResult {
+            message_id: "m".into(),
+            provider: Some("octopus".into()),
+            outcome,
+            latency: Duration::from_millis(12),
+        };
+        let results = vec![
+            record(RecordOutcome::Processed {
+                fetch_latency: Some(Duration::from_millis(7)),
+                state: None,
+                known_type: true,
+            }),
+            record(RecordOutcome::Duplicate),
+            record(RecordOutcome::Duplicate),
+            record(RecordOutcome::Failed(ProcessError::Fetch(
+                FetchError::Timeout,
+            ))),
+            record(RecordOutcome::Conflict),
+        ];
+        let lines = processor_batch(&results, datetime!(2026-11-22 10:00:00 UTC));
+        assert_eq!(lines.len(), 1, "one line per provider");
+        let emf = parse(&lines[0]);
+        let directive = &emf["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Hookline");
+        assert_eq!(directive["Dimensions"], json!([["provider"]]));
+        let declared: Vec<&str> = directive["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        for name in declared.iter() {
+            assert!(!emf[name].is_null(), "{name} declared but absent");
+        }
+        assert_eq!(emf["EventProcessed"], 1.0);
+        assert_eq!(emf["DuplicateSkipped"], 2.0);
+        assert_eq!(emf["ProcessingFailed"], 1.0);
+        assert_eq!(emf["FetchFailed"], 1.0);
+        assert_eq!(emf["EventConflict"], 1.0);
+        assert_eq!(emf["ProcessingLatencyMs"].as_array().unwrap().len(), 5);
+        assert_eq!(emf["FetchLatencyMs"], json!([7.0]));
     }
 
     #[test]

@@ -162,3 +162,49 @@ pub async fn table_items(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> Ve
         .map(|item| format!("{item:?}"))
         .collect()
 }
+
+/// Log lines captured from this thread's `tracing` events.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// The first captured line that contains `needle`.
+    pub fn line_with(&self, needle: &str) -> Option<String> {
+        self.text()
+            .lines()
+            .find(|l| l.contains(needle))
+            .map(str::to_string)
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures this thread's logs as the Lambdas write them (JSON lines, with the production filter
+/// that keeps wire-level SDK and HTTP logs out) at the most verbose level an operator could set.
+/// Logs are captured while the guard lives.
+pub fn capture_logs() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::registry()
+        .with(hookline::telemetry::secret_safe_targets())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_writer(move || writer.clone()),
+        );
+    (logs, tracing::subscriber::set_default(subscriber))
+}

@@ -101,11 +101,11 @@ where
 fn log_outcome(outcome: &Outcome) {
     match outcome {
         Outcome::Processed {
-            fetched,
+            fetch_latency,
             state,
             known_type,
         } => tracing::info!(
-            fetched,
+            fetched = fetch_latency.is_some(),
             state = ?state,
             known_type,
             "event processed"

@@ -69,7 +69,8 @@ pub enum ProcessError {
 pub enum Outcome {
     /// Took effect now.
     Processed {
-        fetched: bool,
+        /// How long the follow-up fetch took, when there was one.
+        fetch_latency: Option<Duration>,
         state: Option<StateWrite>,
         known_type: bool,
     },
@@ -156,7 +157,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A
         }
 
         match self.apply(message, &plan, work_deadline).await {
-            Ok(state) => {
+            Ok((state, fetch_latency)) => {
                 match self
                     .events
                     .complete(
@@ -177,7 +178,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A
                     }
                 }
                 Outcome::Processed {
-                    fetched: plan.fetch,
+                    fetch_latency,
                     state,
                     known_type: plan.known_type,
                 }
@@ -195,24 +196,23 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A
         }
     }
 
-    /// The event's effects: fetch, state, order update.
+    /// The event's effects: fetch, state, order update. Returns the state write and how long
+    /// the fetch took.
     async fn apply(
         &self,
         message: &QueueMessage,
         plan: &Plan,
         deadline: Instant,
-    ) -> Result<Option<StateWrite>, ProcessError> {
-        let fetched = match (&plan.order, plan.fetch) {
+    ) -> Result<(Option<StateWrite>, Option<Duration>), ProcessError> {
+        let (fetched, fetch_latency) = match (&plan.order, plan.fetch) {
             (Some(order), true) => {
                 let started = Instant::now();
                 let order = self.api.fetch(order, deadline).await?;
-                tracing::info!(
-                    fetch_ms = started.elapsed().as_millis() as u64,
-                    "order fetched"
-                );
-                Some(order)
+                let latency = started.elapsed();
+                tracing::info!(fetch_ms = latency.as_millis() as u64, "order fetched");
+                (Some(order), Some(latency))
             }
-            _ => None,
+            _ => (None, None),
         };
         let state = match (&plan.state, &plan.wallet) {
             (Some(state), _) => Some(self.states.record_order(state).await?),
@@ -237,7 +237,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A
             };
             self.updates.send(&update.encode()).await?;
         }
-        Ok(state)
+        Ok((state, fetch_latency))
     }
 }
 
