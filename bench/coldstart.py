@@ -1,0 +1,178 @@
+"""Cold starts of the Lambda binaries, measured locally and repeatably.
+
+A Lambda Runtime API stand-in on 127.0.0.1 starts each function the way Lambda does (the
+`bootstrap` process with AWS_LAMBDA_RUNTIME_API set), serves it one event, and records process
+start → first `/next` request (init) and → response posted (first invoke), plus the process's
+peak RSS. SDK calls go to a moto server on 127.0.0.1, so their first-call cost is included.
+
+    python bench/coldstart.py --runs 20 --json out.json BIN...   (see scripts/bench.sh)
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Invocation:
+    """One process start: the event it gets and when things happened."""
+
+    def __init__(self, event):
+        self.event = event
+        self.request_id = str(uuid.uuid4())
+        self.first_next = None
+        self.responded = None
+        self.response = None
+        self.done = threading.Event()
+        self.served = False
+
+
+def runtime_api(invocation):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if not self.path.endswith("/runtime/invocation/next"):
+                return self.send_error(404)
+            if invocation.served:
+                invocation.done.wait(60)  # the process is killed before it gets a second event
+                return self.send_error(503)
+            invocation.first_next = time.perf_counter()
+            invocation.served = True
+            body = json.dumps(invocation.event).encode()
+            self.send_response(200)
+            self.send_header("Lambda-Runtime-Aws-Request-Id", invocation.request_id)
+            self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
+            self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+            self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", 0))
+            payload = self.rfile.read(length)
+            if "/response" in self.path or "/error" in self.path:
+                invocation.responded = time.perf_counter()
+                invocation.response = (self.path.rsplit("/", 1)[1], payload)
+                invocation.done.set()
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
+def peak_rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def run_once(command, env, event):
+    invocation = Invocation(event)
+    server = runtime_api(invocation)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    process_env = dict(env, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{server.server_address[1]}")
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=process_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    finished = invocation.done.wait(30)
+    rss = peak_rss_kib(process.pid)
+    process.kill()
+    _, stderr = process.communicate()
+    server.shutdown()
+    server.server_close()
+    if not finished or invocation.response[0] != "response":
+        raise RuntimeError(f"{command[-1]} did not answer: {stderr.decode()[-2000:]}")
+    return {
+        "init_ms": (invocation.first_next - started) * 1000,
+        "first_invoke_ms": (invocation.responded - started) * 1000,
+        "rss_kib": rss,
+        "response": json.loads(invocation.response[1]),
+    }
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]
+
+
+def measure(name, command, env, event, runs, check):
+    samples = [run_once(command, env, event) for _ in range(runs)]
+    for sample in samples:
+        check(sample["response"])
+    summary = {"name": name, "runs": runs}
+    for key in ("init_ms", "first_invoke_ms"):
+        values = [s[key] for s in samples]
+        summary[key] = {"median": statistics.median(values), "p90": percentile(values, 0.9)}
+    rss = [s["rss_kib"] for s in samples if s["rss_kib"]]
+    summary["peak_rss_mib"] = max(rss) / 1024 if rss else None
+    return summary
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--release-dir", required=True)
+    parser.add_argument("--events-dir", required=True)
+    parser.add_argument("--aws-endpoint", required=True)
+    parser.add_argument("--ingest-queue-url", required=True)
+    parser.add_argument("--events-table", required=True)
+    parser.add_argument("--order-updates-queue-url", required=True)
+    parser.add_argument("--json", required=True, help="write the figures here")
+    args = parser.parse_args()
+
+    aws = {"AWS_ENDPOINT_URL": args.aws_endpoint, "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+           "PATH": os.environ.get("PATH", ""), "RUST_LOG": "warn"}
+    receiver_env = dict(aws, INGEST_QUEUE_URL=args.ingest_queue_url,
+                        OCTOPUS_WEBHOOK_SECRETS="hookline-octopus-test-secret")
+    processor_env = dict(aws, EVENTS_TABLE=args.events_table,
+                         ORDER_UPDATES_QUEUE_URL=args.order_updates_queue_url,
+                         OCTOPUS_API_BASE_URL="http://127.0.0.1:9", OCTOPUS_API_TOKEN="t")
+
+    with open(os.path.join(args.events_dir, "octopus-webhook", "order-delivered.json")) as f:
+        webhook = json.load(f)
+    webhook["headers"]["x-timestamp"] = str(int(time.time()))  # the body's signature is unchanged
+    wallet = json.load(open(os.path.join(args.events_dir, "processor", "every-event-type.json")))
+    wallet["Records"] = [r for r in wallet["Records"] if '"wallet.credited"' in r["body"]]
+    # A fresh event id per run would be fairer to dedupe; a duplicate is acknowledged just the same.
+
+    def accepted(response):
+        assert response["statusCode"] == 200, response
+
+    def batch_ok(response):
+        assert response["batchItemFailures"] == [], response
+
+    release = args.release_dir
+    python = [sys.executable, os.path.join(os.path.dirname(__file__), "python_receiver.py")]
+    results = [
+        measure("hello-lambda", [os.path.join(release, "hello-lambda")], aws, {}, args.runs, lambda r: None),
+        measure("octopus-webhook", [os.path.join(release, "octopus-webhook")], receiver_env, webhook, args.runs, accepted),
+        measure("processor", [os.path.join(release, "processor")], processor_env, wallet, args.runs, batch_ok),
+        measure("python-receiver", python, receiver_env, webhook, args.runs, accepted),
+    ]
+    with open(args.json, "w") as out:
+        json.dump(results, out, indent=1)
+    for r in results:
+        print(f"{r['name']:16} init {r['init_ms']['median']:7.1f} ms (p90 {r['init_ms']['p90']:7.1f})  "
+              f"first invoke {r['first_invoke_ms']['median']:7.1f} ms (p90 {r['first_invoke_ms']['p90']:7.1f})  "
+              f"peak RSS {r['peak_rss_mib'] or 0:5.1f} MiB", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
