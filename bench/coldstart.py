@@ -138,7 +138,11 @@ def main():
 
     aws = {"AWS_ENDPOINT_URL": args.aws_endpoint, "AWS_ACCESS_KEY_ID": "test",
            "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-           "PATH": os.environ.get("PATH", ""), "RUST_LOG": "warn"}
+           "PATH": os.environ.get("PATH", ""), "RUST_LOG": "warn",
+           # What Lambda sets for every function; lambda_runtime reads them at init.
+           "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+           "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+           "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench"}
     receiver_env = dict(aws, INGEST_QUEUE_URL=args.ingest_queue_url,
                         OCTOPUS_WEBHOOK_SECRETS="hookline-octopus-test-secret")
     processor_env = dict(aws, EVENTS_TABLE=args.events_table,
