@@ -31,15 +31,16 @@ impl Secret {
 
     /// HMAC-SHA256 of the concatenation of `parts` under this secret.
     pub fn sign(&self, parts: &[&[u8]]) -> [u8; TAG_LEN] {
+        mac_of(self.keyed(), parts)
+    }
+
+    /// The HMAC state with the key absorbed, ready for data.
+    fn keyed(&self) -> HmacSha256 {
         // HMAC takes keys of any length, so `new_from_slice` cannot fail here.
-        let mut mac = match HmacSha256::new_from_slice(&self.0) {
+        match HmacSha256::new_from_slice(&self.0) {
             Ok(mac) => mac,
             Err(_) => unreachable!("HMAC accepts keys of any length"),
-        };
-        for part in parts {
-            mac.update(part);
         }
-        mac.finalize().into_bytes().into()
     }
 
     /// Lowercase-hex HMAC-SHA256 of `parts`, as most providers put it in a header.
@@ -54,6 +55,13 @@ impl fmt::Debug for Secret {
     }
 }
 
+fn mac_of(mut mac: HmacSha256, parts: &[&[u8]]) -> [u8; TAG_LEN] {
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum SecretSetError {
     #[error("no signing secret is configured")]
@@ -63,15 +71,28 @@ pub enum SecretSetError {
 }
 
 /// The secrets that are active for one provider; a signature made with any of them is valid.
-#[derive(Clone, Debug)]
-pub struct SecretSet(Vec<Secret>);
+///
+/// Each secret's HMAC state is keyed once, when the set is built (at init), and cloned per
+/// verification: a request pays for hashing its body, not for absorbing the key again.
+#[derive(Clone)]
+pub struct SecretSet {
+    secrets: Vec<Secret>,
+    keyed: Vec<HmacSha256>,
+}
+
+impl fmt::Debug for SecretSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.secrets).finish()
+    }
+}
 
 impl SecretSet {
     pub fn new(secrets: Vec<Secret>) -> Result<Self, SecretSetError> {
         if secrets.is_empty() {
             return Err(SecretSetError::Empty);
         }
-        Ok(Self(secrets))
+        let keyed = secrets.iter().map(Secret::keyed).collect();
+        Ok(Self { secrets, keyed })
     }
 
     /// Parses a list of secrets: either a JSON array of strings (the shape kept in Secrets
@@ -98,12 +119,12 @@ impl SecretSet {
     }
 
     pub fn secrets(&self) -> &[Secret] {
-        &self.0
+        &self.secrets
     }
 
     /// The secret new signatures are made with (the first one listed).
     pub fn primary(&self) -> &Secret {
-        &self.0[0]
+        &self.secrets[0]
     }
 
     /// True when `tag` is the HMAC-SHA256 of `parts` under any active secret.
@@ -115,8 +136,8 @@ impl SecretSet {
             return false;
         }
         let mut matched = Choice::from(0);
-        for secret in &self.0 {
-            matched |= secret.sign(parts).ct_eq(tag);
+        for keyed in &self.keyed {
+            matched |= mac_of(keyed.clone(), parts).ct_eq(tag);
         }
         matched.into()
     }
