@@ -4,6 +4,7 @@
 //! it can be tested without AWS or a network.
 
 pub mod octopus;
+pub mod standard_webhooks;
 
 use http::HeaderMap;
 use thiserror::Error;
@@ -72,7 +73,7 @@ impl Rejection {
 /// One provider's way of proving a webhook genuine and naming the event in it.
 pub trait WebhookScheme: Send + Sync {
     /// Short lowercase name: the `provider` field of queue messages, metrics and table keys.
-    fn provider(&self) -> &'static str;
+    fn provider(&self) -> &str;
 
     /// Verifies the request and extracts its event. `body` is exactly the bytes received and
     /// `now_unix` the current time in seconds, for replay windows.

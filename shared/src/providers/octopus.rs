@@ -69,7 +69,7 @@ impl OctopusScheme {
 }
 
 impl WebhookScheme for OctopusScheme {
-    fn provider(&self) -> &'static str {
+    fn provider(&self) -> &str {
         PROVIDER
     }
 

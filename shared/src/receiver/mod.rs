@@ -77,7 +77,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         self
     }
 
-    pub fn provider(&self) -> &'static str {
+    pub fn provider(&self) -> &str {
         self.scheme.provider()
     }
 

@@ -1,0 +1,312 @@
+//! Standard Webhooks (standardwebhooks.com), used by many senders: `webhook-id`,
+//! `webhook-timestamp` (unix seconds) and `webhook-signature`, a space-separated list of
+//! `v1,<base64 HMAC-SHA256>` entries over `"{id}.{timestamp}.{raw body}"`. Secrets are
+//! `whsec_<base64>`; the key is the decoded bytes. The id is the dedupe key.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::HeaderMap;
+use serde::Deserialize;
+use thiserror::Error;
+
+use super::{Rejection, VerifiedEvent, WebhookScheme, header_str, validate_event_id};
+use crate::signature::{Secret, SecretSet, TAG_LEN};
+
+pub const ID_HEADER: &str = "webhook-id";
+pub const TIMESTAMP_HEADER: &str = "webhook-timestamp";
+pub const SIGNATURE_HEADER: &str = "webhook-signature";
+pub const TIMESTAMP_TOLERANCE_SECS: i64 = 300;
+const SECRET_PREFIX: &str = "whsec_";
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SecretError {
+    #[error("no Standard Webhooks secret is configured")]
+    Empty,
+    #[error("a Standard Webhooks secret is not base64 (expected whsec_<base64>)")]
+    NotBase64,
+}
+
+/// Decodes a list of `whsec_` secrets (comma- or newline-separated, or a JSON array).
+pub fn parse_secrets(list: &str) -> Result<SecretSet, SecretError> {
+    let listed = SecretSet::parse(list).map_err(|_| SecretError::Empty)?;
+    let decoded = listed
+        .secrets()
+        .iter()
+        .map(|secret| {
+            let text = String::from_utf8_lossy(secret.expose()).into_owned();
+            let encoded = text.strip_prefix(SECRET_PREFIX).unwrap_or(&text);
+            STANDARD
+                .decode(encoded)
+                .map(Secret::new)
+                .map_err(|_| SecretError::NotBase64)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    SecretSet::new(decoded).map_err(|_| SecretError::Empty)
+}
+
+/// The part of the payload hookline reads; Standard Webhooks payloads carry `type` by
+/// convention, but the specification does not require it.
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+}
+
+/// The scheme for one sender (`source`), with its active secrets.
+#[derive(Clone, Debug)]
+pub struct StandardWebhooksScheme {
+    provider: String,
+    secrets: SecretSet,
+}
+
+impl StandardWebhooksScheme {
+    /// `source` names the sender in routes, messages and metrics (`std:{source}`).
+    pub fn new(source: &str, secrets: SecretSet) -> Self {
+        Self {
+            provider: format!("std:{source}"),
+            secrets,
+        }
+    }
+}
+
+/// The `v1` signatures of a `webhook-signature` header, decoded; anything malformed is skipped
+/// (it can never match), other versions are ignored.
+fn v1_signatures(header: &str) -> Vec<[u8; TAG_LEN]> {
+    header
+        .split(' ')
+        .filter_map(|entry| entry.strip_prefix("v1,"))
+        .filter_map(|encoded| STANDARD.decode(encoded).ok())
+        .filter_map(|bytes| <[u8; TAG_LEN]>::try_from(bytes).ok())
+        .collect()
+}
+
+impl WebhookScheme for StandardWebhooksScheme {
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now_unix: i64,
+    ) -> Result<VerifiedEvent, Rejection> {
+        let signature = header_str(headers, SIGNATURE_HEADER).ok_or(
+            Rejection::InvalidSignature("missing webhook-signature header"),
+        )?;
+        // The id and timestamp are signed: without them nothing can be verified.
+        let id = header_str(headers, ID_HEADER)
+            .ok_or(Rejection::InvalidSignature("missing webhook-id header"))?;
+        let timestamp_text = header_str(headers, TIMESTAMP_HEADER)
+            .ok_or_else(|| Rejection::StaleTimestamp("missing webhook-timestamp header".into()))?;
+        let timestamp: i64 = timestamp_text.parse().map_err(|_| {
+            Rejection::StaleTimestamp("webhook-timestamp is not a unix time in seconds".into())
+        })?;
+        let signed = [id.as_bytes(), b".", timestamp_text.as_bytes(), b".", body];
+        let candidates = v1_signatures(signature);
+        // Every candidate is checked against every secret (constant time within each check).
+        let matched = candidates
+            .iter()
+            .fold(false, |any, tag| any | self.secrets.verify(&signed, tag));
+        if !matched {
+            return Err(Rejection::InvalidSignature(
+                "no v1 signature in webhook-signature matches under any active secret",
+            ));
+        }
+        let skew = now_unix.saturating_sub(timestamp);
+        if skew.abs() > TIMESTAMP_TOLERANCE_SECS {
+            return Err(Rejection::StaleTimestamp(format!(
+                "webhook-timestamp is {skew} s from now; the tolerance is {TIMESTAMP_TOLERANCE_SECS} s"
+            )));
+        }
+        validate_event_id(id)?;
+        let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
+            Rejection::Malformed(match e.classify() {
+                serde_json::error::Category::Data => {
+                    "body must be a JSON object whose type, if present, is a string".to_string()
+                }
+                _ => format!(
+                    "body is not valid JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            })
+        })?;
+        Ok(VerifiedEvent {
+            event_id: id.to_string(),
+            known_type: envelope.event_type.is_some(),
+            event_type: envelope.event_type.unwrap_or_else(|| "unknown".to_string()),
+        })
+    }
+}
+
+/// The headers a Standard Webhooks sender would send, signed with the first secret.
+pub fn signed_headers(
+    secrets: &SecretSet,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let timestamp = timestamp.to_string();
+    let tag = secrets
+        .primary()
+        .sign(&[id.as_bytes(), b".", timestamp.as_bytes(), b".", body]);
+    vec![
+        (ID_HEADER, id.to_string()),
+        (TIMESTAMP_HEADER, timestamp),
+        (SIGNATURE_HEADER, format!("v1,{}", STANDARD.encode(tag))),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    // The specification's published example, checked outside Rust with:
+    //   printf '%s' 'msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.{"test": 2432232314}' \
+    //     | openssl dgst -sha256 -mac HMAC -binary -macopt hexkey:$(printf '%s' \
+    //       MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw | base64 -d | xxd -p | tr -d '\n') | base64
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const TIMESTAMP: i64 = 1_614_265_330;
+    const BODY: &[u8] = br#"{"test": 2432232314}"#;
+    const SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+    fn scheme(secrets: &str) -> StandardWebhooksScheme {
+        StandardWebhooksScheme::new("acme", parse_secrets(secrets).unwrap())
+    }
+
+    fn headers(signature: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(ID_HEADER, HeaderValue::from_static(ID));
+        headers.insert(
+            TIMESTAMP_HEADER,
+            HeaderValue::from_str(&TIMESTAMP.to_string()).unwrap(),
+        );
+        headers.insert(SIGNATURE_HEADER, HeaderValue::from_str(signature).unwrap());
+        headers
+    }
+
+    fn verify(signature: &str) -> Result<VerifiedEvent, Rejection> {
+        scheme(SECRET).verify(&headers(signature), BODY, TIMESTAMP)
+    }
+
+    #[test]
+    fn the_specification_example_verifies() {
+        let event = verify(SIGNATURE).unwrap();
+        assert_eq!(event.event_id, ID);
+        assert!(!event.known_type, "the example payload has no type");
+        assert_eq!(scheme(SECRET).provider(), "std:acme");
+        let ours = signed_headers(&parse_secrets(SECRET).unwrap(), ID, TIMESTAMP, BODY);
+        assert_eq!(ours[2].1, SIGNATURE);
+    }
+
+    #[test]
+    fn any_listed_v1_signature_may_match() {
+        let other = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
+        assert!(verify(&format!("{other} {SIGNATURE}")).is_ok());
+        assert!(verify(&format!("v2,abc {SIGNATURE}")).is_ok());
+    }
+
+    #[test]
+    fn malformed_or_other_version_signatures_fail() {
+        let valid = SIGNATURE.trim_start_matches("v1,");
+        for signature in [
+            "v1,",
+            "v1",
+            &format!("v2,{valid}"),
+            &format!("v1,{}", &valid[..20]),
+            "v1,!!!",
+        ] {
+            assert_eq!(
+                verify(signature).unwrap_err().error_code(),
+                "invalid_signature",
+                "{signature}"
+            );
+        }
+    }
+
+    #[test]
+    fn tampered_body_id_or_timestamp_fail() {
+        let scheme = scheme(SECRET);
+        assert!(
+            scheme
+                .verify(&headers(SIGNATURE), br#"{"test": 2432232315}"#, TIMESTAMP)
+                .is_err()
+        );
+        let mut other_id = headers(SIGNATURE);
+        other_id.insert(ID_HEADER, HeaderValue::from_static("msg_other"));
+        assert!(scheme.verify(&other_id, BODY, TIMESTAMP).is_err());
+        let mut other_time = headers(SIGNATURE);
+        other_time.insert(TIMESTAMP_HEADER, HeaderValue::from_static("1614265331"));
+        assert!(scheme.verify(&other_time, BODY, TIMESTAMP).is_err());
+    }
+
+    #[test]
+    fn timestamp_window_both_ways() {
+        let scheme = scheme(SECRET);
+        for now in [TIMESTAMP - 301, TIMESTAMP + 301] {
+            let err = scheme.verify(&headers(SIGNATURE), BODY, now).unwrap_err();
+            assert_eq!(err.error_code(), "stale_timestamp");
+        }
+        assert!(
+            scheme
+                .verify(&headers(SIGNATURE), BODY, TIMESTAMP + 300)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn rotation_and_secret_errors() {
+        let rotated = format!("whsec_{}, {SECRET}", STANDARD.encode(b"the new key"));
+        assert!(
+            scheme(&rotated)
+                .verify(&headers(SIGNATURE), BODY, TIMESTAMP)
+                .is_ok()
+        );
+        assert_eq!(
+            parse_secrets("whsec_***").unwrap_err(),
+            SecretError::NotBase64
+        );
+        assert_eq!(parse_secrets(" ").unwrap_err(), SecretError::Empty);
+    }
+
+    #[test]
+    fn missing_headers_and_non_json_bodies_are_refused() {
+        let scheme = scheme(SECRET);
+        for header in [ID_HEADER, SIGNATURE_HEADER] {
+            let mut h = headers(SIGNATURE);
+            h.remove(header);
+            assert_eq!(
+                scheme.verify(&h, BODY, TIMESTAMP).unwrap_err().status(),
+                401,
+                "{header}"
+            );
+        }
+        let mut h = headers(SIGNATURE);
+        h.remove(TIMESTAMP_HEADER);
+        assert_eq!(
+            scheme.verify(&h, BODY, TIMESTAMP).unwrap_err().error_code(),
+            "stale_timestamp"
+        );
+        let secrets = parse_secrets(SECRET).unwrap();
+        let body = b"not json";
+        let signed: HeaderMap = signed_headers(&secrets, ID, TIMESTAMP, body)
+            .into_iter()
+            .map(|(n, v)| {
+                (
+                    http::HeaderName::from_static(n),
+                    HeaderValue::from_str(&v).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            scheme
+                .verify(&signed, body, TIMESTAMP)
+                .unwrap_err()
+                .status(),
+            400
+        );
+    }
+}
