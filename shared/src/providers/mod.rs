@@ -114,3 +114,32 @@ pub(crate) fn validate_event_id(id: &str) -> Result<(), Rejection> {
     }
     Ok(())
 }
+
+/// Refuses a timestamp more than `tolerance` seconds from `now`, in either direction.
+pub(crate) fn check_window(
+    header: &str,
+    timestamp: i64,
+    now_unix: i64,
+    tolerance: i64,
+) -> Result<(), Rejection> {
+    let skew = now_unix.saturating_sub(timestamp);
+    if skew.abs() > tolerance {
+        return Err(Rejection::StaleTimestamp(format!(
+            "{header} is {skew} s from now; the tolerance is {tolerance} s"
+        )));
+    }
+    Ok(())
+}
+
+/// A body that did not parse as the envelope: the error names the shape expected, never body
+/// content (serde's own messages may quote values).
+pub(crate) fn malformed_json(error: &serde_json::Error, expected_shape: &str) -> Rejection {
+    Rejection::Malformed(match error.classify() {
+        serde_json::error::Category::Data => format!("body must be {expected_shape}"),
+        _ => format!(
+            "body is not valid JSON (line {}, column {})",
+            error.line(),
+            error.column()
+        ),
+    })
+}

@@ -11,7 +11,10 @@ use std::borrow::Cow;
 use http::HeaderMap;
 use serde::Deserialize;
 
-use super::{Rejection, VerifiedEvent, WebhookScheme, header_str, validate_event_id};
+use super::{
+    Rejection, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
+    validate_event_id,
+};
 use crate::signature::{Secret, SecretSet};
 
 pub const PROVIDER: &str = "octopus";
@@ -95,12 +98,7 @@ impl WebhookScheme for OctopusScheme {
             .map_err(|_| {
                 Rejection::StaleTimestamp("X-Timestamp is not a unix time in seconds".into())
             })?;
-        let skew = now_unix.saturating_sub(timestamp);
-        if skew.abs() > TIMESTAMP_TOLERANCE_SECS {
-            return Err(Rejection::StaleTimestamp(format!(
-                "X-Timestamp is {skew} s from now; the tolerance is {TIMESTAMP_TOLERANCE_SECS} s"
-            )));
-        }
+        check_window("X-Timestamp", timestamp, now_unix, TIMESTAMP_TOLERANCE_SECS)?;
 
         let envelope = parse_envelope(body)?;
         let header_id = header_str(headers, EVENT_ID_HEADER)
@@ -124,18 +122,8 @@ impl WebhookScheme for OctopusScheme {
 /// Reads `id` and `type` from an Octopus envelope. Error texts describe the shape only, never
 /// body content.
 pub fn parse_envelope(body: &[u8]) -> Result<VerifiedEvent, Rejection> {
-    let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(|e| {
-        Rejection::Malformed(match e.classify() {
-            serde_json::error::Category::Data => {
-                "body must be a JSON object whose id and type are strings".to_string()
-            }
-            _ => format!(
-                "body is not valid JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-        })
-    })?;
+    let envelope: Envelope<'_> = serde_json::from_slice(body)
+        .map_err(|e| malformed_json(&e, "a JSON object whose id and type are strings"))?;
     let event_id = envelope
         .id
         .ok_or_else(|| Rejection::Malformed("body has no id".into()))?

@@ -9,7 +9,10 @@ use http::HeaderMap;
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::{Rejection, VerifiedEvent, WebhookScheme, header_str, validate_event_id};
+use super::{
+    Rejection, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
+    validate_event_id,
+};
 use crate::signature::{Secret, SecretSet, TAG_LEN};
 
 pub const ID_HEADER: &str = "webhook-id";
@@ -113,25 +116,15 @@ impl WebhookScheme for StandardWebhooksScheme {
                 "no v1 signature in webhook-signature matches under any active secret",
             ));
         }
-        let skew = now_unix.saturating_sub(timestamp);
-        if skew.abs() > TIMESTAMP_TOLERANCE_SECS {
-            return Err(Rejection::StaleTimestamp(format!(
-                "webhook-timestamp is {skew} s from now; the tolerance is {TIMESTAMP_TOLERANCE_SECS} s"
-            )));
-        }
+        check_window(
+            "webhook-timestamp",
+            timestamp,
+            now_unix,
+            TIMESTAMP_TOLERANCE_SECS,
+        )?;
         validate_event_id(id)?;
-        let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
-            Rejection::Malformed(match e.classify() {
-                serde_json::error::Category::Data => {
-                    "body must be a JSON object whose type, if present, is a string".to_string()
-                }
-                _ => format!(
-                    "body is not valid JSON (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            })
-        })?;
+        let envelope: Envelope = serde_json::from_slice(body)
+            .map_err(|e| malformed_json(&e, "a JSON object whose type, if present, is a string"))?;
         Ok(VerifiedEvent {
             event_id: id.to_string(),
             known_type: envelope.event_type.is_some(),
