@@ -241,7 +241,7 @@ fn payload_directories_hold_every_sample() {
 
 #[tokio::test]
 async fn the_webhook_secret_never_reaches_a_log_line() {
-    let (logs, _guard) = hookline_tests::capture_logs();
+    let logs = hookline_tests::capture_logs();
     let sqs = moto().sqs().await;
     let queue_url = create_queue(&sqs, "ingest-logs").await;
     let receiver = receiver(SqsQueue::new(sqs.clone(), &queue_url));

@@ -902,7 +902,7 @@ async fn poison_message_reaches_the_dlq_while_its_neighbours_succeed() {
 
 #[tokio::test]
 async fn no_code_pin_token_or_activation_code_in_logs_or_table() {
-    let (logs, _guard) = hookline_tests::capture_logs();
+    let logs = hookline_tests::capture_logs();
 
     let rig = rig().await;
     rig.mount_voucher_order(8080).await;

@@ -191,20 +191,28 @@ impl std::io::Write for CapturedLogs {
     }
 }
 
-/// Captures this thread's logs as the Lambdas write them (JSON lines, with the production filter
-/// that keeps wire-level SDK and HTTP logs out) at the most verbose level an operator could set.
-/// Logs are captured while the guard lives.
-pub fn capture_logs() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
-    use tracing_subscriber::layer::SubscriberExt;
-    let logs = CapturedLogs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::registry()
-        .with(hookline::telemetry::secret_safe_targets())
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_current_span(true)
-                .with_writer(move || writer.clone()),
-        );
-    (logs, tracing::subscriber::set_default(subscriber))
+/// Captures the logs of this test process as the Lambdas write them (JSON lines, with the
+/// production filter that keeps wire-level SDK and HTTP logs out) at the most verbose level an
+/// operator could set, from the first call on. The subscriber is the process's global one: a
+/// thread-local one misses events when tests run in parallel, and scanning every test's logs
+/// for secrets is the stronger check anyway.
+pub fn capture_logs() -> CapturedLogs {
+    static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        let logs = CapturedLogs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::registry()
+            .with(hookline::telemetry::secret_safe_targets())
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_writer(move || writer.clone()),
+            );
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in the tests");
+        logs
+    })
+    .clone()
 }
