@@ -395,17 +395,7 @@ mod tests {
     #[tokio::test]
     async fn non_json_body_is_400() {
         let body = "event=order.delivered&id=evt_1";
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-signature",
-            HeaderValue::from_str(&Secret::new(SECRET).sign_hex(&[body.as_bytes()])).unwrap(),
-        );
-        headers.insert(
-            "x-timestamp",
-            HeaderValue::from_str(&NOW.unix_timestamp().to_string()).unwrap(),
-        );
-        headers.insert("x-event-id", HeaderValue::from_static("evt_1"));
-        headers.insert("x-event-type", HeaderValue::from_static("order.delivered"));
+        let headers = signed_with_fixed_ids(body);
         let reply = assert_refused(headers, body, 400, "malformed_payload").await;
         assert!(reply.contains("not valid JSON"), "{reply}");
     }
@@ -413,8 +403,7 @@ mod tests {
     #[tokio::test]
     async fn missing_id_is_400() {
         let body = r#"{"type":"order.delivered","data":{}}"#;
-        let mut headers = signed_with_fixed_ids(body);
-        headers.insert("x-event-id", HeaderValue::from_static("evt_1"));
+        let headers = signed_with_fixed_ids(body);
         let reply = assert_refused(headers, body, 400, "malformed_payload").await;
         assert!(reply.contains("no id"), "{reply}");
     }
