@@ -23,6 +23,20 @@ pub const EVENT_RECORD_TTL_SECS: &str = "EVENT_RECORD_TTL_SECS";
 /// Optional: records of one batch processed at once (default 8).
 pub const PROCESSOR_CONCURRENCY: &str = "PROCESSOR_CONCURRENCY";
 
+/// Optional: seconds between re-reads of receiver secrets from Secrets Manager (default 300).
+pub const SECRETS_REFRESH_SECS: &str = "SECRETS_REFRESH_SECS";
+
+/// How often receivers re-read their secrets.
+pub fn secrets_refresh_interval() -> Result<std::time::Duration, ConfigError> {
+    let default = crate::secrets_manager::DEFAULT_REFRESH.as_secs();
+    optional_number(
+        &|name| std::env::var(name).ok(),
+        SECRETS_REFRESH_SECS,
+        default,
+    )
+    .map(std::time::Duration::from_secs)
+}
+
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]

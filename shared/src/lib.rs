@@ -1,7 +1,8 @@
 //! hookline's shared library: everything the Lambda functions and the CLI are made of.
 //!
 //! Receiving:
-//! - [`signature`]: HMAC-SHA256 secrets and constant-time verification.
+//! - [`signature`]: HMAC-SHA256 secrets and constant-time verification; [`keyring`]: the
+//!   active secrets, swappable at run time; [`secrets_manager`]: loading and refreshing them.
 //! - [`providers`]: each provider's webhook scheme (signature, replay window, envelope).
 //! - [`receiver`]: the receiver logic shared by every provider, and its Lambda adapter.
 //! - [`message`]: the ingest queue message contract; [`queue`]: SQS and in-memory queues.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod dev_defaults;
 pub mod emulator;
 pub mod idempotency;
+pub mod keyring;
 pub mod message;
 pub mod metrics;
 pub mod order;
@@ -35,5 +37,6 @@ pub mod providers;
 pub mod queue;
 pub mod receiver;
 pub mod redact;
+pub mod secrets_manager;
 pub mod signature;
 pub mod telemetry;

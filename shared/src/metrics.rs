@@ -55,33 +55,31 @@ fn dimension_sets(dimensions: &[(&str, &str)]) -> Vec<Vec<String>> {
     }
 }
 
-/// The metrics of one receiver request.
-pub fn receiver_outcome(provider: &str, outcome: &Outcome, at: OffsetDateTime) -> String {
+/// The metrics of one receiver request. `scheme` names the provider of a refused request; an
+/// accepted one is counted under the provider its event names (`std:{source}`, `owlpay-harbor`).
+pub fn receiver_outcome(scheme: &str, outcome: &Outcome, at: OffsetDateTime) -> String {
     match outcome {
         Outcome::Accepted { event, .. } if !event.known_type => emf_line(
             at,
-            &[("provider", provider)],
+            &[("provider", event.provider.as_str())],
             &[
                 ("WebhookAccepted", 1.0, "Count"),
                 ("UnknownEventType", 1.0, "Count"),
             ],
         ),
-        Outcome::Accepted { .. } => emf_line(
+        Outcome::Accepted { event, .. } => emf_line(
             at,
-            &[("provider", provider)],
+            &[("provider", event.provider.as_str())],
             &[("WebhookAccepted", 1.0, "Count")],
         ),
         Outcome::Rejected(rejection) => emf_line(
             at,
-            &[
-                ("provider", provider),
-                ("reason", rejection.metric_reason()),
-            ],
+            &[("provider", scheme), ("reason", rejection.metric_reason())],
             &[("WebhookRejected", 1.0, "Count")],
         ),
-        Outcome::EnqueueFailed { .. } => emf_line(
+        Outcome::EnqueueFailed { event } => emf_line(
             at,
-            &[("provider", provider)],
+            &[("provider", event.provider.as_str())],
             &[("EnqueueFailed", 1.0, "Count")],
         ),
     }
@@ -121,6 +119,15 @@ pub fn processor_batch(results: &[RecordResult], at: OffsetDateTime) -> Vec<Stri
                     }
                 )
             });
+            let renewals = count(&|o| {
+                matches!(
+                    o,
+                    RecordOutcome::Processed {
+                        secret_renewal: true,
+                        ..
+                    }
+                )
+            });
             let mut line: Value = serde_json::from_str(&emf_line(
                 at,
                 &[("provider", provider)],
@@ -132,6 +139,7 @@ pub fn processor_batch(results: &[RecordResult], at: OffsetDateTime) -> Vec<Stri
                     ("ProcessingFailed", failed, "Count"),
                     ("FetchFailed", fetch_failed, "Count"),
                     ("UnknownEventType", unknown, "Count"),
+                    ("SecretRenewalAnnounced", renewals, "Count"),
                     ("ProcessingLatencyMs", 0.0, "Milliseconds"),
                 ],
             ))
@@ -222,6 +230,7 @@ mod tests {
     #[test]
     fn enqueue_failure_is_counted() {
         let event = VerifiedEvent {
+            provider: "octopus".into(),
             event_id: "e".into(),
             event_type: "order.delivered".into(),
             known_type: true,
@@ -250,6 +259,7 @@ mod tests {
         };
         let results = vec![
             record(RecordOutcome::Processed {
+                secret_renewal: false,
                 fetch_latency: Some(Duration::from_millis(7)),
                 state: None,
                 known_type: true,
@@ -288,6 +298,7 @@ mod tests {
     #[test]
     fn unknown_type_is_counted_and_no_id_becomes_a_dimension() {
         let event = VerifiedEvent {
+            provider: "octopus".into(),
             event_id: "evt_secretive".into(),
             event_type: "voucher.expired".into(),
             known_type: false,

@@ -2,11 +2,21 @@
 
 use std::fmt;
 
-/// The kinds of order a provider fulfils; ids of different kinds may collide.
+/// The kinds of order or transfer hookline tracks; ids of different kinds may collide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OrderKind {
+    /// Octopus voucher order.
     Voucher,
+    /// Octopus eSIM order.
     Esim,
+    /// A payment order (Optty) or payout order (OwlPay).
+    Order,
+    /// OwlPay merchant-acquiring payment intent.
+    PaymentIntent,
+    /// Coinme order template (consumed or expired at a location).
+    OrderTemplate,
+    /// Coinme CAAS buy transaction.
+    Transaction,
 }
 
 impl OrderKind {
@@ -14,6 +24,10 @@ impl OrderKind {
         match self {
             Self::Voucher => "voucher",
             Self::Esim => "esim",
+            Self::Order => "order",
+            Self::PaymentIntent => "payment_intent",
+            Self::OrderTemplate => "order_template",
+            Self::Transaction => "transaction",
         }
     }
 }

@@ -151,6 +151,32 @@ impl SecretSet {
         }
         self.verify(parts, &tag)
     }
+
+    /// True when `candidate` equals one of the secrets: for secrets presented as they are (a
+    /// path token). Both sides are hashed first, so the comparison is constant-time and does
+    /// not even reveal the secret's length.
+    pub fn contains(&self, candidate: &[u8]) -> bool {
+        use sha2::Digest;
+        let presented = Sha256::digest(candidate);
+        let mut matched = Choice::from(0);
+        for secret in &self.secrets {
+            matched |= Sha256::digest(secret.expose()).ct_eq(&presented);
+        }
+        matched.into()
+    }
+
+    /// Like [`verify`](Self::verify) for a standard-base64 tag (padding optional); anything
+    /// that does not decode to exactly 32 bytes fails.
+    pub fn verify_base64(&self, parts: &[&[u8]], tag_base64: &str) -> bool {
+        use base64::Engine;
+        let engine = &base64::engine::general_purpose::STANDARD;
+        let trimmed = tag_base64.trim_end_matches('=');
+        let padded = format!("{trimmed}{}", "=".repeat((4 - trimmed.len() % 4) % 4));
+        match engine.decode(padded) {
+            Ok(tag) => self.verify(parts, &tag),
+            Err(_) => false,
+        }
+    }
 }
 
 #[cfg(test)]

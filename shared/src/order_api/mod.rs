@@ -1,7 +1,10 @@
 //! Follow-up fetches of full orders from a provider's API, for events that only announce a
 //! change (the voucher codes, PINs and eSIM activation codes are only in the order).
 
+mod by_provider;
+mod http;
 mod octopus;
+mod optty;
 mod retry;
 
 use std::future::Future;
@@ -10,7 +13,10 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::time::Instant;
 
-pub use octopus::{OctopusOrderClient, octopus_order_id};
+pub use by_provider::ProviderApis;
+pub use http::{HttpOrderClient, OrderPath};
+pub use octopus::{OctopusOrderClient, OctopusPaths, octopus_order_id};
+pub use optty::{OpttyOrderClient, OpttyPaths, optty_reference};
 pub use retry::RetryPolicy;
 
 use crate::order::OrderRef;
@@ -33,6 +39,8 @@ pub enum FetchError {
     InvalidOrderId(String),
     #[error("no time left in this invocation to fetch the order")]
     OutOfTime,
+    #[error("no order API is configured for provider {0}")]
+    NotConfigured(String),
 }
 
 impl FetchError {
@@ -55,6 +63,7 @@ impl FetchError {
             Self::Malformed => "malformed",
             Self::InvalidOrderId(_) => "invalid_id",
             Self::OutOfTime => "out_of_time",
+            Self::NotConfigured(_) => "not_configured",
         }
     }
 }

@@ -104,6 +104,7 @@ fn log_outcome(outcome: &Outcome) {
             fetch_latency,
             state,
             known_type,
+            ..
         } => tracing::info!(
             fetched = fetch_latency.is_some(),
             state = ?state,

@@ -19,7 +19,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio::time::Instant;
 
 pub use batch::{BatchRecord, RecordResult, process_batch};
-pub use plan::{Plan, PlanError, plan};
+pub use plan::{Plan, PlanError, confirmed_state, plan};
 
 use crate::idempotency::{
     Claim, ClaimRequest, DEFAULT_RECORD_TTL_SECS, EventStore, StoreError, body_sha256, event_key,
@@ -73,6 +73,8 @@ pub enum Outcome {
         fetch_latency: Option<Duration>,
         state: Option<StateWrite>,
         known_type: bool,
+        /// The provider announced a new signing secret (OwlPay `webhook.renew.secret`).
+        secret_renewal: bool,
     },
     /// Took effect before: acknowledged without doing anything.
     Duplicate,
@@ -177,10 +179,17 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A
                         tracing::error!(error = %error, "could not mark the event COMPLETED; its effects are done")
                     }
                 }
+                if plan.secret_renewal {
+                    tracing::warn!(
+                        provider = %message.provider,
+                        "the provider announced a new signing secret: add it to the receiver's active secrets before the old one is retired"
+                    );
+                }
                 Outcome::Processed {
                     fetch_latency,
                     state,
                     known_type: plan.known_type,
+                    secret_renewal: plan.secret_renewal,
                 }
             }
             Err(error) => {
@@ -214,7 +223,9 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A
             }
             _ => (None, None),
         };
-        let state = match (&plan.state, &plan.wallet) {
+        // For providers whose events are hints (Optty), the fetched order decides the state.
+        let order_state = confirmed_state(plan, fetched.as_ref())?;
+        let state = match (&order_state, &plan.wallet) {
             (Some(state), _) => Some(self.states.record_order(state).await?),
             (None, Some(movement)) => Some(self.states.record_wallet(movement).await?),
             (None, None) => None,
@@ -231,7 +242,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A
                 occurred_at: rfc3339_millis(plan.occurred_at),
                 order_kind: plan.order.as_ref().map(|o| o.kind.to_string()),
                 order_id: plan.order.as_ref().map(|o| o.order_id.clone()),
-                status: plan.state.as_ref().map(|s| s.status.clone()),
+                status: order_state.as_ref().map(|s| s.status.clone()),
                 event_data: plan.event_data.clone(),
                 order: fetched,
             };

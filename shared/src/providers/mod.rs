@@ -3,7 +3,10 @@
 //! Every scheme is a pure function of the request headers, the raw body and the current time, so
 //! it can be tested without AWS or a network.
 
+pub mod coinme;
 pub mod octopus;
+pub mod optty;
+pub mod owlpay;
 pub mod standard_webhooks;
 
 use http::HeaderMap;
@@ -12,6 +15,9 @@ use thiserror::Error;
 /// What a scheme learned from a request it found genuine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedEvent {
+    /// The provider as named in queue messages, metrics and table keys: usually the scheme's
+    /// own name, or a name chosen by the route (`std:{source}`, `owlpay-harbor`).
+    pub provider: String,
     /// The provider's id for this event: the dedupe key downstream.
     pub event_id: String,
     pub event_type: String,
@@ -28,6 +34,9 @@ pub enum Rejection {
     MethodNotAllowed(String),
     #[error("payload of {size} bytes exceeds the limit of {limit} bytes")]
     PayloadTooLarge { size: usize, limit: usize },
+    /// The route names nothing configured (an unknown Standard Webhooks source).
+    #[error("{0}")]
+    UnknownRoute(&'static str),
     #[error("{0}")]
     InvalidSignature(&'static str),
     #[error("{0}")]
@@ -42,6 +51,7 @@ impl Rejection {
         match self {
             Self::MethodNotAllowed(_) => 405,
             Self::PayloadTooLarge { .. } => 413,
+            Self::UnknownRoute(_) => 404,
             Self::InvalidSignature(_) | Self::StaleTimestamp(_) => 401,
             Self::Malformed(_) => 400,
         }
@@ -52,6 +62,7 @@ impl Rejection {
         match self {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnknownRoute(_) => "unknown_route",
             Self::InvalidSignature(_) => "invalid_signature",
             Self::StaleTimestamp(_) => "stale_timestamp",
             Self::Malformed(_) => "malformed_payload",
@@ -63,6 +74,7 @@ impl Rejection {
         match self {
             Self::MethodNotAllowed(_) => "method",
             Self::PayloadTooLarge { .. } => "too_large",
+            Self::UnknownRoute(_) => "route",
             Self::InvalidSignature(_) => "signature",
             Self::StaleTimestamp(_) => "stale",
             Self::Malformed(_) => "malformed",
@@ -70,15 +82,34 @@ impl Rejection {
     }
 }
 
+/// Where a request arrived: its path, and the value of the route's one path parameter (the
+/// Optty path token, the Standard Webhooks source) when the route has one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Route<'a> {
+    pub path: &'a str,
+    pub param: Option<&'a str>,
+}
+
 /// One provider's way of proving a webhook genuine and naming the event in it.
 pub trait WebhookScheme: Send + Sync {
-    /// Short lowercase name: the `provider` field of queue messages, metrics and table keys.
+    /// Short lowercase name of the scheme, for metrics and logs of refused requests.
     fn provider(&self) -> &str;
 
     /// Verifies the request and extracts its event. `body` is exactly the bytes received and
     /// `now_unix` the current time in seconds, for replay windows.
     fn verify(
         &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now_unix: i64,
+    ) -> Result<VerifiedEvent, Rejection> {
+        self.verify_routed(&Route::default(), headers, body, now_unix)
+    }
+
+    /// [`verify`](Self::verify) for schemes whose route matters. The receiver always calls this.
+    fn verify_routed(
+        &self,
+        route: &Route<'_>,
         headers: &HeaderMap,
         body: &[u8],
         now_unix: i64,
@@ -113,6 +144,13 @@ pub(crate) fn validate_event_id(id: &str) -> Result<(), Rejection> {
         ));
     }
     Ok(())
+}
+
+/// Reads a unix-seconds timestamp for the replay window; absent or unreadable is `stale`.
+pub(crate) fn unix_seconds(text: Option<&str>, header: &str) -> Result<i64, Rejection> {
+    text.ok_or_else(|| Rejection::StaleTimestamp(format!("missing {header}")))?
+        .parse::<i64>()
+        .map_err(|_| Rejection::StaleTimestamp(format!("{header} is not a unix time in seconds")))
 }
 
 /// Refuses a timestamp more than `tolerance` seconds from `now`, in either direction.

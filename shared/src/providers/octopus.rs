@@ -12,9 +12,10 @@ use http::HeaderMap;
 use serde::Deserialize;
 
 use super::{
-    Rejection, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
-    validate_event_id,
+    Rejection, Route, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
+    unix_seconds, validate_event_id,
 };
+use crate::keyring::Keyring;
 use crate::signature::{Secret, SecretSet};
 
 pub const PROVIDER: &str = "octopus";
@@ -62,12 +63,14 @@ struct Envelope<'a> {
 /// The Octopus scheme with its active secrets.
 #[derive(Clone, Debug)]
 pub struct OctopusScheme {
-    secrets: SecretSet,
+    secrets: Keyring<SecretSet>,
 }
 
 impl OctopusScheme {
-    pub fn new(secrets: SecretSet) -> Self {
-        Self { secrets }
+    pub fn new(secrets: impl Into<Keyring<SecretSet>>) -> Self {
+        Self {
+            secrets: secrets.into(),
+        }
     }
 }
 
@@ -76,8 +79,9 @@ impl WebhookScheme for OctopusScheme {
         PROVIDER
     }
 
-    fn verify(
+    fn verify_routed(
         &self,
+        _route: &Route<'_>,
         headers: &HeaderMap,
         body: &[u8],
         now_unix: i64,
@@ -86,18 +90,13 @@ impl WebhookScheme for OctopusScheme {
             header_str(headers, SIGNATURE_HEADER).ok_or(Rejection::InvalidSignature(
                 "missing X-Signature header (the webhook token alone is not proof)",
             ))?;
-        if !self.secrets.verify_hex(&[body], signature) {
+        if !self.secrets.current().verify_hex(&[body], signature) {
             return Err(Rejection::InvalidSignature(
                 "X-Signature does not match the body under any active secret",
             ));
         }
 
-        let timestamp = header_str(headers, TIMESTAMP_HEADER)
-            .ok_or_else(|| Rejection::StaleTimestamp("missing X-Timestamp header".into()))?
-            .parse::<i64>()
-            .map_err(|_| {
-                Rejection::StaleTimestamp("X-Timestamp is not a unix time in seconds".into())
-            })?;
+        let timestamp = unix_seconds(header_str(headers, TIMESTAMP_HEADER), "X-Timestamp")?;
         check_window("X-Timestamp", timestamp, now_unix, TIMESTAMP_TOLERANCE_SECS)?;
 
         let envelope = parse_envelope(body)?;
@@ -135,6 +134,7 @@ pub fn parse_envelope(body: &[u8]) -> Result<VerifiedEvent, Rejection> {
         .ok_or_else(|| Rejection::Malformed("body has no type".into()))?
         .into_owned();
     Ok(VerifiedEvent {
+        provider: PROVIDER.to_string(),
         known_type: is_known_event_type(&event_type),
         event_id,
         event_type,

@@ -3,6 +3,8 @@
 //! `v1,<base64 HMAC-SHA256>` entries over `"{id}.{timestamp}.{raw body}"`. Secrets are
 //! `whsec_<base64>`; the key is the decoded bytes. The id is the dedupe key.
 
+use std::collections::BTreeMap;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
@@ -10,10 +12,16 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use super::{
-    Rejection, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
-    validate_event_id,
+    Rejection, Route, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
+    unix_seconds, validate_event_id,
 };
+use crate::keyring::Keyring;
 use crate::signature::{Secret, SecretSet, TAG_LEN};
+
+/// The scheme's name; each sender's events are `std:{source}`.
+pub const PROVIDER: &str = "std";
+/// Longest source name: it becomes part of table keys and a metric dimension.
+pub const MAX_SOURCE_LEN: usize = 64;
 
 pub const ID_HEADER: &str = "webhook-id";
 pub const TIMESTAMP_HEADER: &str = "webhook-timestamp";
@@ -27,6 +35,40 @@ pub enum SecretError {
     Empty,
     #[error("a Standard Webhooks secret is not base64 (expected whsec_<base64>)")]
     NotBase64,
+    #[error("Standard Webhooks secrets must be a JSON object of source name to a list of secrets")]
+    NotSourceMap,
+    #[error("source names are 1 to 64 characters of a-z, 0-9 and -")]
+    BadSourceName,
+}
+
+/// The active secrets of each configured source.
+pub type SourceSecrets = BTreeMap<String, SecretSet>;
+
+/// Reads the per-source configuration: `{"acme": ["whsec_...", "whsec_..."], "other": [...]}`.
+pub fn parse_sources(text: &str) -> Result<SourceSecrets, SecretError> {
+    let listed: BTreeMap<String, Vec<String>> =
+        serde_json::from_str(text).map_err(|_| SecretError::NotSourceMap)?;
+    if listed.is_empty() {
+        return Err(SecretError::Empty);
+    }
+    listed
+        .into_iter()
+        .map(|(source, secrets)| {
+            if !is_source_name(&source) {
+                return Err(SecretError::BadSourceName);
+            }
+            let list = serde_json::to_string(&secrets).map_err(|_| SecretError::NotSourceMap)?;
+            Ok((source, parse_secrets(&list)?))
+        })
+        .collect()
+}
+
+fn is_source_name(source: &str) -> bool {
+    !source.is_empty()
+        && source.len() <= MAX_SOURCE_LEN
+        && source
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// Decodes a list of `whsec_` secrets (comma- or newline-separated, or a JSON array).
@@ -55,20 +97,22 @@ struct Envelope {
     event_type: Option<String>,
 }
 
-/// The scheme for one sender (`source`), with its active secrets.
+/// The scheme for every configured sender; the route's `{source}` picks the sender's secrets.
 #[derive(Clone, Debug)]
 pub struct StandardWebhooksScheme {
-    provider: String,
-    secrets: SecretSet,
+    sources: Keyring<SourceSecrets>,
 }
 
 impl StandardWebhooksScheme {
-    /// `source` names the sender in routes, messages and metrics (`std:{source}`).
-    pub fn new(source: &str, secrets: SecretSet) -> Self {
+    pub fn new(sources: impl Into<Keyring<SourceSecrets>>) -> Self {
         Self {
-            provider: format!("std:{source}"),
-            secrets,
+            sources: sources.into(),
         }
+    }
+
+    /// One sender (`source`) with its secrets.
+    pub fn single(source: &str, secrets: SecretSet) -> Self {
+        Self::new(SourceSecrets::from([(source.to_string(), secrets)]))
     }
 }
 
@@ -85,32 +129,39 @@ fn v1_signatures(header: &str) -> Vec<[u8; TAG_LEN]> {
 
 impl WebhookScheme for StandardWebhooksScheme {
     fn provider(&self) -> &str {
-        &self.provider
+        PROVIDER
     }
 
-    fn verify(
+    fn verify_routed(
         &self,
+        route: &Route<'_>,
         headers: &HeaderMap,
         body: &[u8],
         now_unix: i64,
     ) -> Result<VerifiedEvent, Rejection> {
+        let sources = self.sources.current();
+        // An unconfigured source is not found: nothing can verify it, and the answer tells
+        // the sender its URL is wrong rather than that its signature is.
+        let (source, secrets) = route
+            .param
+            .and_then(|name| sources.get_key_value(name))
+            .ok_or(Rejection::UnknownRoute(
+                "no Standard Webhooks source of that name is configured",
+            ))?;
         let signature = header_str(headers, SIGNATURE_HEADER).ok_or(
             Rejection::InvalidSignature("missing webhook-signature header"),
         )?;
         // The id and timestamp are signed: without them nothing can be verified.
         let id = header_str(headers, ID_HEADER)
             .ok_or(Rejection::InvalidSignature("missing webhook-id header"))?;
-        let timestamp_text = header_str(headers, TIMESTAMP_HEADER)
-            .ok_or_else(|| Rejection::StaleTimestamp("missing webhook-timestamp header".into()))?;
-        let timestamp: i64 = timestamp_text.parse().map_err(|_| {
-            Rejection::StaleTimestamp("webhook-timestamp is not a unix time in seconds".into())
-        })?;
+        let timestamp_text = header_str(headers, TIMESTAMP_HEADER).unwrap_or_default();
+        let timestamp = unix_seconds(header_str(headers, TIMESTAMP_HEADER), TIMESTAMP_HEADER)?;
         let signed = [id.as_bytes(), b".", timestamp_text.as_bytes(), b".", body];
         let candidates = v1_signatures(signature);
         // Every candidate is checked against every secret (constant time within each check).
         let matched = candidates
             .iter()
-            .fold(false, |any, tag| any | self.secrets.verify(&signed, tag));
+            .fold(false, |any, tag| any | secrets.verify(&signed, tag));
         if !matched {
             return Err(Rejection::InvalidSignature(
                 "no v1 signature in webhook-signature matches under any active secret",
@@ -126,6 +177,7 @@ impl WebhookScheme for StandardWebhooksScheme {
         let envelope: Envelope = serde_json::from_slice(body)
             .map_err(|e| malformed_json(&e, "a JSON object whose type, if present, is a string"))?;
         Ok(VerifiedEvent {
+            provider: format!("{PROVIDER}:{source}"),
             event_id: id.to_string(),
             known_type: envelope.event_type.is_some(),
             event_type: envelope.event_type.unwrap_or_else(|| "unknown".to_string()),
@@ -167,7 +219,28 @@ mod tests {
     const SIGNATURE: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
     fn scheme(secrets: &str) -> StandardWebhooksScheme {
-        StandardWebhooksScheme::new("acme", parse_secrets(secrets).unwrap())
+        StandardWebhooksScheme::single("acme", parse_secrets(secrets).unwrap())
+    }
+
+    /// Verifies as a request to `/webhooks/std/acme`.
+    trait AtAcme {
+        fn at_acme(&self, h: &HeaderMap, body: &[u8], now: i64)
+        -> Result<VerifiedEvent, Rejection>;
+    }
+
+    impl AtAcme for StandardWebhooksScheme {
+        fn at_acme(
+            &self,
+            h: &HeaderMap,
+            body: &[u8],
+            now: i64,
+        ) -> Result<VerifiedEvent, Rejection> {
+            let route = Route {
+                path: "/webhooks/std/acme",
+                param: Some("acme"),
+            };
+            self.verify_routed(&route, h, body, now)
+        }
     }
 
     fn headers(signature: &str) -> HeaderMap {
@@ -182,7 +255,7 @@ mod tests {
     }
 
     fn verify(signature: &str) -> Result<VerifiedEvent, Rejection> {
-        scheme(SECRET).verify(&headers(signature), BODY, TIMESTAMP)
+        scheme(SECRET).at_acme(&headers(signature), BODY, TIMESTAMP)
     }
 
     #[test]
@@ -190,7 +263,7 @@ mod tests {
         let event = verify(SIGNATURE).unwrap();
         assert_eq!(event.event_id, ID);
         assert!(!event.known_type, "the example payload has no type");
-        assert_eq!(scheme(SECRET).provider(), "std:acme");
+        assert_eq!(event.provider, "std:acme");
         let ours = signed_headers(&parse_secrets(SECRET).unwrap(), ID, TIMESTAMP, BODY);
         assert_eq!(ours[2].1, SIGNATURE);
     }
@@ -225,29 +298,63 @@ mod tests {
         let scheme = scheme(SECRET);
         assert!(
             scheme
-                .verify(&headers(SIGNATURE), br#"{"test": 2432232315}"#, TIMESTAMP)
+                .at_acme(&headers(SIGNATURE), br#"{"test": 2432232315}"#, TIMESTAMP)
                 .is_err()
         );
         let mut other_id = headers(SIGNATURE);
         other_id.insert(ID_HEADER, HeaderValue::from_static("msg_other"));
-        assert!(scheme.verify(&other_id, BODY, TIMESTAMP).is_err());
+        assert!(scheme.at_acme(&other_id, BODY, TIMESTAMP).is_err());
         let mut other_time = headers(SIGNATURE);
         other_time.insert(TIMESTAMP_HEADER, HeaderValue::from_static("1614265331"));
-        assert!(scheme.verify(&other_time, BODY, TIMESTAMP).is_err());
+        assert!(scheme.at_acme(&other_time, BODY, TIMESTAMP).is_err());
     }
 
     #[test]
     fn timestamp_window_both_ways() {
         let scheme = scheme(SECRET);
         for now in [TIMESTAMP - 301, TIMESTAMP + 301] {
-            let err = scheme.verify(&headers(SIGNATURE), BODY, now).unwrap_err();
+            let err = scheme.at_acme(&headers(SIGNATURE), BODY, now).unwrap_err();
             assert_eq!(err.error_code(), "stale_timestamp");
         }
         assert!(
             scheme
-                .verify(&headers(SIGNATURE), BODY, TIMESTAMP + 300)
+                .at_acme(&headers(SIGNATURE), BODY, TIMESTAMP + 300)
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn sources_are_chosen_by_route_and_unknown_ones_are_not_found() {
+        let sources = parse_sources(&format!(
+            r#"{{"acme": ["{SECRET}"], "other": ["whsec_{}"]}}"#,
+            STANDARD.encode(b"other key")
+        ))
+        .unwrap();
+        let scheme = StandardWebhooksScheme::new(sources);
+        let at = |param| Route {
+            path: "/webhooks/std/x",
+            param,
+        };
+        let h = headers(SIGNATURE);
+        assert!(
+            scheme
+                .verify_routed(&at(Some("acme")), &h, BODY, TIMESTAMP)
+                .is_ok()
+        );
+        let wrong = scheme.verify_routed(&at(Some("other")), &h, BODY, TIMESTAMP);
+        assert_eq!(wrong.unwrap_err().status(), 401);
+        for param in [Some("nobody"), None] {
+            let err = scheme
+                .verify_routed(&at(param), &h, BODY, TIMESTAMP)
+                .unwrap_err();
+            assert_eq!(err.status(), 404);
+        }
+        assert_eq!(
+            parse_sources(r#"{"Bad Name": ["whsec_YQ=="]}"#).unwrap_err(),
+            SecretError::BadSourceName
+        );
+        assert_eq!(parse_sources("[]").unwrap_err(), SecretError::NotSourceMap);
+        assert_eq!(parse_sources("{}").unwrap_err(), SecretError::Empty);
     }
 
     #[test]
@@ -255,7 +362,7 @@ mod tests {
         let rotated = format!("whsec_{}, {SECRET}", STANDARD.encode(b"the new key"));
         assert!(
             scheme(&rotated)
-                .verify(&headers(SIGNATURE), BODY, TIMESTAMP)
+                .at_acme(&headers(SIGNATURE), BODY, TIMESTAMP)
                 .is_ok()
         );
         assert_eq!(
@@ -272,7 +379,7 @@ mod tests {
             let mut h = headers(SIGNATURE);
             h.remove(header);
             assert_eq!(
-                scheme.verify(&h, BODY, TIMESTAMP).unwrap_err().status(),
+                scheme.at_acme(&h, BODY, TIMESTAMP).unwrap_err().status(),
                 401,
                 "{header}"
             );
@@ -280,7 +387,10 @@ mod tests {
         let mut h = headers(SIGNATURE);
         h.remove(TIMESTAMP_HEADER);
         assert_eq!(
-            scheme.verify(&h, BODY, TIMESTAMP).unwrap_err().error_code(),
+            scheme
+                .at_acme(&h, BODY, TIMESTAMP)
+                .unwrap_err()
+                .error_code(),
             "stale_timestamp"
         );
         let secrets = parse_secrets(SECRET).unwrap();
@@ -296,7 +406,7 @@ mod tests {
             .collect();
         assert_eq!(
             scheme
-                .verify(&signed, body, TIMESTAMP)
+                .at_acme(&signed, body, TIMESTAMP)
                 .unwrap_err()
                 .status(),
             400

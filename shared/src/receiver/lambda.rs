@@ -2,12 +2,12 @@
 
 use std::convert::Infallible;
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use time::OffsetDateTime;
 
 use super::Receiver;
 use crate::metrics;
-use crate::providers::WebhookScheme;
+use crate::providers::{Route, WebhookScheme};
 use crate::queue::Queue;
 
 /// Handles one API Gateway request. `lambda_http` has already base64-decoded the body when
@@ -25,8 +25,15 @@ pub async fn handle_at<S: WebhookScheme, Q: Queue>(
     request: Request,
     now: OffsetDateTime,
 ) -> Result<Response<Body>, Infallible> {
+    // Each route has at most one path parameter (the Optty token, the Standard Webhooks source).
+    let params = request.path_parameters();
+    let route = Route {
+        path: request.uri().path(),
+        param: params.iter().next().map(|(_, value)| value),
+    };
     let reply = receiver
-        .receive(
+        .receive_routed(
+            &route,
             request.method(),
             request.headers(),
             request.body().as_ref(),

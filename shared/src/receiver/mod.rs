@@ -9,9 +9,10 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::message::{QueueMessage, SQS_MAX_MESSAGE_BYTES};
-use crate::providers::{Rejection, VerifiedEvent, WebhookScheme};
+use crate::providers::{Rejection, Route, VerifiedEvent, WebhookScheme};
 use crate::queue::OutgoingMessage;
 use crate::queue::Queue;
+use crate::secrets_manager::SecretRefresher;
 
 /// What happened to one request, for logs and metrics.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +61,7 @@ pub struct Receiver<S, Q> {
     scheme: S,
     queue: Q,
     max_message_bytes: usize,
+    refresher: Option<SecretRefresher>,
 }
 
 impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
@@ -68,7 +70,14 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
             scheme,
             queue,
             max_message_bytes: SQS_MAX_MESSAGE_BYTES,
+            refresher: None,
         }
+    }
+
+    /// Keeps the scheme's secrets current from Secrets Manager (see [`SecretRefresher`]).
+    pub fn with_refresher(mut self, refresher: Option<SecretRefresher>) -> Self {
+        self.refresher = refresher;
+        self
     }
 
     /// Overrides the largest queue message accepted (the default is SQS's limit).
@@ -85,7 +94,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         &self.queue
     }
 
-    /// Handles one request. Answers 2xx only once the queue has the message.
+    /// Handles one request on a route without parameters.
     pub async fn receive(
         &self,
         method: &Method,
@@ -93,12 +102,27 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         body: &[u8],
         now: OffsetDateTime,
     ) -> Reply {
-        let provider = self.provider();
-        let (message, event) = match self.check(method, headers, body, now) {
+        self.receive_routed(&Route::default(), method, headers, body, now)
+            .await
+    }
+
+    /// Handles one request. Answers 2xx only once the queue has the message.
+    pub async fn receive_routed(
+        &self,
+        route: &Route<'_>,
+        method: &Method,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Reply {
+        if let Some(refresher) = &self.refresher {
+            refresher.refresh_if_due().await;
+        }
+        let (message, event) = match self.check(route, method, headers, body, now) {
             Ok(checked) => checked,
             Err(rejection) => {
                 tracing::warn!(
-                    provider,
+                    provider = self.provider(),
                     reason = rejection.metric_reason(),
                     detail = %rejection,
                     "webhook rejected"
@@ -106,6 +130,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
                 return rejected(rejection);
             }
         };
+        let provider = event.provider.as_str();
         match self.queue.send(&message).await {
             Ok(message_id) => {
                 if !event.known_type {
@@ -149,6 +174,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
     /// Everything before the enqueue: pure, no I/O.
     fn check(
         &self,
+        route: &Route<'_>,
         method: &Method,
         headers: &HeaderMap,
         body: &[u8],
@@ -161,11 +187,13 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         if body.len() > self.max_message_bytes {
             return Err(too_large(body.len(), self.max_message_bytes));
         }
-        let event = self.scheme.verify(headers, body, now.unix_timestamp())?;
+        let event = self
+            .scheme
+            .verify_routed(route, headers, body, now.unix_timestamp())?;
         let text = std::str::from_utf8(body)
             .map_err(|_| Rejection::Malformed("body is not UTF-8".into()))?;
         let message = QueueMessage::new(
-            self.provider(),
+            &event.provider,
             &event.event_id,
             &event.event_type,
             now,

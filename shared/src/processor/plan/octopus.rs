@@ -1,44 +1,14 @@
-//! What an event asks of the processor: which order it concerns, whether to fetch it, which
-//! state to record. Pure functions of the queue message, per provider.
+//! Octopus Cards: vouchers, eSIM and wallet events. Voucher and eSIM deliveries are fetched,
+//! because the codes are only in the order.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use thiserror::Error;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
+use super::{Plan, PlanError, epoch_millis, id_text, number_text, text};
 use crate::message::QueueMessage;
 use crate::order::{OrderKind, OrderRef};
 use crate::order_api::octopus_order_id;
 use crate::order_state::{OrderState, WalletMovement};
-
-/// The work an event calls for.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
-    /// The order the event is about; `None` for wallet and unknown events.
-    pub order: Option<OrderRef>,
-    /// Fetch the full order from the provider's API.
-    pub fetch: bool,
-    pub state: Option<OrderState>,
-    pub wallet: Option<WalletMovement>,
-    /// Epoch milliseconds when the change happened, per the provider.
-    pub occurred_at: i64,
-    /// The event's `data`, passed on in the order update.
-    pub event_data: Value,
-    /// False for event types hookline does not act on yet.
-    pub known_type: bool,
-}
-
-/// Why a message cannot be planned. Texts describe shape, never content.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum PlanError {
-    #[error("queue message is not a v1 ingest message")]
-    NotAMessage,
-    #[error("no processing rules for provider {0}")]
-    UnknownProvider(String),
-    #[error("event body is not a valid {provider} event: {reason}")]
-    Malformed { provider: String, reason: String },
-}
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -48,14 +18,6 @@ struct Envelope {
     created_at: Option<String>,
     #[serde(default)]
     data: Map<String, Value>,
-}
-
-/// Plans one queue message.
-pub fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
-    match message.provider.as_str() {
-        crate::providers::octopus::PROVIDER => plan_octopus(message),
-        other => Err(PlanError::UnknownProvider(other.to_string())),
-    }
 }
 
 /// Status of an Octopus event type, with its rank in the order's life.
@@ -76,7 +38,7 @@ fn octopus_status(event_type: &str) -> Option<(OrderKind, &'static str, u8, bool
     })
 }
 
-fn plan_octopus(message: &QueueMessage) -> Result<Plan, PlanError> {
+pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     let malformed = |reason: &str| PlanError::Malformed {
         provider: message.provider.clone(),
         reason: reason.to_string(),
@@ -93,15 +55,7 @@ fn plan_octopus(message: &QueueMessage) -> Result<Plan, PlanError> {
         .or_else(|| epoch_millis(&message.received_at))
         .ok_or_else(|| malformed("no usable created_at or received_at"))?;
     let data = envelope.data;
-    let mut plan = Plan {
-        order: None,
-        fetch: false,
-        state: None,
-        wallet: None,
-        occurred_at,
-        event_data: Value::Object(data.clone()),
-        known_type: true,
-    };
+    let mut plan = Plan::pass_on(occurred_at, Value::Object(data.clone()), true);
 
     if let Some((kind, status, rank, fetch)) = octopus_status(&envelope.event_type) {
         let order_id = data
@@ -147,34 +101,9 @@ fn plan_octopus(message: &QueueMessage) -> Result<Plan, PlanError> {
     Ok(plan)
 }
 
-fn epoch_millis(rfc3339: &str) -> Option<i64> {
-    let at = OffsetDateTime::parse(rfc3339, &Rfc3339).ok()?;
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
-}
-
-fn text(value: Option<&Value>) -> Option<String> {
-    value.and_then(Value::as_str).map(str::to_string)
-}
-
-/// A JSON number exactly as written (so `4.275` stays `4.275`).
-fn number_text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// An id written as a JSON integer or string.
-fn id_text(value: &Value) -> Option<String> {
-    match value {
-        Value::Number(n) if n.is_u64() => Some(n.to_string()),
-        Value::String(s) => Some(s.clone()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::plan as plan_message;
     use super::*;
 
     fn message(event_type: &str, data: &str) -> QueueMessage {
@@ -192,7 +121,7 @@ mod tests {
 
     #[test]
     fn delivered_order_is_fetched_and_recorded() {
-        let plan = plan(&message("order.delivered", r#"{"id":12345,"status":"DELIVERED","quantity":5,"delivered_quantity":5,"amount":250.00,"reference_code":"R1"}"#)).unwrap();
+        let plan = plan_message(&message("order.delivered", r#"{"id":12345,"status":"DELIVERED","quantity":5,"delivered_quantity":5,"amount":250.00,"reference_code":"R1"}"#)).unwrap();
         let order = plan.order.unwrap();
         assert_eq!(
             (order.kind, order.order_id.as_str()),
@@ -208,7 +137,7 @@ mod tests {
 
     #[test]
     fn esim_delivered_fetches_the_esim_order() {
-        let plan = plan(&message(
+        let plan = plan_message(&message(
             "esim.delivered",
             r#"{"id":9302481,"amount":4.275}"#,
         ))
@@ -227,7 +156,7 @@ mod tests {
             "esim.installed",
             "esim.depleted",
         ] {
-            let plan = plan(&message(t, r#"{"id":1}"#)).unwrap();
+            let plan = plan_message(&message(t, r#"{"id":1}"#)).unwrap();
             assert!(!plan.fetch, "{t}");
             assert!(plan.state.is_some(), "{t}");
         }
@@ -235,7 +164,7 @@ mod tests {
 
     #[test]
     fn wallet_events_become_movements() {
-        let plan = plan(&message(
+        let plan = plan_message(&message(
             "wallet.debited",
             r#"{"transaction_id":880012,"amount":250.00,"currency":"USD","balance_after":1000.00}"#,
         ))
@@ -248,7 +177,7 @@ mod tests {
 
     #[test]
     fn unknown_types_plan_nothing() {
-        let plan = plan(&message("voucher.expired", "{}")).unwrap();
+        let plan = plan_message(&message("voucher.expired", "{}")).unwrap();
         assert!(!plan.known_type && plan.order.is_none() && plan.wallet.is_none());
     }
 
@@ -260,7 +189,10 @@ mod tests {
             r#"{}"#,
             r#"{"id":1.5}"#,
         ] {
-            assert!(plan(&message("order.delivered", data)).is_err(), "{data}");
+            assert!(
+                plan_message(&message("order.delivered", data)).is_err(),
+                "{data}"
+            );
         }
     }
 
@@ -268,6 +200,6 @@ mod tests {
     fn message_and_body_must_agree() {
         let mut m = message("order.delivered", r#"{"id":1}"#);
         m.event_id = "evt_other".into();
-        assert!(plan(&m).is_err());
+        assert!(plan_message(&m).is_err());
     }
 }

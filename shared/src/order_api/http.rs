@@ -1,0 +1,196 @@
+//! The HTTP client of a provider's order API: Bearer token, the configured base URL only,
+//! per-attempt timeouts, retries with backoff bounded by the invocation's deadline. Which path
+//! an order lives at is the provider's [`OrderPath`].
+
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use tokio::time::Instant;
+
+use super::retry::parse_retry_after;
+use super::{FetchError, OrderApi, RetryPolicy, unwrap_order};
+use crate::order::OrderRef;
+use crate::signature::Secret;
+
+/// Where a provider's API serves an order: path segments under the base URL. Implementations
+/// validate the id, so nothing unexpected reaches a URL.
+pub trait OrderPath: Clone + Default + Send + Sync {
+    fn segments(&self, order: &OrderRef) -> Result<Vec<String>, FetchError>;
+}
+
+/// Client of one provider API base URL. Build it once at init: it keeps its connections.
+#[derive(Clone, Debug)]
+pub struct HttpOrderClient<P> {
+    http: reqwest::Client,
+    base: Url,
+    authorization: HeaderValue,
+    policy: RetryPolicy,
+    paths: P,
+}
+
+impl<P: OrderPath> HttpOrderClient<P> {
+    /// `base` is the configured API origin, e.g. `https://api.octopuscards.example`; hosts are
+    /// never taken from payloads.
+    pub fn new(base: &str, token: &Secret, policy: RetryPolicy) -> Result<Self, String> {
+        let mut base = Url::parse(base).map_err(|e| format!("order API base URL: {e}"))?;
+        if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
+            return Err("order API base URL must be http(s)".into());
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let bearer = format!("Bearer {}", String::from_utf8_lossy(token.expose()));
+        let mut authorization = HeaderValue::from_str(&bearer)
+            .map_err(|_| "order API token is not a valid header value".to_string())?;
+        authorization.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.attempt_timeout)
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Self {
+            http,
+            base,
+            authorization,
+            policy,
+            paths: P::default(),
+        })
+    }
+
+    /// The URL of an order: the base with encoded path segments appended.
+    pub fn order_url(&self, order: &OrderRef) -> Result<Url, FetchError> {
+        let path = self.paths.segments(order)?;
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|_| FetchError::InvalidOrderId(order.order_id.clone()))?
+            .pop_if_empty()
+            .extend(&path);
+        Ok(url)
+    }
+
+    async fn attempt(&self, url: &Url, timeout: Duration) -> Attempt {
+        let response = self
+            .http
+            .get(url.clone())
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header("accept", "application/json")
+            .timeout(timeout)
+            .send()
+            .await;
+        let response = match response {
+            Ok(response) => response,
+            Err(e) if e.is_timeout() => return Attempt::Failed(FetchError::Timeout),
+            Err(e) => return Attempt::Failed(FetchError::Transport(transport_cause(&e))),
+        };
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = parse_retry_after(
+                response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok()),
+            );
+            return Attempt::RateLimited(wait);
+        }
+        if !status.is_success() {
+            return Attempt::Failed(FetchError::Status {
+                status: status.as_u16(),
+            });
+        }
+        match response.bytes().await {
+            Ok(body) => Attempt::Done(unwrap_order(&body)),
+            Err(e) if e.is_timeout() => Attempt::Failed(FetchError::Timeout),
+            Err(e) => Attempt::Failed(FetchError::Transport(transport_cause(&e))),
+        }
+    }
+}
+
+enum Attempt {
+    Done(Result<serde_json::Value, FetchError>),
+    RateLimited(Option<Duration>),
+    Failed(FetchError),
+}
+
+/// The cause of a transport error without the URL (which is ours anyway) or anything else.
+fn transport_cause(error: &reqwest::Error) -> String {
+    if error.is_connect() {
+        "connection failed".into()
+    } else if error.is_request() {
+        "request failed".into()
+    } else {
+        "transport error".into()
+    }
+}
+
+impl<P: OrderPath> OrderApi for HttpOrderClient<P> {
+    async fn fetch(
+        &self,
+        order: &OrderRef,
+        deadline: Instant,
+    ) -> Result<serde_json::Value, FetchError> {
+        let url = self.order_url(order)?;
+        let mut last_error = FetchError::OutOfTime;
+        for attempt in 0..self.policy.max_attempts {
+            let Some(timeout) = self.policy.attempt_timeout(deadline) else {
+                return Err(last_error);
+            };
+            let wait = match self.attempt(&url, timeout).await {
+                Attempt::Done(result) => return result,
+                Attempt::RateLimited(retry_after) => {
+                    last_error = FetchError::RateLimited { retry_after };
+                    match retry_after {
+                        Some(wait) if self.policy.fits(wait, deadline) => wait,
+                        Some(_) => return Err(last_error),
+                        None => self.policy.backoff(attempt),
+                    }
+                }
+                Attempt::Failed(error) if error.is_transient() => {
+                    last_error = error;
+                    self.policy.backoff(attempt)
+                }
+                Attempt::Failed(error) => return Err(error),
+            };
+            if attempt + 1 == self.policy.max_attempts || !self.policy.fits(wait, deadline) {
+                break;
+            }
+            tracing::info!(
+                order_kind = %order.kind,
+                order_id = %order.order_id,
+                attempt = attempt + 1,
+                error = %last_error,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "order fetch failed; retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+        Err(last_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order_api::OctopusOrderClient;
+
+    #[test]
+    fn base_must_be_http() {
+        assert!(
+            OctopusOrderClient::new("ftp://x", &Secret::new("t"), RetryPolicy::default()).is_err()
+        );
+        assert!(
+            OctopusOrderClient::new("not a url", &Secret::new("t"), RetryPolicy::default())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_the_token() {
+        let c = OctopusOrderClient::new(
+            "https://x",
+            &Secret::new("tok-SECRET-123"),
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("SECRET"));
+    }
+}

@@ -1,0 +1,195 @@
+//! OwlPay and OwlPay Harbor: payout orders (`order.*`) and payment intents
+//! (`payment_intent.*`) become states that never go backwards; `webhook.renew.secret` is
+//! flagged for the operator; the rest of the catalogue is passed on. Nothing is fetched: the
+//! events are complete.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{
+    Plan, PlanError, epoch_millis, number_text, received_millis, state_of, subject_id, text,
+};
+use crate::message::QueueMessage;
+use crate::order::{OrderKind, OrderRef};
+use crate::providers::owlpay::{KNOWN_EVENT_TYPES, RENEW_SECRET_EVENT};
+
+#[derive(Deserialize)]
+struct Envelope {
+    uuid: String,
+    created_at: Option<String>,
+    #[serde(default)]
+    data: Map<String, Value>,
+}
+
+/// Status and rank of a payout order event. Cancelled and paid out are final.
+fn order_status(event_type: &str, object: &Map<String, Value>) -> Option<(String, u8)> {
+    Some(match event_type {
+        "order.received" => ("RECEIVED".into(), 1),
+        "order.updated" => (
+            text(object.get("status")).map_or_else(|| "UPDATED".into(), |s| s.to_ascii_uppercase()),
+            1,
+        ),
+        "order.cancelled" => ("CANCELLED".into(), 3),
+        "order.payout.succeed" => ("PAYOUT_SUCCEEDED".into(), 3),
+        _ => return None,
+    })
+}
+
+/// Rank of a payment intent event in its life: authorisation, capture, settlement and payout,
+/// then refunds (which come after a capture), and last the outcomes that end it early.
+/// `payment_intent.updated` carries no status and changes none.
+fn payment_intent_rank(event: &str) -> Option<u8> {
+    Some(match event {
+        "created" => 1,
+        "checking_out" => 2,
+        "authorized" => 3,
+        "partial_captured" => 4,
+        "captured" => 5,
+        "financial.reviewed" => 6,
+        "request_settle" => 7,
+        "payout_finished" | "payout_failed" => 8,
+        "refund_created" | "refund_cancelled" => 9,
+        "refunded" => 10,
+        "cancel_authorization" | "voided" | "failed" => 11,
+        _ => return None,
+    })
+}
+
+pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
+    let malformed = |reason| PlanError::malformed(message, reason);
+    let envelope: Envelope = serde_json::from_str(&message.body)
+        .map_err(|_| malformed("not an object with a string uuid"))?;
+    if envelope.uuid != message.event_id {
+        return Err(malformed("uuid differs from the queue message's event id"));
+    }
+    let occurred_at = match envelope.created_at.as_deref().and_then(epoch_millis) {
+        Some(at) => at,
+        None => received_millis(message)?,
+    };
+    let event_type = message.event_type.as_str();
+    let known = KNOWN_EVENT_TYPES.contains(&event_type);
+    if event_type == RENEW_SECRET_EVENT {
+        // The body may hold the new secret itself: it is not passed on.
+        let mut plan = Plan::pass_on(occurred_at, Value::Object(Map::new()), true);
+        plan.secret_renewal = true;
+        return Ok(plan);
+    }
+    let data = envelope.data;
+    let mut plan = Plan::pass_on(occurred_at, Value::Object(data.clone()), known);
+    let (kind, field, status) = if let Some(event) = event_type.strip_prefix("payment_intent.") {
+        let Some(rank) = payment_intent_rank(event) else {
+            return Ok(plan);
+        };
+        let object = object_of(&data, "payment_intent");
+        (
+            OrderKind::PaymentIntent,
+            object,
+            (event.replace('.', "_").to_ascii_uppercase(), rank),
+        )
+    } else if event_type.starts_with("order.") {
+        let object = object_of(&data, "order");
+        let Some(status) = order_status(event_type, object) else {
+            return Ok(plan);
+        };
+        (OrderKind::Order, object, status)
+    } else {
+        return Ok(plan);
+    };
+    let order_id = subject_id(field.get("uuid"))
+        .or_else(|| subject_id(field.get("order_serial")))
+        .or_else(|| subject_id(field.get("id")))
+        .ok_or_else(|| malformed("the order or payment intent has no uuid or id"))?;
+    let order = OrderRef {
+        provider: message.provider.clone(),
+        kind,
+        order_id,
+    };
+    let mut state = state_of(&order, &status.0, status.1, occurred_at, &envelope.uuid);
+    state.amount = number_text(field.get("amount")).or_else(|| text(field.get("amount")));
+    state.currency = text(field.get("currency"));
+    state.reference = text(field.get("customer_order_id")).or_else(|| text(field.get("reference")));
+    plan.order = Some(order);
+    plan.state = Some(state);
+    Ok(plan)
+}
+
+/// `data.{name}` when the event nests its object there, else `data` itself.
+fn object_of<'a>(data: &'a Map<String, Value>, name: &str) -> &'a Map<String, Value> {
+    data.get(name).and_then(Value::as_object).unwrap_or(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::plan as plan_message;
+    use super::*;
+
+    fn message(provider: &str, event_type: &str, data: &str) -> QueueMessage {
+        QueueMessage {
+            v: 1,
+            provider: provider.into(),
+            event_id: "u-1".into(),
+            event_type: event_type.into(),
+            received_at: "2026-11-22T10:00:00Z".into(),
+            body: format!(r#"{{"uuid":"u-1","event":"{event_type}","data":{data}}}"#),
+        }
+    }
+
+    #[test]
+    fn payout_orders_and_payment_intents_become_states() {
+        let plan = plan_message(&message(
+            "owlpay",
+            "order.payout.succeed",
+            r#"{"order":{"uuid":"ord_9","amount":100.5,"currency":"USD"}}"#,
+        ))
+        .unwrap();
+        let state = plan.state.unwrap();
+        assert_eq!(
+            (state.order.kind, state.order.order_id.as_str()),
+            (OrderKind::Order, "ord_9")
+        );
+        assert_eq!(
+            (state.status.as_str(), state.status_rank),
+            ("PAYOUT_SUCCEEDED", 3)
+        );
+        assert_eq!(state.amount.as_deref(), Some("100.5"));
+
+        let harbor = plan_message(&message(
+            "owlpay-harbor",
+            "payment_intent.financial.reviewed",
+            r#"{"uuid":"pi_1"}"#,
+        ))
+        .unwrap();
+        let state = harbor.state.unwrap();
+        assert_eq!(state.order.provider, "owlpay-harbor");
+        assert_eq!(state.status, "FINANCIAL_REVIEWED");
+        assert_eq!(state.order.kind, OrderKind::PaymentIntent);
+    }
+
+    #[test]
+    fn a_capture_outranks_an_authorisation_and_a_refund_a_capture() {
+        let rank = |e| payment_intent_rank(e).unwrap();
+        assert!(rank("captured") > rank("authorized"));
+        assert!(rank("refunded") > rank("payout_finished"));
+        assert!(rank("voided") > rank("captured"));
+        assert_eq!(payment_intent_rank("updated"), None);
+    }
+
+    #[test]
+    fn renewal_is_flagged_and_its_secret_not_passed_on() {
+        let plan = plan_message(&message(
+            "owlpay",
+            "webhook.renew.secret",
+            r#"{"secret":"whs_the_new_secret"}"#,
+        ))
+        .unwrap();
+        assert!(plan.secret_renewal);
+        assert!(!plan.event_data.to_string().contains("whs_the_new_secret"));
+    }
+
+    #[test]
+    fn other_events_pass_on_and_orders_without_ids_fail() {
+        let vendor = plan_message(&message("owlpay", "vendor.created", "{}")).unwrap();
+        assert!(vendor.known_type && vendor.state.is_none());
+        assert!(plan_message(&message("owlpay", "order.received", "{}")).is_err());
+    }
+}

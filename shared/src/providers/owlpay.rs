@@ -1,0 +1,442 @@
+//! OwlPay and OwlPay Harbor webhooks.
+//!
+//! The signature header (`owlpay-signature`, or `harbor-signature` for Harbor) reads
+//! `t=<unix>,v1=<hex>[,v1=<hex>...]`: HMAC-SHA256, lowercase hex, over `"{t}.{raw body}"`. `t`
+//! must be within 300 s of now; any one `v1` may match any active secret (OwlPay lists several
+//! while it rotates). The event id is the body's `uuid`; the type is its `event` (OwlPay's
+//! examples also show it as `type` or `observation`, so those are read when `event` is absent).
+//! `webhook.renew.secret` announces a new signing secret: it is accepted, and logged and
+//! counted by the processor so an operator adds the new secret before the old one goes.
+
+use std::borrow::Cow;
+
+use http::HeaderMap;
+use serde::Deserialize;
+
+use super::{
+    Rejection, Route, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
+    validate_event_id,
+};
+use crate::keyring::Keyring;
+use crate::signature::{Secret, SecretSet, TAG_LEN};
+
+pub const PROVIDER: &str = "owlpay";
+pub const HARBOR_PROVIDER: &str = "owlpay-harbor";
+pub const SIGNATURE_HEADER: &str = "owlpay-signature";
+pub const HARBOR_SIGNATURE_HEADER: &str = "harbor-signature";
+pub const TIMESTAMP_TOLERANCE_SECS: i64 = 300;
+/// Announces a new signing secret: the operator must add it to the active list.
+pub const RENEW_SECRET_EVENT: &str = "webhook.renew.secret";
+
+/// OwlPay's event catalogue (owlpay-webhooks.txt).
+pub const KNOWN_EVENT_TYPES: &[&str] = &[
+    "application.base_information.updated",
+    "webhook.created",
+    "webhook.updated",
+    "webhook.deleted",
+    "webhook.renew.secret",
+    "agent.created",
+    "agent.updated",
+    "agent.deleted",
+    "agent.invite.created",
+    "agent.invite.deleted",
+    "order.received",
+    "order.updated",
+    "order.cancelled",
+    "order.payout.succeed",
+    "vendor.created",
+    "vendor.updated",
+    "vendor.deleted",
+    "vendor.base_information.updated",
+    "vendor.invite.created",
+    "vendor.invite.resend",
+    "vendor.visa.card.created",
+    "reconciliations.created",
+    "reconciliations.reject",
+    "reconciliations.settled",
+    "reconciliations.draft_audit.need_check.created",
+    "reconciliations.draft_audit.need_correction.created",
+    "accounting.created",
+    "accounting.executed",
+    "accounting.deleted",
+    "accounting.payout.succeed",
+    "accounting.payout.failed",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "payment_intent.created",
+    "payment_intent.checking_out",
+    "payment_intent.authorized",
+    "payment_intent.cancel_authorization",
+    "payment_intent.captured",
+    "payment_intent.partial_captured",
+    "payment_intent.failed",
+    "payment_intent.refund_created",
+    "payment_intent.refunded",
+    "payment_intent.refund_cancelled",
+    "payment_intent.financial.reviewed",
+    "payment_intent.request_settle",
+    "payment_intent.payout_finished",
+    "payment_intent.payout_failed",
+    "payment_intent.voided",
+    "payment_intent.updated",
+];
+
+/// Which of OwlPay's products sent the webhook: they differ in header and secrets only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    OwlPay,
+    Harbor,
+}
+
+impl Variant {
+    pub fn provider(self) -> &'static str {
+        match self {
+            Self::OwlPay => PROVIDER,
+            Self::Harbor => HARBOR_PROVIDER,
+        }
+    }
+
+    pub fn signature_header(self) -> &'static str {
+        match self {
+            Self::OwlPay => SIGNATURE_HEADER,
+            Self::Harbor => HARBOR_SIGNATURE_HEADER,
+        }
+    }
+
+    /// The variant a request path is for: Harbor's route ends in `-harbor`.
+    pub fn of_path(path: &str) -> Self {
+        if path.trim_end_matches('/').ends_with("-harbor") {
+            Self::Harbor
+        } else {
+            Self::OwlPay
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    uuid: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow)]
+    type_: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    observation: Option<Cow<'a, str>>,
+}
+
+/// The OwlPay scheme: OwlPay's secrets, and Harbor's when Harbor is configured. The route picks
+/// the variant, so a Harbor request is checked against Harbor's header and secrets only.
+#[derive(Clone, Debug)]
+pub struct OwlPayScheme {
+    owlpay: Keyring<SecretSet>,
+    harbor: Option<Keyring<SecretSet>>,
+}
+
+impl OwlPayScheme {
+    pub fn new(
+        owlpay: impl Into<Keyring<SecretSet>>,
+        harbor: Option<impl Into<Keyring<SecretSet>>>,
+    ) -> Self {
+        Self {
+            owlpay: owlpay.into(),
+            harbor: harbor.map(Into::into),
+        }
+    }
+}
+
+impl WebhookScheme for OwlPayScheme {
+    fn provider(&self) -> &str {
+        PROVIDER
+    }
+
+    fn verify_routed(
+        &self,
+        route: &Route<'_>,
+        headers: &HeaderMap,
+        body: &[u8],
+        now_unix: i64,
+    ) -> Result<VerifiedEvent, Rejection> {
+        let variant = Variant::of_path(route.path);
+        let keyring = match variant {
+            Variant::OwlPay => &self.owlpay,
+            Variant::Harbor => self.harbor.as_ref().ok_or(Rejection::UnknownRoute(
+                "OwlPay Harbor is not configured on this deployment",
+            ))?,
+        };
+        let header =
+            header_str(headers, variant.signature_header()).ok_or(Rejection::InvalidSignature(
+                "missing signature header (owlpay-signature / harbor-signature)",
+            ))?;
+        let parsed = parse_signature_header(header)?;
+        let signed = [parsed.timestamp_text, b".".as_slice(), body];
+        let secrets = keyring.current();
+        // Every candidate against every secret, combined without short-circuit.
+        let genuine = parsed
+            .tags
+            .iter()
+            .fold(false, |any, tag| any | secrets.verify(&signed, tag));
+        if !genuine {
+            return Err(Rejection::InvalidSignature(
+                "no v1 signature matches under any active secret",
+            ));
+        }
+        check_window("t", parsed.timestamp, now_unix, TIMESTAMP_TOLERANCE_SECS)?;
+        let mut event = parse_envelope(body)?;
+        event.provider = variant.provider().to_string();
+        Ok(event)
+    }
+}
+
+/// A parsed `t=..,v1=..` header.
+struct SignatureHeader<'a> {
+    timestamp: i64,
+    timestamp_text: &'a [u8],
+    tags: Vec<[u8; TAG_LEN]>,
+}
+
+/// Strict: exactly one non-empty numeric `t`, at least one `v1`, every `v1` 64 hex digits.
+/// Other schemes (`v0=`, a future `v2=`) are ignored, as in Stripe-style headers.
+fn parse_signature_header(header: &str) -> Result<SignatureHeader<'_>, Rejection> {
+    const BAD: &str = "signature header must be t=<unix>,v1=<64 hex digits>[,v1=...]";
+    let mut timestamp_text: Option<&str> = None;
+    let mut tags = Vec::new();
+    for element in header.split(',') {
+        let (key, value) = element
+            .trim()
+            .split_once('=')
+            .ok_or(Rejection::InvalidSignature(BAD))?;
+        match key {
+            "t" => {
+                if timestamp_text.is_some() || value.is_empty() {
+                    return Err(Rejection::InvalidSignature(BAD));
+                }
+                timestamp_text = Some(value);
+            }
+            "v1" => {
+                let mut tag = [0u8; TAG_LEN];
+                hex::decode_to_slice(value, &mut tag)
+                    .map_err(|_| Rejection::InvalidSignature(BAD))?;
+                tags.push(tag);
+            }
+            _ => {}
+        }
+    }
+    let timestamp_text = timestamp_text.ok_or(Rejection::InvalidSignature(BAD))?;
+    if tags.is_empty() {
+        return Err(Rejection::InvalidSignature(BAD));
+    }
+    let timestamp = timestamp_text
+        .parse::<i64>()
+        .map_err(|_| Rejection::InvalidSignature(BAD))?;
+    Ok(SignatureHeader {
+        timestamp,
+        timestamp_text: timestamp_text.as_bytes(),
+        tags,
+    })
+}
+
+/// Reads `uuid` and the event type from an OwlPay body.
+pub fn parse_envelope(body: &[u8]) -> Result<VerifiedEvent, Rejection> {
+    let envelope: Envelope<'_> = serde_json::from_slice(body)
+        .map_err(|e| malformed_json(&e, "a JSON object whose uuid and event are strings"))?;
+    let event_id = envelope
+        .uuid
+        .ok_or_else(|| Rejection::Malformed("body has no uuid".into()))?
+        .into_owned();
+    validate_event_id(&event_id)?;
+    let event_type = envelope
+        .event
+        .or(envelope.type_)
+        .or(envelope.observation)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Rejection::Malformed("body has no event".into()))?
+        .into_owned();
+    Ok(VerifiedEvent {
+        provider: PROVIDER.to_string(),
+        known_type: KNOWN_EVENT_TYPES.contains(&event_type.as_str()),
+        event_id,
+        event_type,
+    })
+}
+
+/// The header OwlPay (or Harbor) would send with `body` at `timestamp`, signed with `secret`.
+pub fn signed_headers(
+    variant: Variant,
+    secret: &Secret,
+    body: &[u8],
+    timestamp: i64,
+) -> Vec<(&'static str, String)> {
+    let t = timestamp.to_string();
+    let tag = secret.sign_hex(&[t.as_bytes(), b".", body]);
+    vec![
+        ("content-type", "application/json".to_string()),
+        (variant.signature_header(), format!("t={t},v1={tag}")),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    // Vector computed outside Rust:
+    //   printf '%s' "1795341600.$BODY" | openssl dgst -sha256 -hmac hookline-owlpay-test-secret
+    const SECRET: &str = "hookline-owlpay-test-secret";
+    const T: i64 = 1_795_341_600;
+    const BODY: &[u8] =
+        br#"{"uuid":"8f1c2a4e-6b3d-4e8f-9a7c-1d2e3f4a5b6c","event":"order.received"}"#;
+    const TAG: &str = "31327248255befe29624ef32891c976ec45d1a03d275a24c675588262ab3729f";
+
+    fn scheme() -> OwlPayScheme {
+        let set = || SecretSet::parse(SECRET).unwrap();
+        OwlPayScheme::new(set(), Some(set()))
+    }
+
+    fn at(path: &str) -> Route<'_> {
+        Route { path, param: None }
+    }
+
+    fn verify_header(
+        name: &'static str,
+        value: &str,
+        path: &str,
+    ) -> Result<VerifiedEvent, Rejection> {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_str(value).unwrap());
+        scheme().verify_routed(&at(path), &headers, BODY, T)
+    }
+
+    fn verify(value: &str) -> Result<VerifiedEvent, Rejection> {
+        verify_header(SIGNATURE_HEADER, value, "/webhooks/owlpay")
+    }
+
+    #[test]
+    fn the_openssl_vector_verifies() {
+        let event = verify(&format!("t={T},v1={TAG}")).unwrap();
+        assert_eq!(event.event_id, "8f1c2a4e-6b3d-4e8f-9a7c-1d2e3f4a5b6c");
+        assert_eq!(event.event_type, "order.received");
+        assert_eq!(event.provider, "owlpay");
+        assert!(event.known_type);
+        let ours = signed_headers(Variant::OwlPay, &Secret::new(SECRET), BODY, T);
+        assert_eq!(ours[1].1, format!("t={T},v1={TAG}"));
+    }
+
+    #[test]
+    fn harbor_uses_its_own_header_and_route() {
+        let harbor = verify_header(
+            HARBOR_SIGNATURE_HEADER,
+            &format!("t={T},v1={TAG}"),
+            "/webhooks/owlpay-harbor",
+        )
+        .unwrap();
+        assert_eq!(harbor.provider, "owlpay-harbor");
+        // An OwlPay header on the Harbor route is not looked at.
+        let err = verify_header(
+            SIGNATURE_HEADER,
+            &format!("t={T},v1={TAG}"),
+            "/webhooks/owlpay-harbor",
+        );
+        assert_eq!(err.unwrap_err().status(), 401);
+        let unconfigured = OwlPayScheme::new(SecretSet::parse(SECRET).unwrap(), None::<SecretSet>);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HARBOR_SIGNATURE_HEADER,
+            HeaderValue::from_str(&format!("t={T},v1={TAG}")).unwrap(),
+        );
+        let err = unconfigured.verify_routed(&at("/webhooks/owlpay-harbor"), &headers, BODY, T);
+        assert_eq!(err.unwrap_err().status(), 404);
+    }
+
+    #[test]
+    fn any_v1_may_match_and_other_schemes_are_ignored() {
+        let other = "0".repeat(64);
+        assert!(verify(&format!("t={T},v1={other},v1={TAG}")).is_ok());
+        assert!(verify(&format!("v0=abc,t={T},v1={TAG}")).is_ok());
+        assert!(verify(&format!("t={T}, v1={TAG}")).is_ok());
+    }
+
+    #[test]
+    fn malformed_headers_fail() {
+        for header in [
+            format!("v1={TAG}"),
+            format!("t=,v1={TAG}"),
+            format!("t={T}"),
+            format!("t={T},v1="),
+            format!("t={T},t={T},v1={TAG}"),
+            format!("t={T},v1={}", &TAG[..62]),
+            format!("t={T},v1={}", TAG.replace('a', "g")),
+            format!("t=soon,v1={TAG}"),
+            format!("t={T};v1={TAG}"),
+            String::from("garbage"),
+        ] {
+            let err = verify(&header).unwrap_err();
+            assert_eq!(err.error_code(), "invalid_signature", "{header}");
+        }
+    }
+
+    #[test]
+    fn forged_and_tampered_fail() {
+        let forged = Secret::new("wrong").sign_hex(&[format!("{T}.").as_bytes(), BODY]);
+        assert!(verify(&format!("t={T},v1={forged}")).is_err());
+        // Another t with the same tag: t is signed.
+        assert!(verify(&format!("t={},v1={TAG}", T + 1)).is_err());
+    }
+
+    #[test]
+    fn t_must_be_within_five_minutes() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            SIGNATURE_HEADER,
+            HeaderValue::from_str(&format!("t={T},v1={TAG}")).unwrap(),
+        );
+        for now in [T - 301, T + 301] {
+            let err = scheme().verify_routed(&at("/webhooks/owlpay"), &headers, BODY, now);
+            assert_eq!(err.unwrap_err().error_code(), "stale_timestamp");
+        }
+        assert!(
+            scheme()
+                .verify_routed(&at("/webhooks/owlpay"), &headers, BODY, T + 300)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn rotation_two_secrets_verify() {
+        let scheme = OwlPayScheme::new(
+            SecretSet::parse(&format!("new-one,{SECRET}")).unwrap(),
+            None::<SecretSet>,
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            SIGNATURE_HEADER,
+            HeaderValue::from_str(&format!("t={T},v1={TAG}")).unwrap(),
+        );
+        assert!(
+            scheme
+                .verify_routed(&at("/webhooks/owlpay"), &headers, BODY, T)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn envelopes() {
+        let renew =
+            parse_envelope(br#"{"uuid":"u1","event":"webhook.renew.secret","data":{}}"#).unwrap();
+        assert!(renew.known_type);
+        let observed =
+            parse_envelope(br#"{"uuid":"att_1","observation":"owlpay.received_order"}"#).unwrap();
+        assert_eq!(observed.event_type, "owlpay.received_order");
+        assert!(!observed.known_type);
+        for body in [
+            &br#"{"event":"order.received"}"#[..],
+            br#"{"uuid":"u"}"#,
+            b"[1]",
+            b"{",
+        ] {
+            assert_eq!(parse_envelope(body).unwrap_err().status(), 400);
+        }
+        assert_eq!(KNOWN_EVENT_TYPES.len(), 50);
+    }
+}
