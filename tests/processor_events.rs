@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::sqs::SqsEvent;
 use hookline::idempotency::MemoryEventStore;
-use hookline::order_api::{OctopusOrderClient, RetryPolicy};
+use hookline::order_api::{OctopusOrderClient, OpttyOrderClient, ProviderApis, RetryPolicy};
 use hookline::order_state::MemoryOrderStateStore;
 use hookline::order_update::OrderUpdate;
 use hookline::processor::{Processor, ProcessorConfig, lambda};
@@ -23,9 +23,12 @@ struct SampleOrders;
 impl Respond for SampleOrders {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let url_path = request.url.path();
-        let (kind, id) = match url_path.strip_prefix("/api/v1/esim/orders/") {
-            Some(id) => ("esim-orders", id),
-            None => ("orders", url_path.trim_start_matches("/api/v1/orders/")),
+        let (kind, id) = if let Some(id) = url_path.strip_prefix("/api/v1/esim/orders/") {
+            ("esim-orders", id)
+        } else if let Some(id) = url_path.strip_prefix("/api/v1/orders/") {
+            ("orders", id)
+        } else {
+            ("optty-orders", url_path.trim_start_matches("/orders/"))
         };
         let file = events_dir()
             .join("provider-api")
@@ -38,15 +41,20 @@ impl Respond for SampleOrders {
     }
 }
 
-type LocalProcessor =
-    Processor<MemoryEventStore, MemoryOrderStateStore, OctopusOrderClient, MemoryQueue>;
+type LocalProcessor = Processor<MemoryEventStore, MemoryOrderStateStore, ProviderApis, MemoryQueue>;
 
+/// Octopus and Optty both served by `api`, as the local stand-in does.
 async fn processor(api: &MockServer) -> LocalProcessor {
+    let key = Secret::new("t");
     Processor {
         events: MemoryEventStore::new(),
         states: MemoryOrderStateStore::new(),
-        api: OctopusOrderClient::new(&api.uri(), &Secret::new("t"), RetryPolicy::default())
-            .unwrap(),
+        api: ProviderApis {
+            octopus: Some(
+                OctopusOrderClient::new(&api.uri(), &key, RetryPolicy::default()).unwrap(),
+            ),
+            optty: Some(OpttyOrderClient::new(&api.uri(), &key, RetryPolicy::default()).unwrap()),
+        },
         updates: MemoryQueue::new(),
         config: ProcessorConfig::default(),
     }
@@ -99,14 +107,22 @@ fn updates(processor: &LocalProcessor) -> Vec<OrderUpdate> {
         .collect()
 }
 
-#[tokio::test]
-async fn every_processor_sample_is_processed_without_failures() {
+/// A provider API answering from events/provider-api/.
+async fn sample_api() -> MockServer {
     let api = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path_regex(r"^/api/v1/(esim/)?orders/\d+$"))
+        .and(path_regex(
+            r"^/(api/v1/(esim/)?orders/\d+|orders/[\w.:-]+)$",
+        ))
         .respond_with(SampleOrders)
         .mount(&api)
         .await;
+    api
+}
+
+#[tokio::test]
+async fn every_processor_sample_is_processed_without_failures() {
+    let api = sample_api().await;
     let dir = events_dir().join("processor");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -157,4 +173,85 @@ async fn duplicate_in_a_batch_takes_effect_once_and_unknown_type_is_acknowledged
             .map(|s| s.0),
         Some("COMPLETED".to_string())
     );
+}
+
+/// Runs one sample batch to the end on a fresh processor.
+async fn settle(name: &str) -> LocalProcessor {
+    let api = sample_api().await;
+    let processor = processor(&api).await;
+    invoke_until_settled(&processor, sample(name)).await;
+    processor
+}
+
+fn state(processor: &LocalProcessor, key: &str) -> (String, Option<String>) {
+    let state = processor
+        .states
+        .order(key)
+        .unwrap_or_else(|| panic!("no state {key}"));
+    (state.status, state.amount)
+}
+
+#[tokio::test]
+async fn optty_records_what_the_api_says_not_the_notification() {
+    let processor = settle("optty.json").await;
+    // ord-1001's notification says SUCCESSFUL; the API says DECLINED.
+    assert_eq!(
+        state(&processor, "ORDER#optty#order#ord-1001").0,
+        "DECLINED"
+    );
+    assert_eq!(
+        state(&processor, "ORDER#optty#order#ord-1003").0,
+        "CANCELED"
+    );
+    let published = updates(&processor);
+    let first = published
+        .iter()
+        .find(|u| u.order_id.as_deref() == Some("ord-1001"))
+        .unwrap();
+    assert_eq!(first.status.as_deref(), Some("DECLINED"));
+    assert_eq!(first.event_data["notified_status"], "SUCCESSFUL");
+    assert_eq!(first.order.as_ref().unwrap()["status"], "DECLINED");
+}
+
+#[tokio::test]
+async fn coinme_owlpay_and_standard_webhooks_samples_record_their_states() {
+    let coinme = settle("coinme.json").await;
+    assert_eq!(
+        state(&coinme, "ORDER#coinme#order_template#1263543355914194944"),
+        ("CONSUMED".into(), Some("59".into()))
+    );
+    assert_eq!(
+        state(&coinme, "ORDER#coinme#transaction#1263543643131744257").0,
+        "FAILED",
+        "errorData makes a COMPLETED buy a failure"
+    );
+    // Five known types published; the unknown one is acknowledged without an update.
+    assert_eq!(updates(&coinme).len(), 5);
+
+    let owlpay = settle("owlpay.json").await;
+    assert_eq!(
+        state(&owlpay, "ORDER#owlpay#order#ord_c0d3d7cda1e2175f").0,
+        "PAYOUT_SUCCEEDED"
+    );
+    assert_eq!(
+        state(&owlpay, "ORDER#owlpay#payment_intent#pi_4f2a9c7e1b3d").0,
+        "REFUNDED"
+    );
+    let published = updates(&owlpay);
+    let renewal = published
+        .iter()
+        .find(|u| u.event_type == "webhook.renew.secret")
+        .unwrap();
+    assert_eq!(renewal.event_data, serde_json::json!({}));
+
+    let harbor = settle("owlpay-harbor.json").await;
+    assert_eq!(
+        state(&harbor, "ORDER#owlpay-harbor#payment_intent#pi_harbor_77").0,
+        "AUTHORIZED"
+    );
+
+    let std = settle("std.json").await;
+    let published = updates(&std);
+    assert_eq!(published.len(), 2);
+    assert!(published.iter().all(|u| u.provider == "std:acme"));
 }

@@ -6,9 +6,13 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-/// A POST of `body` to `path` with `headers`, as API Gateway would hand it to the function.
-pub fn post(path: &str, headers: &[(&str, String)], body: &[u8], base64: bool, at: i64) -> Value {
-    let header_map: Map<String, Value> = headers
+use crate::providers::SignedRequest;
+
+/// A POST of `body` as `request` describes it, as API Gateway would hand it to the function.
+pub fn post(request: &SignedRequest, body: &[u8], base64: bool, at: i64) -> Value {
+    let path = request.path.as_str();
+    let header_map: Map<String, Value> = request
+        .headers
         .iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), Value::from(value.as_str())))
         .collect();
@@ -26,9 +30,9 @@ pub fn post(path: &str, headers: &[(&str, String)], body: &[u8], base64: bool, a
             .ok()
         })
         .unwrap_or_default();
-    json!({
+    let mut event = json!({
         "version": "2.0",
-        "routeKey": format!("ANY {path}"),
+        "routeKey": request.route_key,
         "rawPath": path,
         "rawQueryString": "",
         "headers": header_map,
@@ -45,12 +49,16 @@ pub fn post(path: &str, headers: &[(&str, String)], body: &[u8], base64: bool, a
                 "userAgent": "hookline-sign"
             },
             "requestId": format!("sample-{at}"),
-            "routeKey": format!("ANY {path}"),
+            "routeKey": request.route_key,
             "stage": "$default",
             "time": time,
             "timeEpoch": at * 1000
         },
         "body": body,
         "isBase64Encoded": is_base64
-    })
+    });
+    if let Some((name, value)) = &request.path_parameter {
+        event["pathParameters"] = json!({ *name: value });
+    }
+    event
 }

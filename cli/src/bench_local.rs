@@ -3,19 +3,18 @@
 //! signed `order.delivered` webhooks over HTTP (a share of them sent twice, as provider retries),
 //! waits until every one is processed, and audits that none was lost or processed twice.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use futures::StreamExt;
-use hookline::dev_defaults::{OCTOPUS_API_TEST_TOKEN, OCTOPUS_TEST_SECRET};
-use hookline::providers::octopus::{self, OctopusScheme};
+use hookline::dev_defaults::{OCTOPUS_API_TEST_TOKEN, OCTOPUS_TEST_SECRET, OPTTY_API_TEST_KEY};
+use hookline::providers::octopus;
 use hookline::queue::MemoryQueue;
-use hookline::receiver::Receiver;
-use hookline::signature::{Secret, SecretSet};
+use hookline::signature::Secret;
 use time::OffsetDateTime;
 
 use crate::pipeline::{self, Counters};
+use crate::providers::{LocalSecrets, Receivers};
 use crate::serve;
 
 #[derive(Args)]
@@ -38,15 +37,17 @@ pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
     let stub = serve::start_stub_on("127.0.0.1:0".parse().map_err(|_| "address")?).await?;
     let ingest = MemoryQueue::new();
     let counters = Counters::default();
-    let processor = pipeline::local_processor(&stub, OCTOPUS_API_TEST_TOKEN)?;
+    let processor = pipeline::local_processor(&pipeline::LocalApis {
+        octopus: (stub.clone(), OCTOPUS_API_TEST_TOKEN.into()),
+        optty: (stub.clone(), OPTTY_API_TEST_KEY.into()),
+    })?;
     tokio::spawn(pipeline::run_in_memory(
         processor,
         ingest.clone(),
         counters.clone(),
         false,
     ));
-    let secrets = SecretSet::parse(OCTOPUS_TEST_SECRET).map_err(|e| e.to_string())?;
-    let receiver = Arc::new(Receiver::new(OctopusScheme::new(secrets), ingest.clone()));
+    let receivers = Receivers::new(&LocalSecrets::default(), ingest.clone())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
@@ -54,7 +55,7 @@ pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
         "http://{}/webhooks/octopus",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    tokio::spawn(async move { axum::serve(listener, serve::router(receiver)).await });
+    tokio::spawn(async move { axum::serve(listener, serve::router(receivers)).await });
 
     let distinct = ((args.count as f64) * (1.0 - args.duplicates))
         .round()

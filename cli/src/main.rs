@@ -7,6 +7,7 @@ mod emulator_setup;
 mod inspect;
 mod pipeline;
 mod provider_stub;
+mod providers;
 mod redrive;
 mod replay;
 mod serve;
@@ -29,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the webhook routes on 127.0.0.1 with the same handler code as the Lambdas.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Sign a payload as the provider would: print a curl line or an API Gateway v2 event.
     Sign(sign::SignArgs),
     /// Print the SQS batch event the processor would receive for these payloads.
@@ -52,7 +53,7 @@ enum Command {
 async fn main() -> std::process::ExitCode {
     hookline::telemetry::init_human();
     let result = match Cli::parse().command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Sign(args) => sign::run(args),
         Command::SqsEvent(args) => sqs_event::run(args),
         Command::Inspect(args) => inspect::run(args).await,

@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hookline::idempotency::{EventStore, MemoryEventStore};
-use hookline::order_api::{OctopusOrderClient, OrderApi, RetryPolicy};
+use hookline::order_api::{
+    OctopusOrderClient, OpttyOrderClient, OrderApi, ProviderApis, RetryPolicy,
+};
 use hookline::order_state::{MemoryOrderStateStore, OrderStateStore};
 use hookline::order_update::OrderUpdate;
 use hookline::processor::{BatchRecord, Outcome, Processor, ProcessorConfig, process_batch};
@@ -27,19 +29,33 @@ const IDLE_POLL: Duration = Duration::from_millis(20);
 const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The processor as the local pipeline runs it: in-memory event store, order state and
-/// order-updates queue; the Octopus API at `api_base`.
+/// order-updates queue; the provider APIs at the given bases.
 pub type LocalProcessor =
-    Processor<MemoryEventStore, MemoryOrderStateStore, OctopusOrderClient, MemoryQueue>;
+    Processor<MemoryEventStore, MemoryOrderStateStore, ProviderApis, MemoryQueue>;
 
-pub fn local_processor(api_base: &str, api_token: &str) -> Result<LocalProcessor, String> {
+/// Base URL and bearer token of each provider API the local processor fetches from.
+pub struct LocalApis {
+    pub octopus: (String, String),
+    pub optty: (String, String),
+}
+
+pub fn local_processor(apis: &LocalApis) -> Result<LocalProcessor, String> {
+    let secret = |token: &String| Secret::new(token.as_bytes());
     Ok(Processor {
         events: MemoryEventStore::new(),
         states: MemoryOrderStateStore::new(),
-        api: OctopusOrderClient::new(
-            api_base,
-            &Secret::new(api_token.as_bytes()),
-            RetryPolicy::default(),
-        )?,
+        api: ProviderApis {
+            octopus: Some(OctopusOrderClient::new(
+                &apis.octopus.0,
+                &secret(&apis.octopus.1),
+                RetryPolicy::default(),
+            )?),
+            optty: Some(OpttyOrderClient::new(
+                &apis.optty.0,
+                &secret(&apis.optty.1),
+                RetryPolicy::default(),
+            )?),
+        },
         updates: MemoryQueue::new(),
         config: ProcessorConfig::default(),
     })

@@ -1,5 +1,5 @@
-//! `hookline provider-stub`: a stand-in Octopus Cards order API on 127.0.0.1, serving the sample
-//! orders in `events/provider-api/`, so the processor's follow-up fetches work locally.
+//! `hookline provider-stub`: stand-in Octopus Cards and Optty order APIs on 127.0.0.1, serving
+//! the sample orders in `events/provider-api/`, so the processor's follow-up fetches work locally.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,19 +11,22 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Args;
-use hookline::dev_defaults::{OCTOPUS_API_TEST_TOKEN, PROVIDER_STUB_ADDR};
+use hookline::dev_defaults::{OCTOPUS_API_TEST_TOKEN, OPTTY_API_TEST_KEY, PROVIDER_STUB_ADDR};
 use subtle::ConstantTimeEq;
 
 #[derive(Args, Clone)]
 pub struct ProviderStubArgs {
     #[arg(long, default_value = PROVIDER_STUB_ADDR)]
     pub listen: SocketAddr,
-    /// Folder with `orders/{id}.json` and `esim-orders/{id}.json`.
+    /// Folder with `orders/{id}.json`, `esim-orders/{id}.json` and `optty-orders/{reference}.json`.
     #[arg(long, default_value_os_t = default_orders_dir())]
     pub orders_dir: PathBuf,
-    /// Bearer token the stub requires.
+    /// Bearer token the Octopus stand-in requires.
     #[arg(long, default_value = OCTOPUS_API_TEST_TOKEN, hide_default_value = true)]
     pub token: String,
+    /// Bearer token the Optty stand-in requires.
+    #[arg(long, default_value = OPTTY_API_TEST_KEY, hide_default_value = true)]
+    pub optty_key: String,
 }
 
 pub fn default_orders_dir() -> PathBuf {
@@ -36,6 +39,7 @@ pub fn default_orders_dir() -> PathBuf {
 struct Stub {
     orders_dir: PathBuf,
     token: String,
+    optty_key: String,
 }
 
 pub async fn run(args: ProviderStubArgs) -> Result<(), String> {
@@ -52,16 +56,18 @@ pub async fn serve(
 ) -> Result<(), String> {
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(
-        "stand-in Octopus API on http://{bound} serving {}",
+        "stand-in Octopus and Optty APIs on http://{bound} serving {}",
         args.orders_dir.display()
     );
     let stub = Arc::new(Stub {
         orders_dir: args.orders_dir,
         token: args.token,
+        optty_key: args.optty_key,
     });
     let app = Router::new()
         .route("/api/v1/orders/{id}", get(voucher_order))
         .route("/api/v1/esim/orders/{id}", get(esim_order))
+        .route("/orders/{reference}", get(optty_order))
         .with_state(stub);
     axum::serve(listener, app)
         .await
@@ -84,9 +90,22 @@ async fn esim_order(
     stub.answer(&headers, "esim-orders", &id)
 }
 
+async fn optty_order(
+    State(stub): State<Arc<Stub>>,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+) -> Response {
+    stub.answer(&headers, "optty-orders", &reference)
+}
+
 impl Stub {
     fn answer(&self, headers: &HeaderMap, kind: &str, id: &str) -> Response {
-        let expected = format!("Bearer {}", self.token);
+        let token = if kind == "optty-orders" {
+            &self.optty_key
+        } else {
+            &self.token
+        };
+        let expected = format!("Bearer {token}");
         let given = headers
             .get("authorization")
             .map(|v| v.as_bytes())
@@ -94,7 +113,12 @@ impl Stub {
         if !bool::from(given.ct_eq(expected.as_bytes())) {
             return (StatusCode::UNAUTHORIZED, r#"{"error":"unauthorized"}"#).into_response();
         }
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        let valid = !id.is_empty()
+            && !id.starts_with('.')
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        if !valid {
             return (StatusCode::BAD_REQUEST, r#"{"error":"invalid id"}"#).into_response();
         }
         match std::fs::read(self.orders_dir.join(kind).join(format!("{id}.json"))) {

@@ -1,30 +1,30 @@
 //! `hookline serve`: the whole pipeline on this machine, through the same code the Lambdas run.
 //!
-//! By default (no AWS account, no Docker): the webhook routes on 127.0.0.1, an in-memory ingest
-//! queue, the processor with in-memory event store and order state, and a stand-in Octopus API
-//! serving `events/provider-api/` for the follow-up fetches. `--aws-endpoint` instead sends
-//! accepted webhooks to SQS on a local emulator such as moto server (receiver only).
+//! By default (no AWS account, no Docker): every provider's webhook route on 127.0.0.1, an
+//! in-memory ingest queue, the processor with in-memory event store and order state, and a
+//! stand-in Octopus and Optty API serving `events/provider-api/` for the follow-up fetches.
+//! `--aws-endpoint` instead sends accepted webhooks to SQS on a local emulator such as moto
+//! server (receivers only).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, Method, Response};
-use axum::routing::any;
+use axum::extract::{DefaultBodyLimit, RawPathParams, State};
+use axum::http::{HeaderMap, Method, Response, Uri};
+use axum::routing::{MethodRouter, any};
 use clap::Args;
 use hookline::dev_defaults::{
-    LISTEN_ADDR, LOCAL_INGEST_QUEUE, OCTOPUS_API_TEST_TOKEN, OCTOPUS_TEST_SECRET,
-    PROVIDER_STUB_ADDR,
+    LISTEN_ADDR, LOCAL_INGEST_QUEUE, OCTOPUS_API_TEST_TOKEN, OPTTY_API_TEST_KEY, PROVIDER_STUB_ADDR,
 };
-use hookline::providers::octopus::OctopusScheme;
+use hookline::providers::{Route, WebhookScheme};
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
 use hookline::receiver::Receiver;
-use hookline::signature::SecretSet;
 
 use crate::pipeline;
 use crate::provider_stub::{self, ProviderStubArgs};
+use crate::providers::{LocalSecrets, Receivers};
 use time::OffsetDateTime;
 
 /// API Gateway's own payload limit; the receiver applies the queue's smaller one.
@@ -35,9 +35,11 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = LISTEN_ADDR)]
     listen: SocketAddr,
-    /// Active Octopus secrets (comma-separated or a JSON array). Defaults to the test secret.
-    #[arg(long, env = "OCTOPUS_WEBHOOK_SECRETS", default_value = OCTOPUS_TEST_SECRET, hide_env_values = true)]
-    octopus_secrets: String,
+    /// Active secrets per provider (comma-separated or a JSON array), by default the published
+    /// test secrets: `--octopus-secrets`, `--coinme-secrets`, `--owlpay-secrets`,
+    /// `--owlpay-harbor-secrets`, `--optty-secrets` (path tokens), `--std-secrets` (JSON object).
+    #[command(flatten)]
+    secrets: LocalSecrets,
     /// Use SQS at this endpoint (a local emulator, e.g. http://127.0.0.1:5000) instead of the
     /// in-memory queue.
     #[arg(long)]
@@ -52,31 +54,46 @@ pub struct ServeArgs {
     /// Bearer token for the Octopus API. Defaults to the stand-in's test token.
     #[arg(long, env = "OCTOPUS_API_TOKEN", default_value = OCTOPUS_API_TEST_TOKEN, hide_env_values = true, hide_default_value = true)]
     octopus_api_token: String,
+    /// Optty API the processor confirms notifications with. Defaults to the stand-in.
+    #[arg(long, env = "OPTTY_API_BASE_URL")]
+    optty_api_base: Option<String>,
+    /// Bearer token for the Optty API. Defaults to the stand-in's test key.
+    #[arg(long, env = "OPTTY_API_KEY", default_value = OPTTY_API_TEST_KEY, hide_env_values = true, hide_default_value = true)]
+    optty_api_key: String,
     /// Where the stand-in Octopus API listens.
     #[arg(long, default_value = PROVIDER_STUB_ADDR)]
     provider_stub_listen: SocketAddr,
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
-    let secrets =
-        SecretSet::parse(&args.octopus_secrets).map_err(|e| format!("--octopus-secrets: {e}"))?;
-    let scheme = OctopusScheme::new(secrets);
     match &args.aws_endpoint {
         None => {
-            let api_base = match &args.octopus_api_base {
-                Some(base) => base.clone(),
-                None => start_provider_stub(&args).await?,
+            let stub = match (&args.octopus_api_base, &args.optty_api_base) {
+                (Some(_), Some(_)) => None,
+                _ => Some(start_provider_stub(&args).await?),
+            };
+            let octopus = args.octopus_api_base.clone().or_else(|| stub.clone());
+            let optty = args.optty_api_base.clone().or_else(|| stub.clone());
+            let apis = pipeline::LocalApis {
+                octopus: (
+                    octopus.clone().unwrap_or_default(),
+                    args.octopus_api_token.clone(),
+                ),
+                optty: (
+                    optty.clone().unwrap_or_default(),
+                    args.optty_api_key.clone(),
+                ),
             };
             let ingest = MemoryQueue::new();
-            let processor = pipeline::local_processor(&api_base, &args.octopus_api_token)?;
-            tracing::info!(octopus_api = %api_base, "queue, event store and order state: in memory");
+            let processor = pipeline::local_processor(&apis)?;
+            tracing::info!(octopus_api = ?octopus, optty_api = ?optty, "queue, event store and order state: in memory");
             tokio::spawn(pipeline::run_in_memory(
                 processor,
                 ingest.clone(),
                 pipeline::Counters::default(),
                 true,
             ));
-            serve(args.listen, Receiver::new(scheme, ingest)).await
+            serve(args.listen, Receivers::new(&args.secrets, ingest)?).await
         }
         Some(endpoint) => {
             let sqs = aws_sdk_sqs::Client::new(&hookline::aws::for_emulator(endpoint).await);
@@ -85,21 +102,19 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 None => hookline::emulator::create_queue(&sqs, LOCAL_INGEST_QUEUE).await?,
             };
             tracing::info!(%queue_url, "queue: SQS (receiver only; the processor runs in Lambda)");
-            serve(
-                args.listen,
-                Receiver::new(scheme, SqsQueue::new(sqs, queue_url)),
-            )
-            .await
+            let queue = SqsQueue::new(sqs, queue_url);
+            serve(args.listen, Receivers::new(&args.secrets, queue)?).await
         }
     }
 }
 
-/// Starts the stand-in Octopus API in this process; returns its base URL.
+/// Starts the stand-in provider APIs in this process; returns their base URL.
 async fn start_provider_stub(args: &ServeArgs) -> Result<String, String> {
     start_stub_on(args.provider_stub_listen).await
 }
 
-/// Starts the stand-in Octopus API on `listen` with the sample orders and the test token.
+/// Starts the stand-in Octopus and Optty APIs on `listen` with the sample orders and the test
+/// tokens.
 pub async fn start_stub_on(listen: SocketAddr) -> Result<String, String> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         format!(
@@ -114,6 +129,7 @@ pub async fn start_stub_on(listen: SocketAddr) -> Result<String, String> {
         listen,
         orders_dir: provider_stub::default_orders_dir(),
         token: OCTOPUS_API_TEST_TOKEN.to_string(),
+        optty_key: OPTTY_API_TEST_KEY.to_string(),
     };
     tokio::spawn(async move {
         if let Err(e) = provider_stub::serve(listener, stub).await {
@@ -125,16 +141,19 @@ pub async fn start_stub_on(listen: SocketAddr) -> Result<String, String> {
 
 async fn serve<Q: Queue + 'static>(
     listen: SocketAddr,
-    receiver: Receiver<OctopusScheme, Q>,
+    receivers: Receivers<Q>,
 ) -> Result<(), String> {
-    let app = router(Arc::new(receiver));
+    let app = router(receivers);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let bound = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    tracing::info!("listening on http://{bound} (POST /webhooks/octopus)");
+    tracing::info!(
+        "listening on http://{bound} (POST /webhooks/octopus, /webhooks/coinme, /webhooks/owlpay, \
+         /webhooks/owlpay-harbor, /webhooks/optty/{{token}}, /webhooks/std/{{source}})"
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -143,23 +162,39 @@ async fn serve<Q: Queue + 'static>(
         .map_err(|e| format!("server failed: {e}"))
 }
 
-/// The local routes. Every method reaches the receiver, which answers 405 to all but POST, as
-/// the Lambda behind API Gateway's `ANY` route does.
-pub fn router<Q: Queue + 'static>(receiver: Arc<Receiver<OctopusScheme, Q>>) -> Router {
+/// The local routes, as the template declares them. Every method reaches the receiver, which
+/// answers 405 to all but POST.
+pub fn router<Q: Queue + 'static>(receivers: Receivers<Q>) -> Router {
     Router::new()
-        .route("/webhooks/octopus", any(octopus))
+        .route("/webhooks/octopus", route(receivers.octopus))
+        .route("/webhooks/coinme", route(receivers.coinme))
+        .route("/webhooks/owlpay", route(receivers.owlpay.clone()))
+        .route("/webhooks/owlpay-harbor", route(receivers.owlpay))
+        .route("/webhooks/optty/{token}", route(receivers.optty))
+        .route("/webhooks/std/{source}", route(receivers.std))
         .layer(DefaultBodyLimit::max(HTTP_BODY_LIMIT))
-        .with_state(receiver)
 }
 
-async fn octopus<Q: Queue + 'static>(
-    State(receiver): State<Arc<Receiver<OctopusScheme, Q>>>,
+fn route<S: WebhookScheme + 'static, Q: Queue + 'static>(
+    receiver: Arc<Receiver<S, Q>>,
+) -> MethodRouter {
+    any(receive::<S, Q>).with_state(receiver)
+}
+
+async fn receive<S: WebhookScheme + 'static, Q: Queue + 'static>(
+    State(receiver): State<Arc<Receiver<S, Q>>>,
+    params: RawPathParams,
+    uri: Uri,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
+    let route = Route {
+        path: uri.path(),
+        param: params.iter().next().map(|(_, value)| value),
+    };
     let reply = receiver
-        .receive(&method, &headers, &body, OffsetDateTime::now_utc())
+        .receive_routed(&route, &method, &headers, &body, OffsetDateTime::now_utc())
         .await;
     reply.into_http().map(Body::from)
 }

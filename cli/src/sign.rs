@@ -4,12 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use hookline::dev_defaults::{LISTEN_ADDR, OCTOPUS_TEST_SECRET};
-use hookline::providers::octopus;
-use hookline::signature::Secret;
+use hookline::dev_defaults::{LISTEN_ADDR, STD_TEST_SOURCE};
 use time::OffsetDateTime;
 
 use crate::apigw_event;
+use crate::providers::Provider;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -24,17 +23,23 @@ pub struct SignArgs {
     /// Payload files (the exact bytes are signed).
     #[arg(required = true)]
     payloads: Vec<PathBuf>,
-    /// Signing secret. Defaults to the published test secret.
-    #[arg(long, env = "HOOKLINE_SIGN_SECRET", default_value = OCTOPUS_TEST_SECRET, hide_env_values = true)]
-    secret: String,
-    /// X-Timestamp to sign with, unix seconds. Defaults to now.
+    /// Whose signature to make.
+    #[arg(long, value_enum, default_value = "octopus")]
+    provider: Provider,
+    /// Standard Webhooks: the sender's source name (the route's `{source}`).
+    #[arg(long, default_value = STD_TEST_SOURCE)]
+    source: String,
+    /// Signing secret (Optty: the path token). Defaults to the provider's published test secret.
+    #[arg(long, env = "HOOKLINE_SIGN_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// Timestamp to sign with, unix seconds. Defaults to now.
     #[arg(long)]
     timestamp: Option<i64>,
     #[arg(long, value_enum, default_value = "curl")]
     format: Format,
-    /// Where the curl line posts to.
-    #[arg(long, default_value_t = format!("http://{LISTEN_ADDR}/webhooks/octopus"))]
-    url: String,
+    /// Where the curl line posts to. Defaults to the provider's route on `hookline serve`.
+    #[arg(long)]
+    url: Option<String>,
     /// API Gateway events: base64-encode the body (`isBase64Encoded: true`).
     #[arg(long)]
     base64: bool,
@@ -44,20 +49,30 @@ pub struct SignArgs {
 }
 
 pub fn run(args: SignArgs) -> Result<(), String> {
-    let secret = Secret::new(args.secret.as_bytes());
+    let secret = args
+        .secret
+        .clone()
+        .unwrap_or_else(|| args.provider.test_secret().to_string());
     let timestamp = args
         .timestamp
         .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
     for path in &args.payloads {
         let body =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let headers = octopus::signed_headers(&secret, &body, timestamp)
+        let request = args
+            .provider
+            .sign(&secret, &args.source, &body, timestamp)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         match args.format {
-            Format::Curl => println!("{}", curl_line(&args.url, &headers, path)),
+            Format::Curl => {
+                let url = args
+                    .url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{LISTEN_ADDR}{}", request.path));
+                println!("{}", curl_line(&url, &request.headers, path))
+            }
             Format::Apigw => {
-                let event =
-                    apigw_event::post("/webhooks/octopus", &headers, &body, args.base64, timestamp);
+                let event = apigw_event::post(&request, &body, args.base64, timestamp);
                 let text = serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?;
                 match &args.out_dir {
                     Some(dir) => write_event(dir, path, &text)?,
@@ -82,7 +97,7 @@ fn write_event(dir: &Path, payload: &Path, text: &str) -> Result<(), String> {
 }
 
 /// `--data-binary @file` sends the file's exact bytes, which is what was signed.
-fn curl_line(url: &str, headers: &[(&str, String)], payload: &Path) -> String {
+fn curl_line(url: &str, headers: &[(String, String)], payload: &Path) -> String {
     let mut line = format!("curl -sS -X POST {}", shell_quote(url));
     for (name, value) in headers {
         line.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
@@ -109,7 +124,7 @@ mod tests {
 
     #[test]
     fn curl_line_sends_the_file_bytes() {
-        let headers = vec![("x-signature", "ab".to_string())];
+        let headers = vec![("x-signature".to_string(), "ab".to_string())];
         let line = curl_line(
             "http://127.0.0.1:3000/webhooks/octopus",
             &headers,

@@ -4,16 +4,24 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use hookline::dev_defaults::STD_TEST_SOURCE;
 use hookline::message::QueueMessage;
-use hookline::providers::octopus;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+use crate::providers::Provider;
+
 #[derive(Args)]
 pub struct SqsEventArgs {
-    /// Octopus payload files, one record each; repeat a file for a duplicate delivery.
+    /// Payload files, one record each; repeat a file for a duplicate delivery.
     #[arg(required = true)]
     payloads: Vec<PathBuf>,
+    /// Whose payloads they are: each is checked as that provider's receiver would.
+    #[arg(long, value_enum, default_value = "octopus")]
+    provider: Provider,
+    /// Standard Webhooks: the sender's source name.
+    #[arg(long, default_value = STD_TEST_SOURCE)]
+    source: String,
     /// The time the receiver accepted them, unix seconds. Defaults to now.
     #[arg(long)]
     timestamp: Option<i64>,
@@ -28,10 +36,12 @@ pub fn run(args: SqsEventArgs) -> Result<(), String> {
     for (n, path) in args.payloads.iter().enumerate() {
         let body = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let event = octopus::parse_envelope(body.as_bytes())
+        let event = args
+            .provider
+            .verify_sample(&args.source, body.as_bytes(), at)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let message = QueueMessage::new(
-            octopus::PROVIDER,
+            &event.provider,
             &event.event_id,
             &event.event_type,
             received,
@@ -54,7 +64,7 @@ pub fn run(args: SqsEventArgs) -> Result<(), String> {
             "attributes": {
                 "ApproximateReceiveCount": "1",
                 "SentTimestamp": (at * 1000).to_string(),
-                "SenderId": "AROAEXAMPLE:octopus-webhook",
+                "SenderId": "AROAEXAMPLE:webhook-receiver",
                 "ApproximateFirstReceiveTimestamp": (at * 1000).to_string()
             },
             "messageAttributes": attributes,

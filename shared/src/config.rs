@@ -3,7 +3,7 @@
 
 use thiserror::Error;
 
-use crate::signature::{Secret, SecretSet, SecretSetError};
+use crate::signature::Secret;
 
 /// The ingest queue every receiver sends to.
 pub const INGEST_QUEUE_URL: &str = "INGEST_QUEUE_URL";
@@ -18,6 +18,14 @@ pub const ORDER_UPDATES_QUEUE_URL: &str = "ORDER_UPDATES_QUEUE_URL";
 pub const OCTOPUS_API_BASE_URL: &str = "OCTOPUS_API_BASE_URL";
 /// Bearer token of the Octopus Cards API.
 pub const OCTOPUS_API_TOKEN: &str = "OCTOPUS_API_TOKEN";
+/// Optional: base URL of the Optty merchant API (Optty notifications fail without it).
+pub const OPTTY_API_BASE_URL: &str = "OPTTY_API_BASE_URL";
+/// Bearer token of the Optty merchant API; required when the base URL is set.
+pub const OPTTY_API_KEY: &str = "OPTTY_API_KEY";
+/// Coinme: the signature header's name (default `X-Coinme-Signature`).
+pub const COINME_SIGNATURE_HEADER: &str = "COINME_SIGNATURE_HEADER";
+/// Coinme: `base64` (default) or `hex`.
+pub const COINME_SIGNATURE_ENCODING: &str = "COINME_SIGNATURE_ENCODING";
 /// Optional: lifetime of claim records in seconds (default 7 days).
 pub const EVENT_RECORD_TTL_SECS: &str = "EVENT_RECORD_TTL_SECS";
 /// Optional: records of one batch processed at once (default 8).
@@ -45,33 +53,23 @@ pub enum ConfigError {
     Invalid { var: &'static str, reason: String },
 }
 
-/// What a receiver function needs.
+/// What every receiver function needs besides its secrets (see
+/// [`secrets_manager::load_from_env`](crate::secrets_manager::load_from_env)).
 #[derive(Clone, Debug)]
 pub struct ReceiverConfig {
     pub queue_url: String,
-    pub secrets: SecretSet,
 }
 
 impl ReceiverConfig {
-    /// Reads the queue URL and the secrets held in `secrets_var`.
-    pub fn from_env(secrets_var: &'static str) -> Result<Self, ConfigError> {
-        Self::from_lookup(secrets_var, |name| std::env::var(name).ok())
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Like [`from_env`](Self::from_env) with an explicit lookup, for tests.
-    pub fn from_lookup(
-        secrets_var: &'static str,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let queue_url = required(&lookup, INGEST_QUEUE_URL)?;
-        let secrets =
-            SecretSet::parse(&required(&lookup, secrets_var)?).map_err(|e: SecretSetError| {
-                ConfigError::Invalid {
-                    var: secrets_var,
-                    reason: e.to_string(),
-                }
-            })?;
-        Ok(Self { queue_url, secrets })
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            queue_url: required(&lookup, INGEST_QUEUE_URL)?,
+        })
     }
 }
 
@@ -82,6 +80,8 @@ pub struct ProcessorEnv {
     pub order_updates_queue_url: String,
     pub octopus_api_base_url: String,
     pub octopus_api_token: Secret,
+    /// The Optty API base URL and key, when Optty is in use.
+    pub optty_api: Option<(String, Secret)>,
     pub record_ttl_secs: i64,
     pub concurrency: usize,
 }
@@ -98,6 +98,13 @@ impl ProcessorEnv {
             order_updates_queue_url: required(&lookup, ORDER_UPDATES_QUEUE_URL)?,
             octopus_api_base_url: required(&lookup, OCTOPUS_API_BASE_URL)?,
             octopus_api_token: Secret::new(required(&lookup, OCTOPUS_API_TOKEN)?.trim().as_bytes()),
+            optty_api: match lookup(OPTTY_API_BASE_URL).filter(|v| !v.trim().is_empty()) {
+                None => None,
+                Some(base) => Some((
+                    base,
+                    Secret::new(required(&lookup, OPTTY_API_KEY)?.trim().as_bytes()),
+                )),
+            },
             record_ttl_secs: optional_number(
                 &lookup,
                 EVENT_RECORD_TTL_SECS,
@@ -106,6 +113,30 @@ impl ProcessorEnv {
             concurrency: optional_number(&lookup, PROCESSOR_CONCURRENCY, defaults.concurrency)?,
         })
     }
+}
+
+/// The Coinme scheme's per-account choices.
+pub fn coinme_options(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<crate::providers::coinme::CoinmeOptions, ConfigError> {
+    let mut options = crate::providers::coinme::CoinmeOptions::default();
+    if let Some(header) = lookup(COINME_SIGNATURE_HEADER).filter(|v| !v.trim().is_empty()) {
+        let header = header.trim().to_ascii_lowercase();
+        if http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+            return Err(ConfigError::Invalid {
+                var: COINME_SIGNATURE_HEADER,
+                reason: "not a valid header name".into(),
+            });
+        }
+        options.signature_header = header;
+    }
+    if let Some(encoding) = lookup(COINME_SIGNATURE_ENCODING).filter(|v| !v.trim().is_empty()) {
+        options.encoding = encoding.parse().map_err(|reason| ConfigError::Invalid {
+            var: COINME_SIGNATURE_ENCODING,
+            reason,
+        })?;
+    }
+    Ok(options)
 }
 
 fn optional_number<T: std::str::FromStr + PartialOrd + Default>(
@@ -150,38 +181,33 @@ mod tests {
     }
 
     #[test]
-    fn reads_queue_and_secrets() {
-        let config = ReceiverConfig::from_lookup(
-            OCTOPUS_WEBHOOK_SECRETS,
-            lookup(&[
-                (INGEST_QUEUE_URL, "http://q"),
-                (OCTOPUS_WEBHOOK_SECRETS, "a,b"),
-            ]),
-        )
-        .unwrap();
+    fn receivers_need_the_queue() {
+        let config =
+            ReceiverConfig::from_lookup(lookup(&[(INGEST_QUEUE_URL, "http://q")])).unwrap();
         assert_eq!(config.queue_url, "http://q");
-        assert_eq!(config.secrets.secrets().len(), 2);
+        let err = ReceiverConfig::from_lookup(lookup(&[(INGEST_QUEUE_URL, " ")])).unwrap_err();
+        assert_eq!(err, ConfigError::Missing(INGEST_QUEUE_URL));
     }
 
     #[test]
-    fn missing_or_blank_values_are_named() {
-        let err = ReceiverConfig::from_lookup(
-            OCTOPUS_WEBHOOK_SECRETS,
-            lookup(&[
-                (INGEST_QUEUE_URL, "http://q"),
-                (OCTOPUS_WEBHOOK_SECRETS, " , "),
-            ]),
-        )
-        .unwrap_err();
-        assert!(matches!(
-            err,
-            ConfigError::Invalid {
-                var: OCTOPUS_WEBHOOK_SECRETS,
-                ..
-            }
-        ));
-        let err = ReceiverConfig::from_lookup(OCTOPUS_WEBHOOK_SECRETS, lookup(&[])).unwrap_err();
-        assert_eq!(err, ConfigError::Missing(INGEST_QUEUE_URL));
+    fn coinme_options_default_and_override() {
+        use crate::providers::coinme::Encoding;
+        let default = coinme_options(lookup(&[])).unwrap();
+        assert_eq!(
+            (default.signature_header.as_str(), default.encoding),
+            ("x-coinme-signature", Encoding::Base64)
+        );
+        let set = coinme_options(lookup(&[
+            (COINME_SIGNATURE_HEADER, "X-Sig"),
+            (COINME_SIGNATURE_ENCODING, "HEX"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            (set.signature_header.as_str(), set.encoding),
+            ("x-sig", Encoding::Hex)
+        );
+        assert!(coinme_options(lookup(&[(COINME_SIGNATURE_ENCODING, "base32")])).is_err());
+        assert!(coinme_options(lookup(&[(COINME_SIGNATURE_HEADER, "bad header")])).is_err());
     }
 
     #[test]
@@ -207,15 +233,25 @@ mod tests {
     }
 
     #[test]
-    fn errors_never_show_values() {
-        let err = ReceiverConfig::from_lookup(
-            OCTOPUS_WEBHOOK_SECRETS,
-            lookup(&[
-                (INGEST_QUEUE_URL, "http://q"),
-                (OCTOPUS_WEBHOOK_SECRETS, "[\"s3cr3t\", 1]"),
-            ]),
-        )
-        .unwrap_err();
-        assert!(!err.to_string().contains("s3cr3t"), "{err}");
+    fn optty_api_needs_its_key() {
+        let base = [
+            (EVENTS_TABLE, "t"),
+            (ORDER_UPDATES_QUEUE_URL, "http://q"),
+            (OCTOPUS_API_BASE_URL, "http://api"),
+            (OCTOPUS_API_TOKEN, "tok"),
+            (OPTTY_API_BASE_URL, "http://optty"),
+        ];
+        assert_eq!(
+            ProcessorEnv::from_lookup(lookup(&base)).unwrap_err(),
+            ConfigError::Missing(OPTTY_API_KEY)
+        );
+        let mut with_key = base.to_vec();
+        with_key.push((OPTTY_API_KEY, "k"));
+        assert!(
+            ProcessorEnv::from_lookup(lookup(&with_key))
+                .unwrap()
+                .optty_api
+                .is_some()
+        );
     }
 }

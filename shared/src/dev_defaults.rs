@@ -21,3 +21,16 @@ pub const PROVIDER_STUB_ADDR: &str = "127.0.0.1:3001";
 /// Names `hookline emulator-setup` gives the order-updates queue and the events table.
 pub const LOCAL_ORDER_UPDATES_QUEUE: &str = "hookline-order-updates.fifo";
 pub const LOCAL_EVENTS_TABLE: &str = "hookline-events";
+
+/// Sign the samples of the other providers in `events/`; `hookline serve` verifies with them.
+pub const COINME_TEST_SECRET: &str = "hookline-coinme-test-secret";
+pub const OWLPAY_TEST_SECRET: &str = "hookline-owlpay-test-secret";
+pub const OWLPAY_HARBOR_TEST_SECRET: &str = "hookline-harbor-test-secret";
+/// The Optty route's path token: `/webhooks/optty/hookline-optty-test-path-token`.
+pub const OPTTY_TEST_TOKEN: &str = "hookline-optty-test-path-token";
+/// The Standard Webhooks test source and its secret (`whsec_` + base64 of
+/// `hookline-std-test-secret`).
+pub const STD_TEST_SOURCE: &str = "acme";
+pub const STD_TEST_SECRET: &str = "whsec_aG9va2xpbmUtc3RkLXRlc3Qtc2VjcmV0";
+/// The bearer token the stand-in Optty API expects.
+pub const OPTTY_API_TEST_KEY: &str = "hookline-optty-api-test-key";

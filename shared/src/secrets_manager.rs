@@ -145,7 +145,7 @@ async fn fetch(
 pub async fn load_from_env<T, E>(
     prefix: &str,
     parse: fn(&str) -> Result<T, E>,
-) -> Result<(Keyring<T>, Option<SecretRefresher>), SecretsError>
+) -> Result<(Keyring<T>, Vec<SecretRefresher>), SecretsError>
 where
     T: Send + Sync + 'static,
     E: fmt::Display + 'static,
@@ -158,7 +158,7 @@ where
         let client = aws_sdk_secretsmanager::Client::new(&crate::aws::from_env().await);
         let (keyring, refresher) =
             SecretRefresher::start(client, secret_id, interval, parse).await?;
-        return Ok((keyring, Some(refresher)));
+        return Ok((keyring, vec![refresher]));
     }
     let list = non_empty(&list_var).ok_or(SecretsError::NotConfigured {
         id_var,
@@ -168,5 +168,5 @@ where
         id: list_var,
         reason: e.to_string(),
     })?;
-    Ok((Keyring::new(secrets), None))
+    Ok((Keyring::new(secrets), Vec::new()))
 }

@@ -3,7 +3,7 @@
 
 use hookline::config::ProcessorEnv;
 use hookline::idempotency::DynamoEventStore;
-use hookline::order_api::{OctopusOrderClient, RetryPolicy};
+use hookline::order_api::{OctopusOrderClient, OpttyOrderClient, ProviderApis, RetryPolicy};
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::processor::{Processor, ProcessorConfig, lambda};
 use hookline::queue::SqsQueue;
@@ -19,11 +19,19 @@ async fn main() -> Result<(), Error> {
     let processor = Processor {
         events: DynamoEventStore::new(dynamodb.clone(), &env.events_table),
         states: DynamoOrderStateStore::new(dynamodb, &env.events_table),
-        api: OctopusOrderClient::new(
-            &env.octopus_api_base_url,
-            &env.octopus_api_token,
-            RetryPolicy::default(),
-        )?,
+        api: ProviderApis {
+            octopus: Some(OctopusOrderClient::new(
+                &env.octopus_api_base_url,
+                &env.octopus_api_token,
+                RetryPolicy::default(),
+            )?),
+            optty: match &env.optty_api {
+                Some((base, key)) => {
+                    Some(OpttyOrderClient::new(base, key, RetryPolicy::default())?)
+                }
+                None => None,
+            },
+        },
         updates: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &env.order_updates_queue_url),
         config: ProcessorConfig {
             record_ttl_secs: env.record_ttl_secs,

@@ -61,7 +61,7 @@ pub struct Receiver<S, Q> {
     scheme: S,
     queue: Q,
     max_message_bytes: usize,
-    refresher: Option<SecretRefresher>,
+    refreshers: Vec<SecretRefresher>,
 }
 
 impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
@@ -70,13 +70,16 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
             scheme,
             queue,
             max_message_bytes: SQS_MAX_MESSAGE_BYTES,
-            refresher: None,
+            refreshers: Vec::new(),
         }
     }
 
     /// Keeps the scheme's secrets current from Secrets Manager (see [`SecretRefresher`]).
-    pub fn with_refresher(mut self, refresher: Option<SecretRefresher>) -> Self {
-        self.refresher = refresher;
+    pub fn with_refreshers(
+        mut self,
+        refreshers: impl IntoIterator<Item = SecretRefresher>,
+    ) -> Self {
+        self.refreshers.extend(refreshers);
         self
     }
 
@@ -115,7 +118,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         body: &[u8],
         now: OffsetDateTime,
     ) -> Reply {
-        if let Some(refresher) = &self.refresher {
+        for refresher in &self.refreshers {
             refresher.refresh_if_due().await;
         }
         let (message, event) = match self.check(route, method, headers, body, now) {
