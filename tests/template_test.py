@@ -15,7 +15,21 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 ROOT = Path(__file__).resolve().parent.parent
-RECEIVERS = {"OctopusWebhookFunction": ("functions/octopus-webhook", "/webhooks/octopus")}
+# Each receiver: its crate, its routes, the secret-name parameter it may read, and the
+# environment prefix its main.rs loads secrets under.
+RECEIVERS = {
+    "OctopusWebhookFunction": ("functions/octopus-webhook", ["/webhooks/octopus"],
+                               "OctopusWebhookSecretName", "OCTOPUS"),
+    "CoinmeWebhookFunction": ("functions/coinme-webhook", ["/webhooks/coinme"],
+                              "CoinmeWebhookSecretName", "COINME"),
+    "OwlPayWebhookFunction": ("functions/owlpay-webhook",
+                              ["/webhooks/owlpay", "/webhooks/owlpay-harbor"],
+                              "OwlPayWebhookSecretName", "OWLPAY"),
+    "OpttyWebhookFunction": ("functions/optty-webhook", ["/webhooks/optty/{token}"],
+                             "OpttyPathTokenSecretName", "OPTTY"),
+    "StdWebhookFunction": ("functions/std-webhook", ["/webhooks/std/{source}"],
+                           "StdWebhookSecretName", "STD"),
+}
 
 
 def raw_template():
@@ -39,6 +53,13 @@ def resources():
         "OctopusWebhookSecretName": "hookline/octopus",
         "OctopusApiBaseUrl": "https://api.example.com",
         "OctopusApiTokenSecretName": "hookline/octopus-api",
+        "CoinmeWebhookSecretName": "hookline/coinme",
+        "OwlPayWebhookSecretName": "hookline/owlpay",
+        "OwlPayHarborWebhookSecretName": "hookline/owlpay-harbor",
+        "OpttyPathTokenSecretName": "hookline/optty",
+        "OpttyApiBaseUrl": "https://api.optty.example",
+        "OpttyApiKeySecretName": "hookline/optty-api",
+        "StdWebhookSecretName": "hookline/std",
     }
     return transform(template, params, NoManagedPolicies())["Resources"]
 
@@ -52,7 +73,7 @@ def rust_const(path, name):
 
 def test_each_receiver_is_a_rust_lambda_on_arm64():
     template = raw_template()
-    for name, (code_dir, _) in RECEIVERS.items():
+    for name, (code_dir, *_) in RECEIVERS.items():
         function = template["Resources"][name]
         assert function["Metadata"]["BuildMethod"] == "rust-cargolambda"
         assert function["Properties"]["CodeUri"] == code_dir
@@ -63,35 +84,99 @@ def test_each_receiver_is_a_rust_lambda_on_arm64():
     assert globals_["Handler"] == "bootstrap"
 
 
+def when_enabled(value):
+    """The value of a conditional (`Fn::If`) as deployed with the condition true."""
+    while isinstance(value, dict) and "Fn::If" in value:
+        value = value["Fn::If"][1]
+    return value
+
+
 def test_each_receiver_route_accepts_any_method_with_payload_v2(resources):
     paths = resources["WebhookApi"]["Properties"]["Body"]["paths"]
-    for name, (_, path) in RECEIVERS.items():
-        integration = paths[path]["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
-        assert integration["payloadFormatVersion"] == "2.0"
-        assert f"${{{name}.Arn}}" in integration["uri"]["Fn::Sub"]
+    for name, (_, routes, *_) in RECEIVERS.items():
+        for path in routes:
+            # An optional receiver's route is wrapped in Fn::Ifs on the function's condition.
+            route = when_enabled(paths[path])
+            integration = when_enabled(route["x-amazon-apigateway-any-method"])[
+                "x-amazon-apigateway-integration"
+            ]
+            assert integration["payloadFormatVersion"] == "2.0"
+            assert f"${{{name}.Arn}}" in when_enabled(integration["uri"])["Fn::Sub"], path
+    assert set(paths) == {p for (_, routes, *_) in RECEIVERS.values() for p in routes}
 
 
-def test_receivers_may_only_send_to_the_ingest_queue(resources):
-    for name in RECEIVERS:
+def test_path_parameters_are_the_ones_the_code_reads(resources):
+    """The Lambda adapter reads the route's single path parameter: Optty's token, the source."""
+    paths = resources["WebhookApi"]["Properties"]["Body"]["paths"]
+    for path in paths:
+        assert len(re.findall(r"\{[^}]+\}", path)) <= 1, path
+    assert "/webhooks/optty/{token}" in paths and "/webhooks/std/{source}" in paths
+
+
+def test_access_logs_name_the_route_never_the_raw_path(resources):
+    """Optty's path carries a secret token: the access log records the route key only."""
+    settings = resources["WebhookApiApiGatewayDefaultStage"]["Properties"]["AccessLogSettings"]
+    fmt = settings["Format"]
+    assert "$context.routeKey" in fmt
+    for leak in ("$context.path", "$context.resourcePath", "rawPath", "$context.requestOverride"):
+        assert leak not in fmt, leak
+
+
+def secret_arn_parameters(resource):
+    """The secret-name parameters a policy resource ARN is built from."""
+    return set(re.findall(r"secret:\$\{(\w+)\}-\?{6}", json.dumps(resource)))
+
+
+def test_receivers_may_only_send_to_the_ingest_queue_and_read_their_secret(resources):
+    for name, (_, _, secret_param, _) in RECEIVERS.items():
         role = resources[f"{name}Role"]["Properties"]
         # Logs, and X-Ray's write-only policy that SAM adds for the TracingMode parameter.
         assert role["ManagedPolicyArns"] == [
             "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
             "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
         ]
-        statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
-        assert len(statements) == 1, statements
-        assert statements[0]["Action"] == ["sqs:SendMessage*"]
-        queue = statements[0]["Resource"]["Fn::Sub"][1]["queueName"]
-        assert queue == {"Fn::GetAtt": ["IngestQueue", "QueueName"]}
+        statements = []
+        for policy in role["Policies"]:
+            if "Fn::If" in policy:  # OwlPay Harbor's secret, when Harbor is configured
+                policy = policy["Fn::If"][1]
+            statements += policy["PolicyDocument"]["Statement"]
+        sends = [s for s in statements if s["Action"] == ["sqs:SendMessage*"]]
+        assert len(sends) == 1, name
+        assert sends[0]["Resource"]["Fn::Sub"][1]["queueName"] == {
+            "Fn::GetAtt": ["IngestQueue", "QueueName"]
+        }
+        reads = [s for s in statements if s is not sends[0]]
+        for statement in reads:
+            assert statement["Action"] == ["secretsmanager:GetSecretValue"], (name, statement)
+        allowed = {secret_param} | ({"OwlPayHarborWebhookSecretName"} if "OwlPay" in name else set())
+        assert set().union(*(secret_arn_parameters(s["Resource"]) for s in reads)) == allowed, name
 
 
 def test_receivers_get_the_variables_the_code_reads(resources):
     queue_var = rust_const("shared/src/config.rs", "INGEST_QUEUE_URL")
-    secrets_var = rust_const("shared/src/config.rs", "OCTOPUS_WEBHOOK_SECRETS")
-    variables = resources["OctopusWebhookFunction"]["Properties"]["Environment"]["Variables"]
-    assert variables[queue_var] == {"Ref": "IngestQueue"}
-    assert "resolve:secretsmanager:${OctopusWebhookSecretName}" in variables[secrets_var]["Fn::Sub"]
+    loader = (ROOT / "shared/src/secrets_manager.rs").read_text()
+    assert 'format!("{prefix}_WEBHOOK_SECRET_ID")' in loader
+    assert rust_const("shared/src/config.rs", "SECRETS_REFRESH_SECS") == "SECRETS_REFRESH_SECS"
+    for name, (code_dir, _, secret_param, prefix) in RECEIVERS.items():
+        main = (ROOT / code_dir / "src/main.rs").read_text()
+        assert f'load_from_env("{prefix}"' in main, name
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert variables[queue_var] == {"Ref": "IngestQueue"}
+        assert variables[f"{prefix}_WEBHOOK_SECRET_ID"] == {"Ref": secret_param}
+        assert variables["SECRETS_REFRESH_SECS"] == {"Ref": "SecretsRefreshSeconds"}
+    coinme = resources["CoinmeWebhookFunction"]["Properties"]["Environment"]["Variables"]
+    for const, param in (("COINME_SIGNATURE_HEADER", "CoinmeSignatureHeader"),
+                         ("COINME_SIGNATURE_ENCODING", "CoinmeSignatureEncoding")):
+        assert coinme[rust_const("shared/src/config.rs", const)] == {"Ref": param}
+
+
+def test_optional_receivers_come_and_go_with_their_secret():
+    template = raw_template()
+    for name in RECEIVERS:
+        if name != "OctopusWebhookFunction":
+            condition = template["Resources"][name]["Condition"]
+            log_group = name.replace("Function", "LogGroup")
+            assert template["Resources"][log_group]["Condition"] == condition, name
 
 
 def test_queues_are_encrypted_and_ingest_dead_letters(resources):
@@ -119,6 +204,16 @@ def test_env_json_covers_every_function_with_the_test_secret():
     assert sorted(env) == sorted(functions)
     test_secret = rust_const("shared/src/dev_defaults.rs", "OCTOPUS_TEST_SECRET")
     assert env["OctopusWebhookFunction"]["OCTOPUS_WEBHOOK_SECRETS"] == test_secret
+    for function, variable, const in (
+        ("CoinmeWebhookFunction", "COINME_WEBHOOK_SECRETS", "COINME_TEST_SECRET"),
+        ("OwlPayWebhookFunction", "OWLPAY_WEBHOOK_SECRETS", "OWLPAY_TEST_SECRET"),
+        ("OwlPayWebhookFunction", "OWLPAY_HARBOR_WEBHOOK_SECRETS", "OWLPAY_HARBOR_TEST_SECRET"),
+        ("OpttyWebhookFunction", "OPTTY_WEBHOOK_SECRETS", "OPTTY_TEST_TOKEN"),
+    ):
+        assert env[function][variable] == rust_const("shared/src/dev_defaults.rs", const)
+    std = json.loads(env["StdWebhookFunction"]["STD_WEBHOOK_SECRETS"])
+    assert std == {rust_const("shared/src/dev_defaults.rs", "STD_TEST_SOURCE"):
+                   [rust_const("shared/src/dev_defaults.rs", "STD_TEST_SECRET")]}
     test_token = rust_const("shared/src/dev_defaults.rs", "OCTOPUS_API_TEST_TOKEN")
     assert env["ProcessorFunction"]["OCTOPUS_API_TOKEN"] == test_token
 
@@ -202,6 +297,10 @@ def test_processor_gets_the_variables_the_code_reads(resources):
         assert variables[rust_const("shared/src/config.rs", const)] == value
     token = variables[rust_const("shared/src/config.rs", "OCTOPUS_API_TOKEN")]
     assert "resolve:secretsmanager:${OctopusApiTokenSecretName}" in token["Fn::Sub"]
+    optty_base = variables[rust_const("shared/src/config.rs", "OPTTY_API_BASE_URL")]
+    assert optty_base["Fn::If"][:2] == ["HasOpttyApi", {"Ref": "OpttyApiBaseUrl"}]
+    optty_key = variables[rust_const("shared/src/config.rs", "OPTTY_API_KEY")]
+    assert "resolve:secretsmanager:${OpttyApiKeySecretName}" in optty_key["Fn::If"][1]["Fn::Sub"]
 
 
 def alarms(resources):
@@ -241,12 +340,17 @@ def test_alarms_watch_the_metrics_the_code_emits(resources):
             assert [d["Name"] for d in alarm["Dimensions"]] == ["provider"], name
     names = {a["MetricName"] for a in alarms(resources).values()}
     assert {"ApproximateAgeOfOldestMessage", "5xx", "WebhookRejected", "Errors", "Throttles",
-            "FetchFailed"} <= names
+            "FetchFailed", "SecretRenewalAnnounced"} <= names
+    rejected = {a["Dimensions"][0]["Value"] for a in alarms(resources).values()
+                if a["MetricName"] == "WebhookRejected"}
+    # Refused requests are counted under the scheme's name (metrics.rs: receiver_outcome).
+    assert rejected == {"octopus", "coinme", "owlpay", "optty", "std"}
 
 
 def test_every_function_keeps_its_logs_for_the_retention_period(resources):
     functions = [n for n, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
-    groups = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    groups = [r["Properties"] for r in resources.values()
+              if r["Type"] == "AWS::Logs::LogGroup" and "LogGroupName" in r["Properties"]]
     for function in functions:
         group = next(g for g in groups if f"${{{function}}}" in g["LogGroupName"]["Fn::Sub"])
         assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}

@@ -23,6 +23,7 @@ const WIRE_LEVEL_CRATES: &[&str] = &[
     "aws_smithy_types",
     "aws_sdk_sqs",
     "aws_sdk_dynamodb",
+    "aws_sdk_secretsmanager",
     "aws_config",
     "aws_runtime",
     "hyper",
@@ -31,6 +32,8 @@ const WIRE_LEVEL_CRATES: &[&str] = &[
     "reqwest",
     "rustls",
     "lambda_runtime_api_client",
+    "lambda_runtime",
+    "lambda_http",
 ];
 
 /// A filter that lets everything through except the wire-level logs of [`WIRE_LEVEL_CRATES`].
