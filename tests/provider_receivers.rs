@@ -1,0 +1,592 @@
+//! The Coinme, OwlPay/Harbor, Optty and Standard Webhooks receivers end to end: every sample
+//! API Gateway event in `events/` through the Lambda adapter into SQS on moto server, then
+//! through the processor (DynamoDB on moto, the Optty API on a local HTTP server) into the
+//! order-updates queue. Also: what each route refuses, and secrets rotated in Secrets Manager.
+
+use std::path::Path;
+use std::time::Duration;
+
+use hookline::dev_defaults::{
+    COINME_TEST_SECRET, OPTTY_API_TEST_KEY, OPTTY_TEST_TOKEN, OWLPAY_HARBOR_TEST_SECRET,
+    OWLPAY_TEST_SECRET, STD_TEST_SECRET,
+};
+use hookline::idempotency::DynamoEventStore;
+use hookline::message::QueueMessage;
+use hookline::order_api::{OpttyOrderClient, ProviderApis, RetryPolicy};
+use hookline::order_state::DynamoOrderStateStore;
+use hookline::order_update::OrderUpdate;
+use hookline::processor::{Outcome, Processor, ProcessorConfig};
+use hookline::providers::WebhookScheme;
+use hookline::providers::coinme::{CoinmeOptions, CoinmeScheme, Encoding};
+use hookline::providers::optty::OpttyScheme;
+use hookline::providers::owlpay::OwlPayScheme;
+use hookline::providers::standard_webhooks::{StandardWebhooksScheme, parse_sources};
+use hookline::queue::{MemoryQueue, Queue, SqsQueue};
+use hookline::receiver::{Receiver, lambda};
+use hookline::secrets_manager::SecretRefresher;
+use hookline::signature::{Secret, SecretSet};
+use hookline_tests::{
+    capture_logs, create_fifo_queue, create_queue, create_table, drain_queue, events_dir, moto,
+    table_items, unique_name,
+};
+use time::OffsetDateTime;
+use tokio::time::Instant;
+use wiremock::matchers::{header, method, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// A sample API Gateway event and the payload file it was signed from.
+struct Sample {
+    name: String,
+    event: String,
+    payload: String,
+}
+
+/// The samples of `events/{dir}`, each matched with its payload in one of `payload_dirs`.
+fn samples(dir: &str, payload_dirs: &[&str]) -> Vec<Sample> {
+    let mut samples: Vec<Sample> = std::fs::read_dir(events_dir().join(dir))
+        .unwrap_or_else(|e| panic!("events/{dir}: {e}"))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let payload = payload_dirs
+                .iter()
+                .map(|d| events_dir().join("payloads").join(d).join(&name))
+                .find(|p| p.exists())
+                .unwrap_or_else(|| panic!("no payload for {dir}/{name}"));
+            Sample {
+                event: std::fs::read_to_string(&path).unwrap(),
+                payload: std::fs::read_to_string(payload).unwrap(),
+                name,
+            }
+        })
+        .collect();
+    samples.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(!samples.is_empty(), "events/{dir} has no samples");
+    samples
+}
+
+fn set(list: &str) -> SecretSet {
+    SecretSet::parse(list).unwrap()
+}
+
+fn coinme() -> CoinmeScheme {
+    CoinmeScheme::new(set(COINME_TEST_SECRET), CoinmeOptions::default())
+}
+
+fn owlpay() -> OwlPayScheme {
+    OwlPayScheme::new(
+        set(OWLPAY_TEST_SECRET),
+        Some(set(OWLPAY_HARBOR_TEST_SECRET)),
+    )
+}
+
+fn optty() -> OpttyScheme {
+    OpttyScheme::new(set(OPTTY_TEST_TOKEN))
+}
+
+fn std_webhooks() -> StandardWebhooksScheme {
+    let sources = format!(r#"{{"acme": ["{STD_TEST_SECRET}"]}}"#);
+    StandardWebhooksScheme::new(parse_sources(&sources).unwrap())
+}
+
+/// Invokes the Lambda adapter with an event file's request at the moment it was signed
+/// (`requestContext.timeEpoch`) shifted by `skew` seconds.
+async fn invoke_at<S: WebhookScheme, Q: Queue>(
+    receiver: &Receiver<S, Q>,
+    event: &str,
+    skew: i64,
+) -> (u16, serde_json::Value) {
+    let json: serde_json::Value = serde_json::from_str(event).unwrap();
+    let signed_at = json["requestContext"]["timeEpoch"].as_i64().unwrap() / 1000;
+    let at = OffsetDateTime::from_unix_timestamp(signed_at + skew).unwrap();
+    let request = lambda_http::request::from_str(event).expect("an API Gateway v2 event");
+    let response = lambda::handle_at(receiver, request, at).await.unwrap();
+    let body = serde_json::from_slice(response.body().as_ref()).unwrap();
+    (response.status().as_u16(), body)
+}
+
+async fn invoke<S: WebhookScheme, Q: Queue>(
+    receiver: &Receiver<S, Q>,
+    event: &str,
+) -> (u16, serde_json::Value) {
+    invoke_at(receiver, event, 0).await
+}
+
+/// Answers Optty order requests from `events/provider-api/optty-orders/`.
+struct OpttyOrders;
+
+impl Respond for OpttyOrders {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let reference = request.url.path().trim_start_matches("/orders/");
+        let file = events_dir()
+            .join("provider-api/optty-orders")
+            .join(format!("{reference}.json"));
+        match std::fs::read(file) {
+            Ok(body) => ResponseTemplate::new(200).set_body_raw(body, "application/json"),
+            Err(_) => ResponseTemplate::new(404),
+        }
+    }
+}
+
+/// What one provider's samples must produce.
+struct Expected {
+    dir: &'static str,
+    payload_dirs: &'static [&'static str],
+    providers: &'static [&'static str],
+    /// Order updates published: known types only.
+    updates: usize,
+    /// State keys and the status each must end with.
+    states: &'static [(&'static str, &'static str)],
+}
+
+const EXPECTED: &[Expected] = &[
+    Expected {
+        dir: "coinme-webhook",
+        payload_dirs: &["coinme"],
+        providers: &["coinme"],
+        updates: 5,
+        states: &[
+            (
+                "ORDER#coinme#order_template#1263543355914194944",
+                "CONSUMED",
+            ),
+            ("ORDER#coinme#order_template#1266110955147890688", "EXPIRED"),
+            ("ORDER#coinme#transaction#1263543643131744256", "COMPLETED"),
+            ("ORDER#coinme#transaction#1263543643131744257", "FAILED"),
+        ],
+    },
+    Expected {
+        dir: "owlpay-webhook",
+        payload_dirs: &["owlpay", "owlpay-harbor"],
+        providers: &["owlpay", "owlpay-harbor"],
+        updates: 7,
+        states: &[
+            (
+                "ORDER#owlpay#order#ord_c0d3d7cda1e2175f",
+                "PAYOUT_SUCCEEDED",
+            ),
+            ("ORDER#owlpay#payment_intent#pi_4f2a9c7e1b3d", "REFUNDED"),
+            (
+                "ORDER#owlpay-harbor#payment_intent#pi_harbor_77",
+                "AUTHORIZED",
+            ),
+        ],
+    },
+    Expected {
+        dir: "optty-webhook",
+        payload_dirs: &["optty"],
+        providers: &["optty"],
+        updates: 3,
+        states: &[
+            // The notification says SUCCESSFUL; Optty's API says DECLINED.
+            ("ORDER#optty#order#ord-1001", "DECLINED"),
+            ("ORDER#optty#order#ord-1002", "DECLINED"),
+            ("ORDER#optty#order#ord-1003", "CANCELED"),
+        ],
+    },
+    Expected {
+        dir: "std-webhook",
+        payload_dirs: &["std"],
+        providers: &["std:acme"],
+        updates: 2,
+        states: &[],
+    },
+];
+
+/// Sends every sample of `expected` through `receiver` into a fresh queue on moto and returns
+/// the messages the queue received.
+async fn receive_all<S: WebhookScheme>(
+    sqs: &aws_sdk_sqs::Client,
+    scheme: S,
+    expected: &Expected,
+) -> Vec<QueueMessage> {
+    let queue_url = create_queue(sqs, "ingest").await;
+    let receiver = Receiver::new(scheme, SqsQueue::new(sqs.clone(), &queue_url));
+    let samples = samples(expected.dir, expected.payload_dirs);
+    for sample in &samples {
+        let (status, body) = invoke(&receiver, &sample.event).await;
+        assert_eq!(status, 200, "{}/{}: {body}", expected.dir, sample.name);
+    }
+    let messages: Vec<QueueMessage> = drain_queue(sqs, &queue_url)
+        .await
+        .iter()
+        .map(|body| QueueMessage::from_json(body).expect("a v1 ingest message"))
+        .collect();
+    assert_eq!(
+        messages.len(),
+        samples.len(),
+        "{}: one message each",
+        expected.dir
+    );
+    for sample in &samples {
+        let message = messages
+            .iter()
+            .find(|m| m.body == sample.payload)
+            .unwrap_or_else(|| panic!("{}: body not byte-identical", sample.name));
+        assert!(
+            expected.providers.contains(&message.provider.as_str()),
+            "{}: provider {}",
+            sample.name,
+            message.provider
+        );
+        assert_eq!(message.received_at, "2026-11-22T10:00:00Z");
+    }
+    messages
+}
+
+#[tokio::test]
+async fn every_sample_reaches_sqs_and_then_the_order_updates_queue() {
+    let logs = capture_logs();
+    let sqs = moto().sqs().await;
+    let dynamodb = moto().dynamodb().await;
+    let optty_api = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/orders/[\w.:-]+$"))
+        .and(header(
+            "authorization",
+            format!("Bearer {OPTTY_API_TEST_KEY}"),
+        ))
+        .respond_with(OpttyOrders)
+        .mount(&optty_api)
+        .await;
+
+    for expected in EXPECTED {
+        let messages = match expected.dir {
+            "coinme-webhook" => receive_all(&sqs, coinme(), expected).await,
+            "owlpay-webhook" => receive_all(&sqs, owlpay(), expected).await,
+            "optty-webhook" => receive_all(&sqs, optty(), expected).await,
+            _ => receive_all(&sqs, std_webhooks(), expected).await,
+        };
+
+        let table = create_table(&dynamodb).await;
+        let updates_url = create_fifo_queue(&sqs, "order-updates").await;
+        let processor = Processor {
+            events: DynamoEventStore::new(dynamodb.clone(), &table),
+            states: DynamoOrderStateStore::new(dynamodb.clone(), &table),
+            api: ProviderApis {
+                octopus: None,
+                optty: Some(
+                    OpttyOrderClient::new(
+                        &optty_api.uri(),
+                        &Secret::new(OPTTY_API_TEST_KEY),
+                        RetryPolicy::default(),
+                    )
+                    .unwrap(),
+                ),
+            },
+            updates: SqsQueue::new(sqs.clone(), &updates_url),
+            config: ProcessorConfig::default(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for message in &messages {
+            let outcome = processor.process_message(message, deadline).await;
+            assert!(
+                matches!(outcome, Outcome::Processed { .. }),
+                "{}: {outcome:?}",
+                message.event_id
+            );
+            // A second delivery of the same message takes no effect.
+            let again = processor.process_message(message, deadline).await;
+            assert!(matches!(again, Outcome::Duplicate), "{again:?}");
+        }
+        let updates: Vec<OrderUpdate> = drain_queue(&sqs, &updates_url)
+            .await
+            .iter()
+            .map(|body| serde_json::from_str(body).expect("an order update"))
+            .collect();
+        assert_eq!(updates.len(), expected.updates, "{}", expected.dir);
+        let items = table_items(&dynamodb, &table).await.join("\n");
+        for (key, status) in expected.states {
+            let state = items
+                .lines()
+                .find(|item| item.contains(&format!("\"pk\": S(\"{key}\")")))
+                .unwrap_or_else(|| panic!("{}: no state {key}", expected.dir));
+            assert!(
+                state.contains(&format!("\"status\": S(\"{status}\")")),
+                "{key}: {state}"
+            );
+        }
+        // The notification's card token field and OwlPay's renewal body never reach the table.
+        assert!(!items.contains("whs_"), "{}", expected.dir);
+    }
+    let text = logs.text();
+    for secret in [
+        COINME_TEST_SECRET,
+        OWLPAY_TEST_SECRET,
+        OWLPAY_HARBOR_TEST_SECRET,
+        OPTTY_TEST_TOKEN,
+        STD_TEST_SECRET,
+        OPTTY_API_TEST_KEY,
+    ] {
+        assert!(!text.contains(secret), "a secret reached the logs");
+    }
+}
+
+/// A copy of an API Gateway event with `edit` applied to its JSON.
+fn edited(event: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut json: serde_json::Value = serde_json::from_str(event).unwrap();
+    edit(&mut json);
+    json.to_string()
+}
+
+fn first(dir: &str, payload_dirs: &[&str], name: &str) -> String {
+    samples(dir, payload_dirs)
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("{dir}/{name}"))
+        .event
+}
+
+#[tokio::test]
+async fn optty_refuses_a_wrong_path_token_and_enqueues_nothing() {
+    let receiver = Receiver::new(optty(), MemoryQueue::new());
+    let event = first("optty-webhook", &["optty"], "order-successful.json");
+    for token in ["wrong-token", "", "hookline-optty-test-path-toke"] {
+        let wrong = edited(&event, |e| {
+            e["pathParameters"]["token"] = token.into();
+            e["rawPath"] = format!("/webhooks/optty/{token}").into();
+        });
+        let (status, body) = invoke(&receiver, &wrong).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_signature"))
+        );
+        assert!(!body.to_string().contains(OPTTY_TEST_TOKEN));
+    }
+    let missing = edited(&event, |e| {
+        e.as_object_mut().unwrap().remove("pathParameters");
+    });
+    assert_eq!(invoke(&receiver, &missing).await.0, 401);
+    assert!(receiver.queue().is_empty());
+}
+
+#[tokio::test]
+async fn standard_webhooks_unknown_source_is_404_and_stale_is_401() {
+    let receiver = Receiver::new(std_webhooks(), MemoryQueue::new());
+    let event = first("std-webhook", &["std"], "invoice-paid.json");
+    let other = edited(&event, |e| {
+        e["pathParameters"]["source"] = "nobody".into();
+    });
+    let (status, body) = invoke(&receiver, &other).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown_route"))
+    );
+    for skew in [301, -301] {
+        let (status, body) = invoke_at(&receiver, &event, skew).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("stale_timestamp"))
+        );
+    }
+    let forged = edited(&event, |e| {
+        let signature = e["headers"]["webhook-signature"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        e["headers"]["webhook-signature"] = signature.replacen("v1,", "v1,A", 1).into();
+    });
+    assert_eq!(invoke(&receiver, &forged).await.0, 401);
+    assert!(receiver.queue().is_empty());
+}
+
+#[tokio::test]
+async fn owlpay_harbor_signatures_only_verify_on_the_harbor_route() {
+    let receiver = Receiver::new(owlpay(), MemoryQueue::new());
+    let harbor = first(
+        "owlpay-webhook",
+        &["owlpay", "owlpay-harbor"],
+        "payment-intent-authorized.json",
+    );
+    let misrouted = edited(&harbor, |e| {
+        e["rawPath"] = "/webhooks/owlpay".into();
+        e["requestContext"]["http"]["path"] = "/webhooks/owlpay".into();
+    });
+    assert_eq!(invoke(&receiver, &misrouted).await.0, 401);
+    let event = first(
+        "owlpay-webhook",
+        &["owlpay", "owlpay-harbor"],
+        "order-received.json",
+    );
+    let (status, body) = invoke_at(&receiver, &event, 301).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("stale_timestamp"))
+    );
+    let tampered = event.replace("1250.5", "9250.5");
+    assert_ne!(tampered, event);
+    assert_eq!(invoke(&receiver, &tampered).await.0, 401);
+    assert!(receiver.queue().is_empty());
+}
+
+#[tokio::test]
+async fn coinme_accepts_only_the_configured_encoding() {
+    let event = first("coinme-webhook", &["coinme"], "caas-buy-completed.json");
+    let base64 = Receiver::new(coinme(), MemoryQueue::new());
+    assert_eq!(invoke(&base64, &event).await.0, 200);
+    let hex = CoinmeScheme::new(
+        set(COINME_TEST_SECRET),
+        CoinmeOptions {
+            encoding: Encoding::Hex,
+            ..CoinmeOptions::default()
+        },
+    );
+    let hex = Receiver::new(hex, MemoryQueue::new());
+    let (status, body) = invoke(&hex, &event).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_signature"))
+    );
+    let empty = edited(&event, |e| e["body"] = "".into());
+    assert_eq!(invoke(&base64, &empty).await.0, 401);
+    assert!(hex.queue().is_empty());
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_by_every_receiver() {
+    let huge = format!(r#"{{"id":"x","pad":"{}"}}"#, "x".repeat(300 * 1024));
+    for (dir, payloads, name) in [
+        ("coinme-webhook", &["coinme"][..], "refund.json"),
+        (
+            "owlpay-webhook",
+            &["owlpay", "owlpay-harbor"][..],
+            "vendor-created.json",
+        ),
+        ("optty-webhook", &["optty"][..], "order-canceled.json"),
+        ("std-webhook", &["std"][..], "no-type.json"),
+    ] {
+        let event = edited(&first(dir, payloads, name), |e| {
+            e["body"] = huge.clone().into()
+        });
+        let status = match dir {
+            "coinme-webhook" => {
+                invoke(&Receiver::new(coinme(), MemoryQueue::new()), &event)
+                    .await
+                    .0
+            }
+            "owlpay-webhook" => {
+                invoke(&Receiver::new(owlpay(), MemoryQueue::new()), &event)
+                    .await
+                    .0
+            }
+            "optty-webhook" => {
+                invoke(&Receiver::new(optty(), MemoryQueue::new()), &event)
+                    .await
+                    .0
+            }
+            _ => {
+                invoke(&Receiver::new(std_webhooks(), MemoryQueue::new()), &event)
+                    .await
+                    .0
+            }
+        };
+        assert_eq!(status, 413, "{dir}");
+    }
+}
+
+/// Creates a secret on moto holding `value`; returns its name.
+async fn put_secret(client: &aws_sdk_secretsmanager::Client, value: &str) -> String {
+    let name = unique_name("hookline/coinme");
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create secret on moto");
+    name
+}
+
+async fn set_secret(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {
+    client
+        .put_secret_value()
+        .secret_id(name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("update secret on moto");
+}
+
+#[tokio::test]
+async fn rotated_secrets_take_effect_after_refresh_and_a_failed_read_keeps_the_current_ones() {
+    let client = aws_sdk_secretsmanager::Client::new(&moto().sdk_config().await);
+    let event = first("coinme-webhook", &["coinme"], "refund.json");
+    let name = put_secret(&client, r#"["an-older-secret"]"#).await;
+    // Interval zero: every request re-reads, so each step below sees the last write.
+    let (keyring, refresher) =
+        SecretRefresher::start(client.clone(), &name, Duration::ZERO, SecretSet::parse)
+            .await
+            .unwrap();
+    let receiver = Receiver::new(
+        CoinmeScheme::new(keyring, CoinmeOptions::default()),
+        MemoryQueue::new(),
+    )
+    .with_refreshers([refresher]);
+    assert_eq!(invoke(&receiver, &event).await.0, 401, "not active yet");
+
+    set_secret(
+        &client,
+        &name,
+        &format!(r#"["an-older-secret", "{COINME_TEST_SECRET}"]"#),
+    )
+    .await;
+    assert_eq!(invoke(&receiver, &event).await.0, 200, "two active secrets");
+
+    set_secret(&client, &name, r#"["a-newer-secret"]"#).await;
+    assert_eq!(
+        invoke(&receiver, &event).await.0,
+        401,
+        "removed after refresh"
+    );
+
+    // Secrets Manager refuses the read: the secrets in force stay in force.
+    set_secret(&client, &name, &format!(r#"["{COINME_TEST_SECRET}"]"#)).await;
+    assert_eq!(invoke(&receiver, &event).await.0, 200);
+    client
+        .delete_secret()
+        .secret_id(&name)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        invoke(&receiver, &event).await.0,
+        200,
+        "kept after a failed refresh"
+    );
+
+    // A missing secret at init stops the function from starting, with the secret's name.
+    let err = SecretRefresher::start(client, &name, Duration::ZERO, SecretSet::parse)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains(&name), "{err}");
+    assert!(!err.to_string().contains(COINME_TEST_SECRET));
+}
+
+#[test]
+fn the_samples_cover_every_documented_status() {
+    let texts: Vec<String> = ["coinme", "owlpay", "owlpay-harbor", "optty", "std"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(events_dir().join("payloads").join(d)).unwrap())
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let all = texts.join("\n");
+    for needle in [
+        "CONSUMED",
+        "EXPIRED",
+        "\"orderStatus\":\"COMPLETED\"",
+        "errorData\":{",
+        "order.received",
+        "order.payout.succeed",
+        "payment_intent.captured",
+        "payment_intent.refunded",
+        "webhook.renew.secret",
+        "\"SUCCESSFUL\"",
+        "\"DECLINED\"",
+        "\"CANCELED\",\"cancelledBy\"",
+    ] {
+        assert!(all.contains(needle), "no sample with {needle}");
+    }
+    assert!(Path::new(&events_dir().join("provider-api/optty-orders/ord-1001.json")).exists());
+}
