@@ -222,3 +222,35 @@ fn bench_local_audit_finds_nothing_lost_or_doubled_under_concurrent_duplicates()
         "{table}"
     );
 }
+
+#[test]
+fn every_provider_signed_by_hookline_sign_is_accepted_by_serve() {
+    let server = serve(&[]);
+    for (provider, file) in [
+        ("coinme", "coinme/caas-buy-completed.json"),
+        ("owlpay", "owlpay/order-received.json"),
+        (
+            "owlpay-harbor",
+            "owlpay-harbor/payment-intent-authorized.json",
+        ),
+        ("optty", "optty/order-successful.json"),
+        ("std", "std/invoice-paid.json"),
+    ] {
+        let output = Command::new(HOOKLINE)
+            .args(["sign", "--provider", provider])
+            .arg(events_dir().join("payloads").join(file))
+            .env_remove("HOOKLINE_SIGN_SECRET")
+            .output()
+            .expect("run hookline sign");
+        assert!(output.status.success(), "{provider}");
+        // The line posts to the default address; point it at this server.
+        let curl = String::from_utf8(output.stdout)
+            .unwrap()
+            .trim()
+            .replace("127.0.0.1:3000", &server.addr);
+        assert_eq!(run_curl(&curl), "200", "{provider}: {curl}");
+    }
+    // Optty's notification said SUCCESSFUL; the stand-in API says DECLINED, and that is recorded.
+    let update = server.wait_for_log("ord-1001");
+    assert!(update.contains("DECLINED"), "{update}");
+}
