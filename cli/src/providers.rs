@@ -9,13 +9,14 @@ use hookline::dev_defaults::{
     COINME_TEST_SECRET, OCTOPUS_TEST_SECRET, OPTTY_TEST_TOKEN, OWLPAY_HARBOR_TEST_SECRET,
     OWLPAY_TEST_SECRET, STD_TEST_SECRET, STD_TEST_SOURCE,
 };
+use hookline::providers::Route;
 use hookline::providers::coinme::{self, CoinmeScheme};
 use hookline::providers::octopus::{self, OctopusScheme};
 use hookline::providers::optty::OpttyScheme;
 use hookline::providers::owlpay::{self, OwlPayScheme, Variant};
 use hookline::providers::standard_webhooks::{self, StandardWebhooksScheme};
 use hookline::queue::Queue;
-use hookline::receiver::Receiver;
+use hookline::receiver::{Receiver, Reply};
 use hookline::signature::{Secret, SecretSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -275,6 +276,49 @@ impl Receivers<()> {
         let sources = standard_webhooks::parse_sources(&secrets.std_secrets)
             .map_err(|e| format!("--std-secrets: {e}"))?;
         Ok(StandardWebhooksScheme::new(sources))
+    }
+}
+
+impl<Q: Queue> Receivers<Q> {
+    /// Hands a request to the receiver its path belongs to, as API Gateway's routes do;
+    /// `None` for a path no receiver serves.
+    pub async fn receive(
+        &self,
+        route: &Route<'_>,
+        method: &http::Method,
+        headers: &http::HeaderMap,
+        body: &[u8],
+        now: time::OffsetDateTime,
+    ) -> Option<Reply> {
+        let path = route.path.trim_end_matches('/');
+        Some(match path {
+            "/webhooks/octopus" => {
+                self.octopus
+                    .receive_routed(route, method, headers, body, now)
+                    .await
+            }
+            "/webhooks/coinme" => {
+                self.coinme
+                    .receive_routed(route, method, headers, body, now)
+                    .await
+            }
+            "/webhooks/owlpay" | "/webhooks/owlpay-harbor" => {
+                self.owlpay
+                    .receive_routed(route, method, headers, body, now)
+                    .await
+            }
+            _ if path.starts_with("/webhooks/optty/") => {
+                self.optty
+                    .receive_routed(route, method, headers, body, now)
+                    .await
+            }
+            _ if path.starts_with("/webhooks/std/") => {
+                self.std
+                    .receive_routed(route, method, headers, body, now)
+                    .await
+            }
+            _ => return None,
+        })
     }
 }
 

@@ -2,25 +2,24 @@
 //! or as captured) through the receiver's verification into the ingest queue again. Every file is
 //! verified before anything is sent; one that fails verification stops the replay.
 //!
-//! The replay window is measured at the request's own `X-Timestamp`, so an old but genuine
-//! request replays; the signature must still match. Events processed before are acknowledged as
-//! duplicates by the processor: replay never makes an event take effect twice.
+//! Each request goes to the receiver of its path, for every provider. The replay window is
+//! measured at the moment API Gateway received the request (`requestContext.timeEpoch`), so an
+//! old but genuine request replays; the signature must still match. Events processed before are
+//! acknowledged as duplicates by the processor: replay never makes an event take effect twice.
 
 use std::path::PathBuf;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use clap::Args;
-use hookline::dev_defaults::OCTOPUS_TEST_SECRET;
-use hookline::providers::octopus::{OctopusScheme, TIMESTAMP_HEADER};
+use hookline::providers::Route;
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
-use hookline::receiver::Receiver;
-use hookline::signature::SecretSet;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::aws_target::AwsTarget;
+use crate::providers::{LocalSecrets, Receivers};
 
 #[derive(Args)]
 pub struct ReplayArgs {
@@ -30,9 +29,9 @@ pub struct ReplayArgs {
     /// The ingest queue to send to.
     #[arg(long, env = "INGEST_QUEUE_URL")]
     queue_url: String,
-    /// Active Octopus secrets (comma-separated or a JSON array). Defaults to the test secret.
-    #[arg(long, env = "OCTOPUS_WEBHOOK_SECRETS", default_value = OCTOPUS_TEST_SECRET, hide_env_values = true, hide_default_value = true)]
-    octopus_secrets: String,
+    /// Active secrets per provider, as for `hookline serve` (default: the test secrets).
+    #[command(flatten)]
+    secrets: LocalSecrets,
     #[command(flatten)]
     aws: AwsTarget,
 }
@@ -40,28 +39,25 @@ pub struct ReplayArgs {
 /// One recorded request.
 struct Recorded {
     origin: String,
+    path: String,
+    path_parameter: Option<String>,
     headers: HeaderMap,
     body: Vec<u8>,
     signed_at: OffsetDateTime,
 }
 
 pub async fn run(args: ReplayArgs) -> Result<(), String> {
-    let secrets =
-        SecretSet::parse(&args.octopus_secrets).map_err(|e| format!("--octopus-secrets: {e}"))?;
     let mut requests = Vec::new();
     for file in &args.files {
         requests.extend(read(file)?);
     }
     // First pass: verify everything, send nothing.
-    let dry = Receiver::new(OctopusScheme::new(secrets.clone()), MemoryQueue::new());
+    let dry = Receivers::new(&args.secrets, MemoryQueue::new())?;
     for request in &requests {
         send(&dry, request).await?;
     }
     let sqs = aws_sdk_sqs::Client::new(&args.aws.sdk_config().await);
-    let live = Receiver::new(
-        OctopusScheme::new(secrets),
-        SqsQueue::new(sqs, &args.queue_url),
-    );
+    let live = Receivers::new(&args.secrets, SqsQueue::new(sqs, &args.queue_url))?;
     for request in &requests {
         send(&live, request).await?;
         println!("replayed {}", request.origin);
@@ -69,18 +65,21 @@ pub async fn run(args: ReplayArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn send<Q: Queue>(
-    receiver: &Receiver<OctopusScheme, Q>,
-    request: &Recorded,
-) -> Result<(), String> {
-    let reply = receiver
+async fn send<Q: Queue>(receivers: &Receivers<Q>, request: &Recorded) -> Result<(), String> {
+    let route = Route {
+        path: &request.path,
+        param: request.path_parameter.as_deref(),
+    };
+    let reply = receivers
         .receive(
+            &route,
             &Method::POST,
             &request.headers,
             &request.body,
             request.signed_at,
         )
-        .await;
+        .await
+        .ok_or_else(|| format!("{}: no receiver serves {}", request.origin, request.path))?;
     if reply.status == 200 {
         Ok(())
     } else {
@@ -127,14 +126,24 @@ fn recorded(event: &Value, origin: String) -> Result<Recorded, String> {
     } else {
         text.as_bytes().to_vec()
     };
-    let signed_at = headers
-        .get(TIMESTAMP_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i64>().ok())
-        .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
-        .ok_or_else(|| fail("no X-Timestamp header"))?;
+    let signed_at = event["requestContext"]["timeEpoch"]
+        .as_i64()
+        .and_then(|ms| OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).ok())
+        .ok_or_else(|| fail("no requestContext.timeEpoch"))?;
+    let path = event["rawPath"]
+        .as_str()
+        .ok_or_else(|| fail("no rawPath"))?
+        .to_string();
+    // Each route has at most one path parameter (the Optty token, the Standard Webhooks source).
+    let path_parameter = event["pathParameters"]
+        .as_object()
+        .and_then(|params| params.values().next())
+        .and_then(Value::as_str)
+        .map(str::to_string);
     Ok(Recorded {
         origin,
+        path,
+        path_parameter,
         headers,
         body,
         signed_at,

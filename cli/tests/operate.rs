@@ -194,6 +194,9 @@ async fn replay_sends_genuine_requests_and_refuses_a_tampered_one() {
     let events = hookline_tests::events_dir().join("octopus-webhook");
     let genuine = events.join("order-delivered.json");
     let base64 = events.join("order-delivered-base64.json");
+    let others = hookline_tests::events_dir();
+    let optty = others.join("optty-webhook/order-successful.json");
+    let harbor = others.join("owlpay-webhook/payment-intent-authorized.json");
 
     let (ok, out, stderr) = hookline(&[
         "replay",
@@ -201,16 +204,23 @@ async fn replay_sends_genuine_requests_and_refuses_a_tampered_one() {
         &ingest,
         genuine.to_str().unwrap(),
         base64.to_str().unwrap(),
+        optty.to_str().unwrap(),
+        harbor.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
-    assert_eq!(out.lines().count(), 2, "{out}");
+    assert_eq!(out.lines().count(), 4, "{out}");
     let replayed: Vec<QueueMessage> = drain_queue(&sqs, &ingest)
         .await
         .iter()
         .map(|b| QueueMessage::from_json(b).unwrap())
         .collect();
-    assert_eq!(replayed.len(), 2);
-    assert!(replayed.iter().all(|m| m.event_id == "evt_abc123"));
+    assert_eq!(replayed.len(), 4);
+    let from = |provider: &str| replayed.iter().filter(|m| m.provider == provider).count();
+    assert_eq!(
+        (from("octopus"), from("optty"), from("owlpay-harbor")),
+        (2, 1, 1),
+        "each request went to its own provider's receiver"
+    );
 
     let tampered =
         std::env::temp_dir().join(format!("hookline-replay-{}.json", std::process::id()));
