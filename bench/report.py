@@ -11,9 +11,13 @@ MB = 1000 * 1000
 
 # Budgets this build does not meet, stated with the reason instead of enforced (README,
 # Performance). Every other budget fails the run when broken.
+VERIFY_STATED = (
+    "the whole body is validated as JSON before it is enqueued; that scan and the header parsing "
+    "cost 1.3-1.6 µs at 4 KiB"
+)
+SCHEMES = ("octopus", "coinme", "owlpay", "std", "optty")
 STATED = {
-    "verify+parse 4 KiB vs bare HMAC-SHA256":
-        "the whole body is validated as JSON before it is enqueued; that linear scan is about 1 µs at 4 KiB",
+    **{f"verify+parse 4 KiB vs bare HMAC-SHA256 ({p})": VERIFY_STATED for p in SCHEMES},
     "octopus-webhook init (median / p90)":
         "init builds the SQS client, its TLS roots and credentials, so the first invoke does not",
 }
@@ -42,13 +46,16 @@ def main(release_dir, bench_dir, target_dir):
             result = "pass" if ok else ("FAIL" if ok is False else "-")
         rows.append((figure, value, budget, ratio, result))
 
-    for size in (1024, 4096, 65536):
-        bare = criterion_mean_ns(target_dir, "octopus", "bare_hmac_sha256", size)
-        full = criterion_mean_ns(target_dir, "octopus", "verify_and_parse", size)
-        ratio = full / bare
-        budget = size == 4096
-        row(f"verify+parse {size // 1024} KiB vs bare HMAC-SHA256", f"{full / 1000:.2f} µs vs {bare / 1000:.2f} µs",
-            "≤ 1.2×" if budget else "", f"{ratio:.2f}×", ratio <= 1.2 if budget else None)
+    # Optty has no HMAC (a path token): its row shows the parse against the same floor.
+    for scheme in SCHEMES:
+        for size in (1024, 4096, 65536):
+            bare = criterion_mean_ns(target_dir, scheme, "bare_hmac_sha256", size)
+            full = criterion_mean_ns(target_dir, scheme, "verify_and_parse", size)
+            ratio = full / bare
+            budget = size == 4096
+            row(f"verify+parse {size // 1024} KiB vs bare HMAC-SHA256 ({scheme})",
+                f"{full / 1000:.2f} µs vs {bare / 1000:.2f} µs",
+                "≤ 1.2×" if budget else "", f"{ratio:.2f}×", ratio <= 1.2 if budget else None)
 
     cold = {r["name"]: r for r in json.load(open(os.path.join(bench_dir, "coldstart.json")))}
     hello = cold["hello-lambda"]["init_ms"]["median"]

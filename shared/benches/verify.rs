@@ -1,4 +1,4 @@
-//! Verify + parse of an Octopus webhook against bare HMAC-SHA256 of the same bytes, the
+//! Verify + parse of each provider's webhook against bare HMAC-SHA256 of the same body, the
 //! physical floor of this step. Goal: verify + parse ≤ 1.2 × bare HMAC at 4 KiB.
 //!
 //! `cargo bench -p hookline --bench verify`
@@ -6,61 +6,158 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hookline::providers::WebhookScheme;
+use hookline::providers::coinme::{self, CoinmeOptions, CoinmeScheme};
 use hookline::providers::octopus::{self, OctopusScheme};
+use hookline::providers::optty::OpttyScheme;
+use hookline::providers::owlpay::{self, OwlPayScheme, Variant};
+use hookline::providers::standard_webhooks::{self, StandardWebhooksScheme};
+use hookline::providers::{Route, WebhookScheme};
 use hookline::signature::{Secret, SecretSet};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 const SECRET: &str = "hookline-bench-secret";
+const STD_SECRET: &str = "whsec_aG9va2xpbmUtYmVuY2gtc2VjcmV0";
 const NOW: i64 = 1_795_341_600;
 
-/// An `order.delivered` event padded to `size` bytes with a realistic data field.
-fn event_of(size: usize) -> Vec<u8> {
-    let head = r#"{"id":"evt_bench","type":"order.delivered","created_at":"2026-11-22T10:00:00Z","data":{"id":12345,"status":"DELIVERED","note":""#;
+/// A JSON body padded to `size` bytes with a realistic data field.
+fn padded(head: &str, size: usize) -> Vec<u8> {
     let tail = r#""}}"#;
     let padding = size.saturating_sub(head.len() + tail.len());
     format!("{head}{}{tail}", "x".repeat(padding)).into_bytes()
 }
 
-fn headers_for(body: &[u8]) -> HeaderMap {
-    octopus::signed_headers(&Secret::new(SECRET), body, NOW)
-        .expect("bench event is valid")
+fn header_map<N: AsRef<str>>(pairs: Vec<(N, String)>) -> HeaderMap {
+    pairs
         .into_iter()
         .map(|(name, value)| {
             (
-                HeaderName::from_static(name),
+                HeaderName::from_bytes(name.as_ref().as_bytes()).expect("header name"),
                 HeaderValue::from_str(&value).expect("header value"),
             )
         })
         .collect()
 }
 
-fn verify(c: &mut Criterion) {
-    let scheme = OctopusScheme::new(SecretSet::parse(SECRET).expect("secret"));
-    let secret = Secret::new(SECRET);
-    let mut group = c.benchmark_group("octopus");
-    for size in [1024, 4096, 65536] {
-        let body = event_of(size);
-        let headers = headers_for(&body);
-        group.throughput(Throughput::Bytes(body.len() as u64));
-        group.bench_with_input(
-            BenchmarkId::new("bare_hmac_sha256", size),
-            &body,
-            |b, body| b.iter(|| secret.sign(&[black_box(body)])),
-        );
-        group.bench_with_input(
-            BenchmarkId::new("verify_and_parse", size),
-            &body,
-            |b, body| {
-                b.iter(|| {
-                    scheme
-                        .verify(black_box(&headers), black_box(body), NOW)
-                        .expect("verifies")
-                })
+/// One provider's request of a given size, signed, and the scheme and route that verify it.
+struct Case {
+    provider: &'static str,
+    scheme: Box<dyn WebhookScheme>,
+    route: Route<'static>,
+    make: fn(usize) -> (Vec<u8>, HeaderMap),
+}
+
+fn cases() -> Vec<Case> {
+    let set = || SecretSet::parse(SECRET).expect("secret");
+    vec![
+        Case {
+            provider: "octopus",
+            scheme: Box::new(OctopusScheme::new(set())),
+            route: Route::default(),
+            make: |size| {
+                let body = padded(
+                    r#"{"id":"evt_bench","type":"order.delivered","created_at":"2026-11-22T10:00:00Z","data":{"id":12345,"status":"DELIVERED","note":""#,
+                    size,
+                );
+                let headers =
+                    octopus::signed_headers(&Secret::new(SECRET), &body, NOW).expect("valid");
+                (body, header_map(headers))
             },
-        );
+        },
+        Case {
+            provider: "coinme",
+            scheme: Box::new(CoinmeScheme::new(set(), CoinmeOptions::default())),
+            route: Route::default(),
+            make: |size| {
+                let body = padded(
+                    r#"{"id":"5bca79f9-5718-4602-be41-8d45ca8cecfd","type":"CAAS","at":"2025-07-18T17:11:20Z","data":{"transactionId":"1263543643131744256","note":""#,
+                    size,
+                );
+                let headers =
+                    coinme::signed_headers(&Secret::new(SECRET), &body, &CoinmeOptions::default());
+                (body, header_map(headers))
+            },
+        },
+        Case {
+            provider: "owlpay",
+            scheme: Box::new(OwlPayScheme::new(set(), None::<SecretSet>)),
+            route: Route {
+                path: "/webhooks/owlpay",
+                param: None,
+            },
+            make: |size| {
+                let body = padded(
+                    r#"{"uuid":"8f1c2a4e-6b3d-4e8f-9a7c-1d2e3f4a5b6c","event":"order.received","data":{"order":{"uuid":"ord_1"},"note":""#,
+                    size,
+                );
+                let headers =
+                    owlpay::signed_headers(Variant::OwlPay, &Secret::new(SECRET), &body, NOW);
+                (body, header_map(headers))
+            },
+        },
+        Case {
+            provider: "std",
+            scheme: Box::new(StandardWebhooksScheme::single(
+                "acme",
+                standard_webhooks::parse_secrets(STD_SECRET).expect("whsec"),
+            )),
+            route: Route {
+                path: "/webhooks/std/acme",
+                param: Some("acme"),
+            },
+            make: |size| {
+                let body = padded(
+                    r#"{"type":"invoice.paid","data":{"id":"inv_1","note":""#,
+                    size,
+                );
+                let secrets = standard_webhooks::parse_secrets(STD_SECRET).expect("whsec");
+                let headers = standard_webhooks::signed_headers(&secrets, "msg_1", NOW, &body);
+                (body, header_map(headers))
+            },
+        },
+        Case {
+            provider: "optty",
+            scheme: Box::new(OpttyScheme::new(set())),
+            route: Route {
+                path: "/webhooks/optty/hookline-bench-secret",
+                param: Some(SECRET),
+            },
+            make: |size| {
+                let body = padded(
+                    r#"{"event":"ORDER_STATUS_UPDATE","status":"SUCCESSFUL","transactionId":"t-1","orderReference":"ord-1","metaData":{"note":""#,
+                    size,
+                );
+                (body, HeaderMap::new())
+            },
+        },
+    ]
+}
+
+fn verify(c: &mut Criterion) {
+    let secret = Secret::new(SECRET);
+    for case in cases() {
+        let mut group = c.benchmark_group(case.provider);
+        for size in [1024, 4096, 65536] {
+            let (body, headers) = (case.make)(size);
+            group.throughput(Throughput::Bytes(body.len() as u64));
+            group.bench_with_input(
+                BenchmarkId::new("bare_hmac_sha256", size),
+                &body,
+                |b, body| b.iter(|| secret.sign(&[black_box(body)])),
+            );
+            group.bench_with_input(
+                BenchmarkId::new("verify_and_parse", size),
+                &body,
+                |b, body| {
+                    b.iter(|| {
+                        case.scheme
+                            .verify_routed(&case.route, black_box(&headers), black_box(body), NOW)
+                            .expect("verifies")
+                    })
+                },
+            );
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, verify);
