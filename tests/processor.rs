@@ -763,6 +763,30 @@ async fn order_state_never_goes_backwards() {
 }
 
 #[tokio::test]
+async fn the_same_change_reported_by_two_events_is_published_once() {
+    let rig = rig().await;
+    rig.mount_voucher_order(901).await;
+    // A webhook and a poll (or two senders) report the same delivery under different event ids.
+    assert_processed(&rig.process(&delivered("evt_from_webhook", 901)).await);
+    let later = ingest(
+        "order.delivered",
+        "poll_same_change",
+        "2026-11-22T10:01:00Z",
+        json!({"id": 901, "status": "DELIVERED", "quantity": 1, "delivered_quantity": 1}),
+    );
+    assert_processed(&rig.process(&later).await);
+    let updates = rig.updates().await;
+    assert_eq!(updates.len(), 1, "one order update per change");
+    assert_eq!(updates[0].event_id, "evt_from_webhook");
+    assert_eq!(
+        rig.attr("ORDER#octopus#voucher#901", "last_event_id")
+            .await
+            .as_deref(),
+        Some("evt_from_webhook")
+    );
+}
+
+#[tokio::test]
 async fn poison_message_reaches_the_dlq_while_its_neighbours_succeed() {
     use aws_sdk_sqs::types::QueueAttributeName;
     let rig = rig().await;

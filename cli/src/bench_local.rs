@@ -1,6 +1,7 @@
 //! `hookline bench-local`: end-to-end throughput of the local pipeline on this machine. Starts
 //! the same pieces as `hookline serve` on ephemeral 127.0.0.1 ports, sends a fixed number of
-//! signed `order.delivered` webhooks over HTTP (a share of them sent twice, as provider retries),
+//! signed `order.delivered` webhooks, one order each, over HTTP (a share of them sent twice, as
+//! provider retries),
 //! waits until every one is processed, and audits that none was lost or processed twice.
 
 use std::time::{Duration, Instant};
@@ -34,7 +35,9 @@ pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
     if args.count == 0 || !(0.0..1.0).contains(&args.duplicates) {
         return Err("--count must be positive and --duplicates in [0, 1)".into());
     }
-    let stub = serve::start_stub_on("127.0.0.1:0".parse().map_err(|_| "address")?).await?;
+    // Each event is a different order, as in real traffic: every one is a change to publish.
+    let stub =
+        serve::start_stub_on("127.0.0.1:0".parse().map_err(|_| "address")?, Some(12345)).await?;
     let ingest = MemoryQueue::new();
     let counters = Counters::default();
     let processor = pipeline::local_processor(&pipeline::LocalApis {
@@ -163,8 +166,9 @@ fn plan_sends(count: usize, distinct: usize) -> Result<Vec<Send>, String> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let events: Vec<Send> = (0..distinct)
         .map(|i| {
+            let order = 1_000_000 + i;
             let body = format!(
-                r#"{{"id":"evt_bench_{i}","type":"order.delivered","created_at":"2026-11-22T10:00:00Z","data":{{"id":12345,"status":"DELIVERED","quantity":5,"delivered_quantity":5,"amount":250.00}}}}"#
+                r#"{{"id":"evt_bench_{i}","type":"order.delivered","created_at":"2026-11-22T10:00:00Z","data":{{"id":{order},"status":"DELIVERED","quantity":5,"delivered_quantity":5,"amount":250.00}}}}"#
             )
             .into_bytes();
             let headers = octopus::signed_headers(&secret, &body, now).map_err(|e| e.to_string())?;

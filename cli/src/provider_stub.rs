@@ -27,6 +27,10 @@ pub struct ProviderStubArgs {
     /// Bearer token the Optty stand-in requires.
     #[arg(long, default_value = OPTTY_API_TEST_KEY, hide_default_value = true)]
     pub optty_key: String,
+    /// Answer a voucher order id that has no file with this order's file, under the asked id
+    /// (load tests over many orders).
+    #[arg(long)]
+    pub any_voucher_as: Option<u64>,
 }
 
 pub fn default_orders_dir() -> PathBuf {
@@ -40,6 +44,7 @@ struct Stub {
     orders_dir: PathBuf,
     token: String,
     optty_key: String,
+    any_voucher_as: Option<u64>,
 }
 
 pub async fn run(args: ProviderStubArgs) -> Result<(), String> {
@@ -63,6 +68,7 @@ pub async fn serve(
         orders_dir: args.orders_dir,
         token: args.token,
         optty_key: args.optty_key,
+        any_voucher_as: args.any_voucher_as,
     });
     let app = Router::new()
         .route("/api/v1/orders/{id}", get(voucher_order))
@@ -121,9 +127,21 @@ impl Stub {
         if !valid {
             return (StatusCode::BAD_REQUEST, r#"{"error":"invalid id"}"#).into_response();
         }
-        match std::fs::read(self.orders_dir.join(kind).join(format!("{id}.json"))) {
-            Ok(body) => ([("content-type", "application/json")], body).into_response(),
-            Err(_) => (StatusCode::NOT_FOUND, r#"{"error":"order not found"}"#).into_response(),
+        let file = |id: &str| std::fs::read(self.orders_dir.join(kind).join(format!("{id}.json")));
+        let body = match (file(id), self.any_voucher_as) {
+            (Ok(body), _) => Some(body),
+            (Err(_), Some(model)) if kind == "orders" => {
+                file(&model.to_string()).ok().map(|body| {
+                    String::from_utf8_lossy(&body)
+                        .replacen(&format!("\"id\":{model}"), &format!("\"id\":{id}"), 1)
+                        .into_bytes()
+                })
+            }
+            _ => None,
+        };
+        match body {
+            Some(body) => ([("content-type", "application/json")], body).into_response(),
+            None => (StatusCode::NOT_FOUND, r#"{"error":"order not found"}"#).into_response(),
         }
     }
 }

@@ -110,12 +110,15 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
 
 /// Starts the stand-in provider APIs in this process; returns their base URL.
 async fn start_provider_stub(args: &ServeArgs) -> Result<String, String> {
-    start_stub_on(args.provider_stub_listen).await
+    start_stub_on(args.provider_stub_listen, None).await
 }
 
 /// Starts the stand-in Octopus and Optty APIs on `listen` with the sample orders and the test
 /// tokens.
-pub async fn start_stub_on(listen: SocketAddr) -> Result<String, String> {
+pub async fn start_stub_on(
+    listen: SocketAddr,
+    any_voucher_as: Option<u64>,
+) -> Result<String, String> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
         format!(
             "cannot start the stand-in Octopus API on {listen}: {e} (use --provider-stub-listen or --octopus-api-base)"
@@ -130,6 +133,7 @@ pub async fn start_stub_on(listen: SocketAddr) -> Result<String, String> {
         orders_dir: provider_stub::default_orders_dir(),
         token: OCTOPUS_API_TEST_TOKEN.to_string(),
         optty_key: OPTTY_API_TEST_KEY.to_string(),
+        any_voucher_as,
     };
     tokio::spawn(async move {
         if let Err(e) = provider_stub::serve(listener, stub).await {

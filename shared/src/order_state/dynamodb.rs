@@ -73,6 +73,7 @@ impl OrderStateStore for DynamoOrderStateStore {
         item.insert("status_rank".to_string(), n(state.status_rank));
         item.insert("last_event_at".to_string(), n(state.last_event_at));
         item.insert("last_event_id".to_string(), s(&state.last_event_id));
+        item.insert("change_key".to_string(), s(&state.change_key()));
         put(&mut item, "quantity", state.quantity.map(n));
         put(
             &mut item,
@@ -92,12 +93,15 @@ impl OrderStateStore for DynamoOrderStateStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
+            // The same rule as `supersedes`, applied atomically.
             .condition_expression(
                 "attribute_not_exists(pk) OR status_rank < :rank \
-                 OR (status_rank = :rank AND last_event_at < :at)",
+                 OR (status_rank = :rank AND last_event_at < :at \
+                     AND (attribute_not_exists(change_key) OR change_key <> :change))",
             )
             .expression_attribute_values(":rank", n(state.status_rank))
             .expression_attribute_values(":at", n(state.last_event_at))
+            .expression_attribute_values(":change", s(&state.change_key()))
             .send()
             .await;
         outcome(result)

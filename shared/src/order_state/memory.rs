@@ -38,7 +38,12 @@ impl OrderStateStore for MemoryOrderStateStore {
         let mut orders = self.orders.lock().unwrap_or_else(PoisonError::into_inner);
         let key = state.order.state_key();
         if let Some(stored) = orders.get(&key)
-            && !supersedes(state, stored.status_rank, stored.last_event_at)
+            && !supersedes(
+                state,
+                stored.status_rank,
+                stored.last_event_at,
+                &stored.change_key(),
+            )
         {
             return Ok(StateWrite::Superseded);
         }

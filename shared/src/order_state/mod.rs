@@ -61,7 +61,7 @@ impl WalletMovement {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StateWrite {
     Applied,
-    /// A state at least as recent was stored already; nothing changed.
+    /// A state at least as recent, or this same change, was stored already; nothing changed.
     Superseded,
 }
 
@@ -78,8 +78,23 @@ pub trait OrderStateStore: Send + Sync {
     ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send;
 }
 
-/// True when `new` may replace `stored`.
-pub fn supersedes(new: &OrderState, stored_rank: u8, stored_at: i64) -> bool {
+impl OrderState {
+    /// What identifies the change this state records: its status and, for partial deliveries,
+    /// how much was delivered. Two events reporting the same change (a webhook and a poll that
+    /// both saw it) have the same change key, and only the first takes effect.
+    pub fn change_key(&self) -> String {
+        match self.delivered_quantity {
+            Some(delivered) => format!("{}#{delivered}", self.status),
+            None => self.status.clone(),
+        }
+    }
+}
+
+/// True when `new` may replace the stored state: a later status in the order's life, or a
+/// later report of a different change at the same rank.
+pub fn supersedes(new: &OrderState, stored_rank: u8, stored_at: i64, stored_change: &str) -> bool {
     new.status_rank > stored_rank
-        || (new.status_rank == stored_rank && new.last_event_at > stored_at)
+        || (new.status_rank == stored_rank
+            && new.last_event_at > stored_at
+            && new.change_key() != stored_change)
 }

@@ -2,7 +2,8 @@
 //!
 //! Per record: plan the event (pure) → claim it in the event store → fetch the full order when
 //! the event calls for it → record the order state → publish the order update → mark the claim
-//! COMPLETED. Any failure after the claim releases it and reports the record as failed, so SQS
+//! COMPLETED. An event whose change is already recorded publishes no update, so downstream sees
+//! each change once. Any failure after the claim releases it and reports the record as failed, so SQS
 //! redelivers it (and, after `maxReceiveCount`, moves it to the dead-letter queue). The update
 //! is published before the claim is completed: a crash between the two can repeat an update
 //! (deduplicated by the FIFO order-updates queue within five minutes), never lose one.
@@ -230,10 +231,14 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A
             (None, Some(movement)) => Some(self.states.record_wallet(movement).await?),
             (None, None) => None,
         };
+        // Downstream gets each change once: an event whose change is already recorded (a late
+        // event, or a webhook and a poll that saw the same change) publishes nothing.
         if state == Some(StateWrite::Superseded) {
-            tracing::info!("a newer state is recorded already; state left as it is");
+            tracing::info!(
+                "this change or a later one is recorded already; state left as it is, no order update"
+            );
         }
-        if plan.known_type {
+        if plan.known_type && state != Some(StateWrite::Superseded) {
             let update = OrderUpdate {
                 v: ORDER_UPDATE_VERSION,
                 provider: message.provider.clone(),
