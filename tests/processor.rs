@@ -18,6 +18,7 @@ use hookline::processor::{
 };
 use hookline::queue::SqsQueue;
 use hookline::signature::Secret;
+use hookline::watch::DynamoWatchStore;
 use hookline_tests::{
     create_fifo_queue, create_queue, create_table, drain_queue, moto, table_items,
     unreachable_endpoint,
@@ -43,7 +44,7 @@ const SECRETS: &[&str] = &[
 ];
 
 type DynamoProcessor<E = DynamoEventStore> =
-    Processor<E, DynamoOrderStateStore, OctopusOrderClient, SqsQueue>;
+    Processor<E, DynamoOrderStateStore, OctopusOrderClient, SqsQueue, DynamoWatchStore>;
 
 struct Rig {
     sqs: aws_sdk_sqs::Client,
@@ -80,6 +81,7 @@ async fn rig_with(policy: RetryPolicy) -> Rig {
         states: DynamoOrderStateStore::new(dynamodb.clone(), &table),
         api: OctopusOrderClient::new(&api.uri(), &Secret::new(API_TOKEN), policy).unwrap(),
         updates: SqsQueue::new(sqs.clone(), &updates_url),
+        watches: DynamoWatchStore::new(dynamodb.clone(), &table),
         config: ProcessorConfig::default(),
     };
     Rig {
@@ -652,6 +654,7 @@ async fn dynamodb_unreachable_at_claim_fails_before_any_effect() {
         api: OctopusOrderClient::new(&rig.api.uri(), &Secret::new(API_TOKEN), fast_policy())
             .unwrap(),
         updates: SqsQueue::new(rig.sqs.clone(), &rig.updates_url),
+        watches: DynamoWatchStore::new(rig.dynamodb.clone(), &rig.table),
         config: ProcessorConfig::default(),
     };
     let outcome = process_with(&processor, &delivered("evt_db_down", 31)).await;
@@ -695,6 +698,7 @@ async fn dynamodb_unreachable_at_completion_publishes_once_and_holds_the_lease()
         api: OctopusOrderClient::new(&rig.api.uri(), &Secret::new(API_TOKEN), fast_policy())
             .unwrap(),
         updates: SqsQueue::new(rig.sqs.clone(), &rig.updates_url),
+        watches: DynamoWatchStore::new(rig.dynamodb.clone(), &rig.table),
         config: ProcessorConfig::default(),
     };
     let body = delivered("evt_db_late", 32);

@@ -12,6 +12,7 @@ use hookline::order_update::OrderUpdate;
 use hookline::processor::{Processor, ProcessorConfig, lambda};
 use hookline::queue::MemoryQueue;
 use hookline::signature::Secret;
+use hookline::watch::MemoryWatchStore;
 use hookline_tests::events_dir;
 use lambda_runtime::{Context, LambdaEvent};
 use wiremock::matchers::{method, path_regex};
@@ -41,7 +42,8 @@ impl Respond for SampleOrders {
     }
 }
 
-type LocalProcessor = Processor<MemoryEventStore, MemoryOrderStateStore, ProviderApis, MemoryQueue>;
+type LocalProcessor =
+    Processor<MemoryEventStore, MemoryOrderStateStore, ProviderApis, MemoryQueue, MemoryWatchStore>;
 
 /// Octopus and Optty both served by `api`, as the local stand-in does.
 async fn processor(api: &MockServer) -> LocalProcessor {
@@ -56,6 +58,7 @@ async fn processor(api: &MockServer) -> LocalProcessor {
             optty: Some(OpttyOrderClient::new(&api.uri(), &key, RetryPolicy::default()).unwrap()),
         },
         updates: MemoryQueue::new(),
+        watches: MemoryWatchStore::new(),
         config: ProcessorConfig::default(),
     }
 }

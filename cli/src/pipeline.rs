@@ -19,6 +19,7 @@ use hookline::processor::{BatchRecord, Outcome, Processor, ProcessorConfig, proc
 use hookline::queue::{MemoryQueue, QueuedMessage};
 use hookline::redact::redact;
 use hookline::signature::Secret;
+use hookline::watch::{MemoryWatchStore, WatchStore};
 use tokio::time::Instant;
 
 pub const MAX_RECEIVES: u32 = 5;
@@ -31,7 +32,7 @@ const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
 /// The processor as the local pipeline runs it: in-memory event store, order state and
 /// order-updates queue; the provider APIs at the given bases.
 pub type LocalProcessor =
-    Processor<MemoryEventStore, MemoryOrderStateStore, ProviderApis, MemoryQueue>;
+    Processor<MemoryEventStore, MemoryOrderStateStore, ProviderApis, MemoryQueue, MemoryWatchStore>;
 
 /// Base URL and bearer token of each provider API the local processor fetches from.
 pub struct LocalApis {
@@ -57,6 +58,7 @@ pub fn local_processor(apis: &LocalApis) -> Result<LocalProcessor, String> {
             )?),
         },
         updates: MemoryQueue::new(),
+        watches: MemoryWatchStore::new(),
         config: ProcessorConfig::default(),
     })
 }
@@ -77,8 +79,8 @@ impl Counters {
 }
 
 /// Runs forever over in-memory queues. `show_updates` logs each order update (codes masked).
-pub async fn run_in_memory<E, S, A>(
-    processor: Processor<E, S, A, MemoryQueue>,
+pub async fn run_in_memory<E, S, A, W>(
+    processor: Processor<E, S, A, MemoryQueue, W>,
     ingest: MemoryQueue,
     counters: Counters,
     show_updates: bool,
@@ -86,6 +88,7 @@ pub async fn run_in_memory<E, S, A>(
     E: EventStore,
     S: OrderStateStore,
     A: OrderApi,
+    W: WatchStore,
 {
     let mut receives: HashMap<String, u32> = HashMap::new();
     loop {

@@ -14,6 +14,7 @@ use hookline::order_api::{FetchError, OrderApi};
 use hookline::order_state::MemoryOrderStateStore;
 use hookline::processor::{Processor, ProcessorConfig};
 use hookline::queue::MemoryQueue;
+use hookline::watch::MemoryWatchStore;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -38,14 +39,18 @@ fn process_record(c: &mut Criterion) {
         api: InstantApi(json!({"id": 12345, "status": "DELIVERED",
             "vouchers": [{"code": "BENCH-0001", "pin": "1234"}]})),
         updates: MemoryQueue::new(),
+        watches: MemoryWatchStore::new(),
         config: ProcessorConfig::default(),
     };
     let next = AtomicU64::new(0);
     c.bench_function("process_record/order_delivered_with_fetch", |b| {
         b.iter(|| {
-            let id = format!("evt_{}", next.fetch_add(1, Ordering::Relaxed));
+            // A new order each time: every record is a change to record and publish.
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            let id = format!("evt_{n}");
+            let order = 1_000_000 + n;
             let body = format!(
-                r#"{{"id":"{id}","type":"order.delivered","created_at":"2026-11-22T10:00:00Z","data":{{"id":12345,"status":"DELIVERED","quantity":1,"delivered_quantity":1,"amount":50.00}}}}"#
+                r#"{{"id":"{id}","type":"order.delivered","created_at":"2026-11-22T10:00:00Z","data":{{"id":{order},"status":"DELIVERED","quantity":1,"delivered_quantity":1,"amount":50.00}}}}"#
             );
             let message =
                 QueueMessage::new("octopus", &id, "order.delivered", OffsetDateTime::now_utc(), body);

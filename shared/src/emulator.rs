@@ -3,8 +3,8 @@
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
@@ -49,22 +49,41 @@ pub async fn create_events_table(
         .await
         .is_ok();
     if !exists {
-        let attribute = AttributeDefinition::builder()
-            .attribute_name("pk")
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| fail(e.to_string()))?;
-        let key = KeySchemaElement::builder()
-            .attribute_name("pk")
-            .key_type(KeyType::Hash)
+        let attribute = |attribute: &str, kind: ScalarAttributeType| {
+            AttributeDefinition::builder()
+                .attribute_name(attribute)
+                .attribute_type(kind)
+                .build()
+                .map_err(|e| fail(e.to_string()))
+        };
+        let key = |attribute: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(attribute)
+                .key_type(kind)
+                .build()
+                .map_err(|e| fail(e.to_string()))
+        };
+        // The due-watches index, as template.yaml declares it.
+        let due = GlobalSecondaryIndex::builder()
+            .index_name(crate::watch::DUE_INDEX)
+            .key_schema(key("due_shard", KeyType::Hash)?)
+            .key_schema(key("next_poll_at", KeyType::Range)?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
             .build()
             .map_err(|e| fail(e.to_string()))?;
         dynamodb
             .create_table()
             .table_name(name)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attribute)
-            .key_schema(key)
+            .attribute_definitions(attribute("pk", ScalarAttributeType::S)?)
+            .attribute_definitions(attribute("due_shard", ScalarAttributeType::S)?)
+            .attribute_definitions(attribute("next_poll_at", ScalarAttributeType::N)?)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .global_secondary_indexes(due)
             .send()
             .await
             .map_err(|e| fail(DisplayErrorContext(&e).to_string()))?;

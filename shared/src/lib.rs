@@ -14,6 +14,9 @@
 //! - [`order_state`]: order states that never go backwards, wallet movements.
 //! - [`order_update`]: the order-updates queue message contract; [`redact`]: masking codes.
 //!
+//! Polling:
+//! - [`watch`]: orders watched where webhooks do not reach, their cadence, the poller.
+//!
 //! Around both:
 //! - [`metrics`], [`telemetry`]: CloudWatch EMF metrics and logging set-up.
 //! - [`config`], [`aws`]: environment configuration and AWS SDK set-up; [`emulator`]: the
@@ -40,3 +43,4 @@ pub mod redact;
 pub mod secrets_manager;
 pub mod signature;
 pub mod telemetry;
+pub mod watch;

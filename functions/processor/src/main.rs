@@ -7,6 +7,7 @@ use hookline::order_api::{OctopusOrderClient, OpttyOrderClient, ProviderApis, Re
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::processor::{Processor, ProcessorConfig, lambda};
 use hookline::queue::SqsQueue;
+use hookline::watch::DynamoWatchStore;
 use lambda_runtime::{Error, service_fn};
 
 #[tokio::main]
@@ -18,7 +19,7 @@ async fn main() -> Result<(), Error> {
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let processor = Processor {
         events: DynamoEventStore::new(dynamodb.clone(), &env.events_table),
-        states: DynamoOrderStateStore::new(dynamodb, &env.events_table),
+        states: DynamoOrderStateStore::new(dynamodb.clone(), &env.events_table),
         api: ProviderApis {
             octopus: Some(OctopusOrderClient::new(
                 &env.octopus_api_base_url,
@@ -33,6 +34,7 @@ async fn main() -> Result<(), Error> {
             },
         },
         updates: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &env.order_updates_queue_url),
+        watches: DynamoWatchStore::new(dynamodb.clone(), &env.events_table),
         config: ProcessorConfig {
             record_ttl_secs: env.record_ttl_secs,
             concurrency: env.concurrency,

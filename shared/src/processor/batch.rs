@@ -12,6 +12,7 @@ use crate::idempotency::EventStore;
 use crate::order_api::OrderApi;
 use crate::order_state::OrderStateStore;
 use crate::queue::Queue;
+use crate::watch::WatchStore;
 
 /// One record as SQS delivered it.
 #[derive(Clone, Debug)]
@@ -31,8 +32,8 @@ pub struct RecordResult {
 }
 
 /// Processes `records` with at most `config.concurrency` at once; results in any order.
-pub async fn process_batch<E, S, A, U>(
-    processor: &Processor<E, S, A, U>,
+pub async fn process_batch<E, S, A, U, W>(
+    processor: &Processor<E, S, A, U, W>,
     records: Vec<BatchRecord>,
     deadline: Instant,
 ) -> Vec<RecordResult>
@@ -41,6 +42,7 @@ where
     S: OrderStateStore,
     A: OrderApi,
     U: Queue,
+    W: WatchStore,
 {
     let concurrency = processor.config.concurrency.max(1);
     futures::stream::iter(records)
@@ -59,8 +61,8 @@ where
         .await
 }
 
-async fn process_record<E, S, A, U>(
-    processor: &Processor<E, S, A, U>,
+async fn process_record<E, S, A, U, W>(
+    processor: &Processor<E, S, A, U, W>,
     record: BatchRecord,
     deadline: Instant,
 ) -> RecordResult
@@ -69,6 +71,7 @@ where
     S: OrderStateStore,
     A: OrderApi,
     U: Queue,
+    W: WatchStore,
 {
     let started = Instant::now();
     let parsed = record

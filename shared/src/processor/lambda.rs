@@ -14,10 +14,11 @@ use crate::metrics;
 use crate::order_api::OrderApi;
 use crate::order_state::OrderStateStore;
 use crate::queue::Queue;
+use crate::watch::WatchStore;
 
 /// Handles one SQS batch; the response names exactly the records to deliver again.
-pub async fn handle<E, S, A, U>(
-    processor: &Processor<E, S, A, U>,
+pub async fn handle<E, S, A, U, W>(
+    processor: &Processor<E, S, A, U, W>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, std::convert::Infallible>
 where
@@ -25,6 +26,7 @@ where
     S: OrderStateStore,
     A: OrderApi,
     U: Queue,
+    W: WatchStore,
 {
     let deadline = instant_of(event.context.deadline);
     tracing::debug!(

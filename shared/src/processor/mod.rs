@@ -30,6 +30,7 @@ use crate::order_api::{FetchError, OrderApi};
 use crate::order_state::{OrderStateStore, StateWrite};
 use crate::order_update::{ORDER_UPDATE_VERSION, OrderUpdate};
 use crate::queue::{Queue, QueueError};
+use crate::watch::{Watch, WatchStore};
 
 /// Settings of the processor.
 #[derive(Clone, Debug)]
@@ -40,6 +41,8 @@ pub struct ProcessorConfig {
     pub concurrency: usize,
     /// Work on a record stops this long before the invocation's deadline.
     pub deadline_margin: Duration,
+    /// How long a watch registered by an event (a partial delivery) lasts at most.
+    pub watch_give_up_secs: i64,
 }
 
 impl Default for ProcessorConfig {
@@ -48,6 +51,7 @@ impl Default for ProcessorConfig {
             record_ttl_secs: DEFAULT_RECORD_TTL_SECS,
             concurrency: 8,
             deadline_margin: Duration::from_secs(1),
+            watch_give_up_secs: crate::watch::api::DEFAULT_GIVE_UP_SECS,
         }
     }
 }
@@ -97,15 +101,19 @@ impl Outcome {
 }
 
 /// The processor with its adapters, built once at init.
-pub struct Processor<E, S, A, U> {
+pub struct Processor<E, S, A, U, W> {
     pub events: E,
     pub states: S,
     pub api: A,
     pub updates: U,
+    /// Where orders to poll are registered (a partial delivery is watched to its end).
+    pub watches: W,
     pub config: ProcessorConfig,
 }
 
-impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A, U> {
+impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
+    Processor<E, S, A, U, W>
+{
     /// Processes one ingest message body. `deadline` is when the invocation ends.
     pub async fn process(&self, body: &str, deadline: Instant) -> (Option<QueueMessage>, Outcome) {
         match parse_message(body) {
@@ -233,6 +241,15 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue> Processor<E, S, A
         };
         // Downstream gets each change once: an event whose change is already recorded (a late
         // event, or a webhook and a poll that saw the same change) publishes nothing.
+        if let (true, Some(order)) = (plan.watch, &plan.order) {
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            let watch = Watch::new(order.clone(), None, now, self.config.watch_give_up_secs);
+            let registration = self.watches.register(&watch).await?;
+            tracing::info!(
+                ?registration,
+                "order watched until it settles (no webhook reports the rest)"
+            );
+        }
         if state == Some(StateWrite::Superseded) {
             tracing::info!(
                 "this change or a later one is recorded already; state left as it is, no order update"

@@ -38,6 +38,8 @@ pub struct Plan {
     pub known_type: bool,
     /// The provider announced a new signing secret: an operator must add it.
     pub secret_renewal: bool,
+    /// Watch the order by polling until it settles: no webhook will report the rest.
+    pub watch: bool,
 }
 
 impl Plan {
@@ -53,6 +55,7 @@ impl Plan {
             event_data,
             known_type,
             secret_renewal: false,
+            watch: false,
         }
     }
 }

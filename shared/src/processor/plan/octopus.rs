@@ -83,6 +83,9 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
             last_event_id: envelope.id.clone(),
         });
         plan.fetch = fetch;
+        // Octopus fires no webhook for what follows a partial delivery (the rest delivered,
+        // or the order failed or cancelled): the order is polled until it settles.
+        plan.watch = envelope.event_type == "order.partially_delivered";
         plan.order = Some(order);
     } else if let Some(direction) = envelope.event_type.strip_prefix("wallet.") {
         plan.wallet = Some(WalletMovement {

@@ -1,0 +1,124 @@
+//! Registering an order to watch: `POST /orders/watch` with
+//! `{"provider": "octopus", "kind": "esim", "order_id": "9302481", "client_reference": "..."}`.
+//! Independent of Lambda; the `order-watch` function and `hookline serve` both call it.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Registration, Watch, WatchStore, watchable};
+use crate::order::OrderKind;
+
+/// Default time after which a watch gives up: a day.
+pub const DEFAULT_GIVE_UP_SECS: i64 = 24 * 3600;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    #[serde(default = "octopus")]
+    provider: String,
+    kind: String,
+    order_id: serde_json::Value,
+    client_reference: Option<String>,
+}
+
+fn octopus() -> String {
+    crate::providers::octopus::PROVIDER.to_string()
+}
+
+/// A registration request read into a watch due now, or why it cannot be.
+pub fn parse_request(body: &[u8], now: i64, give_up_after: i64) -> Result<Watch, String> {
+    let request: Request = serde_json::from_slice(body).map_err(|_| {
+        "body must be {\"provider\"?, \"kind\": \"voucher\"|\"esim\", \"order_id\", \"client_reference\"?}".to_string()
+    })?;
+    let kind = match request.kind.as_str() {
+        "voucher" => OrderKind::Voucher,
+        "esim" => OrderKind::Esim,
+        _ => return Err("kind must be voucher or esim".into()),
+    };
+    let order_id = match request.order_id {
+        serde_json::Value::String(id) => id,
+        serde_json::Value::Number(id) => id.to_string(),
+        _ => return Err("order_id must be a positive integer".into()),
+    };
+    if request
+        .client_reference
+        .as_ref()
+        .is_some_and(|r| r.len() > 128 || r.chars().any(char::is_control))
+    {
+        return Err("client_reference is at most 128 printable characters".into());
+    }
+    let order = watchable(&request.provider, kind, &order_id)?;
+    Ok(Watch::new(
+        order,
+        request.client_reference,
+        now,
+        give_up_after,
+    ))
+}
+
+/// Handles one registration: the HTTP status and JSON body.
+pub async fn register<W: WatchStore>(
+    store: &W,
+    body: &[u8],
+    now: i64,
+    give_up_after: i64,
+) -> (u16, String) {
+    let watch = match parse_request(body, now, give_up_after) {
+        Ok(watch) => watch,
+        Err(reason) => {
+            return (
+                400,
+                json!({"error": "invalid_request", "detail": reason}).to_string(),
+            );
+        }
+    };
+    match store.register(&watch).await {
+        Ok(registration) => {
+            let created = registration == Registration::Registered;
+            tracing::info!(
+                order_kind = %watch.order.kind,
+                order_id = %watch.order.order_id,
+                created,
+                "order watch registered"
+            );
+            let body =
+                json!({"watching": true, "created": created, "key": watch.key()}).to_string();
+            (if created { 201 } else { 200 }, body)
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "order watch not registered");
+            (503, json!({"error": "store_unavailable"}).to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watch::MemoryWatchStore;
+
+    #[tokio::test]
+    async fn registering_twice_is_one_watch() {
+        let store = MemoryWatchStore::new();
+        let body = br#"{"kind":"esim","order_id":9302481,"client_reference":"TRIP"}"#;
+        assert_eq!(register(&store, body, 1000, 60).await.0, 201);
+        assert_eq!(register(&store, body, 1001, 60).await.0, 200);
+        assert_eq!(store.due(2000, 10).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn bad_requests_are_400_with_a_reason() {
+        let store = MemoryWatchStore::new();
+        for body in [
+            &br#"{"kind":"esim"}"#[..],
+            br#"{"kind":"car","order_id":1}"#,
+            br#"{"kind":"esim","order_id":"../1"}"#,
+            br#"{"provider":"coinme","kind":"esim","order_id":1}"#,
+            br#"{"kind":"esim","order_id":1,"extra":true}"#,
+            b"not json",
+        ] {
+            let (status, reply) = register(&store, body, 0, 60).await;
+            assert_eq!(status, 400, "{reply}");
+        }
+    }
+}

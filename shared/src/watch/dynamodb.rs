@@ -1,0 +1,253 @@
+//! DynamoDB adapter of the watches, in the events table.
+//!
+//! An active watch carries `due_shard` (one of [`SHARDS`] values); the sparse global secondary
+//! index [`DUE_INDEX`] on (`due_shard`, `next_poll_at`) finds what is due with one query per
+//! shard, never a scan. An ended watch loses `due_shard`, so it leaves the index, and expires by
+//! TTL a week after its give-up time.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::{EndReason, Phase, Registration, Watch, WatchStore};
+use crate::idempotency::StoreError;
+use crate::order::{OrderKind, OrderRef};
+
+/// The index of due watches.
+pub const DUE_INDEX: &str = "due";
+/// Spreads due watches over this many index partitions.
+const SHARDS: u32 = 4;
+/// How long an ended watch stays readable before TTL removes it.
+const RETAIN_ENDED_SECS: i64 = 7 * 24 * 3600;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone, Debug)]
+pub struct DynamoWatchStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoWatchStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_string())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::Unavailable(DisplayErrorContext(&error).to_string())
+}
+
+fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error
+        .as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+/// The shard of an order: stable, so a watch stays in one index partition.
+fn shard_of(key: &str) -> String {
+    let sum = key.bytes().fold(0u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    });
+    format!("DUE#{}", sum % SHARDS)
+}
+
+fn to_item(watch: &Watch, active: bool, ended: Option<EndReason>) -> Item {
+    let key = watch.key();
+    let mut item = Item::new();
+    item.insert("pk".into(), s(&key));
+    item.insert("record".into(), s("WATCH"));
+    item.insert("provider".into(), s(&watch.order.provider));
+    item.insert("order_kind".into(), s(watch.order.kind.as_str()));
+    item.insert("order_id".into(), s(&watch.order.order_id));
+    item.insert("phase".into(), s(watch.phase.as_str()));
+    item.insert("installed".into(), AttributeValue::Bool(watch.installed));
+    item.insert("activated".into(), AttributeValue::Bool(watch.activated));
+    item.insert("created_at".into(), n(watch.created_at));
+    item.insert("phase_started_at".into(), n(watch.phase_started_at));
+    item.insert("next_poll_at".into(), n(watch.next_poll_at));
+    item.insert("give_up_at".into(), n(watch.give_up_at));
+    item.insert("polls".into(), n(i64::from(watch.polls)));
+    item.insert("failures".into(), n(i64::from(watch.failures)));
+    item.insert(
+        "expires_at".into(),
+        n(watch.give_up_at.saturating_add(RETAIN_ENDED_SECS)),
+    );
+    if let Some(reference) = &watch.client_reference {
+        item.insert("client_reference".into(), s(reference));
+    }
+    if let Some(status) = &watch.last_status {
+        item.insert("last_status".into(), s(status));
+    }
+    if let Some(delivered) = watch.last_delivered {
+        item.insert("last_delivered".into(), n(delivered));
+    }
+    if active {
+        item.insert("due_shard".into(), s(&shard_of(&key)));
+    }
+    item.insert(
+        "watch_state".into(),
+        s(ended.map_or("ACTIVE", EndReason::as_str)),
+    );
+    item
+}
+
+fn from_item(item: &Item) -> Result<Watch, StoreError> {
+    let key = item
+        .get("pk")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    let corrupt = |reason: &str| StoreError::Corrupt {
+        key: key.clone(),
+        reason: reason.to_string(),
+    };
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    let number = |name: &str| -> Result<i64, StoreError> {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| corrupt(&format!("{name} is not a number")))
+    };
+    let flag = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false)
+    };
+    let kind = match text("order_kind").as_deref() {
+        Some("voucher") => OrderKind::Voucher,
+        Some("esim") => OrderKind::Esim,
+        _ => return Err(corrupt("order_kind is not voucher or esim")),
+    };
+    Ok(Watch {
+        order: OrderRef {
+            provider: text("provider").ok_or_else(|| corrupt("no provider"))?,
+            kind,
+            order_id: text("order_id").ok_or_else(|| corrupt("no order_id"))?,
+        },
+        client_reference: text("client_reference"),
+        phase: text("phase")
+            .as_deref()
+            .and_then(Phase::parse)
+            .ok_or_else(|| corrupt("no phase"))?,
+        last_status: text("last_status"),
+        last_delivered: item
+            .get("last_delivered")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok()),
+        installed: flag("installed"),
+        activated: flag("activated"),
+        created_at: number("created_at")?,
+        phase_started_at: number("phase_started_at")?,
+        next_poll_at: number("next_poll_at")?,
+        give_up_at: number("give_up_at")?,
+        polls: u32::try_from(number("polls")?).unwrap_or(u32::MAX),
+        failures: u32::try_from(number("failures")?).unwrap_or(u32::MAX),
+    })
+}
+
+impl WatchStore for DynamoWatchStore {
+    async fn register(&self, watch: &Watch) -> Result<Registration, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(watch, true, None)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Registration::Registered),
+            Err(error) if is_condition_failure(&error) => Ok(Registration::AlreadyWatched),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Watch>, StoreError> {
+        let page = i32::try_from(limit).unwrap_or(i32::MAX).max(1);
+        let mut due = Vec::new();
+        for shard in 0..SHARDS {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(DUE_INDEX)
+                .key_condition_expression("due_shard = :shard AND next_poll_at <= :now")
+                .expression_attribute_values(":shard", s(&format!("DUE#{shard}")))
+                .expression_attribute_values(":now", n(now))
+                .limit(page)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items() {
+                due.push(from_item(item)?);
+            }
+        }
+        due.sort_by_key(|watch| watch.next_poll_at);
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn lease(&self, watch: &Watch, until: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&watch.key()))
+            .update_expression("SET next_poll_at = :until")
+            .condition_expression("next_poll_at = :seen AND attribute_exists(due_shard)")
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":seen", n(watch.next_poll_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn save(&self, watch: &Watch) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(watch, true, None)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn end(&self, watch: &Watch, reason: EndReason) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(watch, false, Some(reason))))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,75 @@
+//! In-memory watches for unit tests and the local pipeline; same rules as DynamoDB's.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::{EndReason, Registration, Watch, WatchStore};
+use crate::idempotency::StoreError;
+
+/// Key → the watch and, once ended, why.
+type Watches = HashMap<String, (Watch, Option<EndReason>)>;
+
+#[derive(Clone, Debug, Default)]
+pub struct MemoryWatchStore {
+    watches: Arc<Mutex<Watches>>,
+}
+
+impl MemoryWatchStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A watch and why it ended, if it did.
+    pub fn get(&self, key: &str) -> Option<(Watch, Option<EndReason>)> {
+        self.lock().get(key).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Watches> {
+        self.watches.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl WatchStore for MemoryWatchStore {
+    async fn register(&self, watch: &Watch) -> Result<Registration, StoreError> {
+        let mut watches = self.lock();
+        if watches.contains_key(&watch.key()) {
+            return Ok(Registration::AlreadyWatched);
+        }
+        watches.insert(watch.key(), (watch.clone(), None));
+        Ok(Registration::Registered)
+    }
+
+    async fn due(&self, now: i64, limit: usize) -> Result<Vec<Watch>, StoreError> {
+        let mut due: Vec<Watch> = self
+            .lock()
+            .values()
+            .filter(|(watch, ended)| ended.is_none() && watch.next_poll_at <= now)
+            .map(|(watch, _)| watch.clone())
+            .collect();
+        due.sort_by_key(|watch| watch.next_poll_at);
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn lease(&self, watch: &Watch, until: i64) -> Result<bool, StoreError> {
+        let mut watches = self.lock();
+        match watches.get_mut(&watch.key()) {
+            Some((stored, None)) if stored.next_poll_at == watch.next_poll_at => {
+                stored.next_poll_at = until;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn save(&self, watch: &Watch) -> Result<(), StoreError> {
+        self.lock().insert(watch.key(), (watch.clone(), None));
+        Ok(())
+    }
+
+    async fn end(&self, watch: &Watch, reason: EndReason) -> Result<(), StoreError> {
+        self.lock()
+            .insert(watch.key(), (watch.clone(), Some(reason)));
+        Ok(())
+    }
+}

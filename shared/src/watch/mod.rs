@@ -1,0 +1,189 @@
+//! Watching orders where webhooks do not reach: Octopus eSIM orders (no webhooks yet) and voucher
+//! orders whose failure or cancellation fires none. A watch is polled on the provider's
+//! documented cadence; each status change it sees becomes a synthetic event on the ingest queue,
+//! so dedupe, state, order updates and metrics work as for webhooks.
+//!
+//! - [`Watch`]: one watched order and what was last seen of it.
+//! - [`cadence`]: when to poll next (pure).
+//! - [`observe`]: which events a fetched order calls for (pure).
+//! - [`WatchStore`]: DynamoDB and in-memory; due watches are found through an index, never a scan.
+//! - [`poller`]: one scheduled run.
+
+pub mod api;
+pub mod cadence;
+mod dynamodb;
+mod memory;
+pub mod observe;
+pub mod poller;
+
+use std::future::Future;
+
+pub use dynamodb::{DUE_INDEX, DynamoWatchStore};
+pub use memory::MemoryWatchStore;
+
+use crate::idempotency::StoreError;
+use crate::order::{OrderKind, OrderRef};
+
+/// What is polled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Until the order is delivered, failed or cancelled.
+    Fulfilment,
+    /// eSIM after delivery: until installed and activated.
+    Install,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fulfilment => "FULFILMENT",
+            Self::Install => "INSTALL",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "FULFILMENT" => Some(Self::Fulfilment),
+            "INSTALL" => Some(Self::Install),
+            _ => None,
+        }
+    }
+}
+
+/// One watched order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watch {
+    pub order: OrderRef,
+    pub client_reference: Option<String>,
+    pub phase: Phase,
+    /// The last status an event was enqueued for (`None` before the first change).
+    pub last_status: Option<String>,
+    /// Voucher orders: the delivered quantity last reported.
+    pub last_delivered: Option<i64>,
+    /// eSIM: `esim.installed` / `esim.activated` enqueued.
+    pub installed: bool,
+    pub activated: bool,
+    /// Epoch seconds.
+    pub created_at: i64,
+    pub phase_started_at: i64,
+    pub next_poll_at: i64,
+    /// When the watch ends even if the order never settles.
+    pub give_up_at: i64,
+    pub polls: u32,
+    /// Consecutive failed polls, for the backoff.
+    pub failures: u32,
+}
+
+impl Watch {
+    /// A new watch, due now.
+    pub fn new(
+        order: OrderRef,
+        client_reference: Option<String>,
+        now: i64,
+        give_up_after: i64,
+    ) -> Self {
+        Self {
+            order,
+            client_reference,
+            phase: Phase::Fulfilment,
+            last_status: None,
+            last_delivered: None,
+            installed: false,
+            activated: false,
+            created_at: now,
+            phase_started_at: now,
+            next_poll_at: now,
+            give_up_at: now.saturating_add(give_up_after),
+            polls: 0,
+            failures: 0,
+        }
+    }
+
+    /// The table key: `WATCH#{provider}#{kind}#{order_id}`.
+    pub fn key(&self) -> String {
+        watch_key(&self.order)
+    }
+}
+
+pub fn watch_key(order: &OrderRef) -> String {
+    format!("WATCH#{}#{}#{}", order.provider, order.kind, order.order_id)
+}
+
+/// Why a watch ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// The order reached a state after which nothing more is watched for.
+    Settled,
+    /// The give-up time passed first. Counted (`WatchesGivenUp`) and logged.
+    GaveUp,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Settled => "SETTLED",
+            Self::GaveUp => "GAVE_UP",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Registration {
+    Registered,
+    /// Registering is idempotent: the order was watched already (or was, and ended).
+    AlreadyWatched,
+}
+
+/// Where watches live.
+pub trait WatchStore: Send + Sync {
+    /// Adds a watch unless one exists for the order.
+    fn register(
+        &self,
+        watch: &Watch,
+    ) -> impl Future<Output = Result<Registration, StoreError>> + Send;
+
+    /// Up to `limit` active watches whose `next_poll_at` has come, soonest first.
+    fn due(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Watch>, StoreError>> + Send;
+
+    /// Takes a due watch for one poll: moves its `next_poll_at` to `until` if it is still what
+    /// `watch` says. False when another poller took it first.
+    fn lease(
+        &self,
+        watch: &Watch,
+        until: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores the watch after a poll.
+    fn save(&self, watch: &Watch) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Ends the watch: it is never due again; the item expires later.
+    fn end(
+        &self,
+        watch: &Watch,
+        reason: EndReason,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Watches are for Octopus orders (the only provider whose documents ask for polling); ids are
+/// the Octopus API's integers.
+pub fn watchable(provider: &str, kind: OrderKind, order_id: &str) -> Result<OrderRef, String> {
+    if provider != crate::providers::octopus::PROVIDER {
+        return Err(format!(
+            "provider {provider:?} cannot be watched; only octopus orders are polled"
+        ));
+    }
+    if !matches!(kind, OrderKind::Voucher | OrderKind::Esim) {
+        return Err("kind must be voucher or esim".into());
+    }
+    crate::order_api::octopus_order_id(order_id)
+        .map_err(|_| "order_id must be a positive integer".to_string())?;
+    Ok(OrderRef {
+        provider: provider.to_string(),
+        kind,
+        order_id: order_id.to_string(),
+    })
+}
