@@ -31,6 +31,42 @@ pub const EVENT_RECORD_TTL_SECS: &str = "EVENT_RECORD_TTL_SECS";
 /// Optional: records of one batch processed at once (default 8).
 pub const PROCESSOR_CONCURRENCY: &str = "PROCESSOR_CONCURRENCY";
 
+/// Optional: seconds after which a registered watch gives up (default a day).
+pub const WATCH_GIVE_UP_SECS: &str = "WATCH_GIVE_UP_SECS";
+
+/// How long a registered watch lasts at most.
+pub fn watch_give_up_secs() -> Result<i64, ConfigError> {
+    optional_number(
+        &|name| std::env::var(name).ok(),
+        WATCH_GIVE_UP_SECS,
+        crate::watch::api::DEFAULT_GIVE_UP_SECS,
+    )
+}
+
+/// What the order poller needs.
+#[derive(Clone, Debug)]
+pub struct PollerEnv {
+    pub events_table: String,
+    pub ingest_queue_url: String,
+    pub octopus_api_base_url: String,
+    pub octopus_api_token: Secret,
+}
+
+impl PollerEnv {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            events_table: required(&lookup, EVENTS_TABLE)?,
+            ingest_queue_url: required(&lookup, INGEST_QUEUE_URL)?,
+            octopus_api_base_url: required(&lookup, OCTOPUS_API_BASE_URL)?,
+            octopus_api_token: Secret::new(required(&lookup, OCTOPUS_API_TOKEN)?.trim().as_bytes()),
+        })
+    }
+}
+
 /// Optional: seconds between re-reads of receiver secrets from Secrets Manager (default 300).
 pub const SECRETS_REFRESH_SECS: &str = "SECRETS_REFRESH_SECS";
 

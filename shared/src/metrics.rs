@@ -85,6 +85,22 @@ pub fn receiver_outcome(scheme: &str, outcome: &Outcome, at: OffsetDateTime) -> 
     }
 }
 
+/// The metrics of one poller run (watches are Octopus orders).
+pub fn poller_run(report: &crate::watch::poller::PollReport, at: OffsetDateTime) -> String {
+    let count = |n: u64| n as f64;
+    emf_line(
+        at,
+        &[("provider", crate::providers::octopus::PROVIDER)],
+        &[
+            ("OrdersPolled", count(report.polled), "Count"),
+            ("StatusChangesFound", count(report.changes), "Count"),
+            ("WatchesGivenUp", count(report.given_up), "Count"),
+            ("WatchesSettled", count(report.settled), "Count"),
+            ("PollFailed", count(report.failed), "Count"),
+        ],
+    )
+}
+
 /// The metrics of one processor batch: one line per provider, counts and latencies.
 pub fn processor_batch(results: &[RecordResult], at: OffsetDateTime) -> Vec<String> {
     let mut providers: Vec<&str> = results

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod cadence;
 mod dynamodb;
+pub mod lambda;
 mod memory;
 pub mod observe;
 pub mod poller;

@@ -61,6 +61,15 @@ pub struct PollReport {
 }
 
 impl PollReport {
+    fn merge(&mut self, other: &PollReport) {
+        self.polled += other.polled;
+        self.changes += other.changes;
+        self.settled += other.settled;
+        self.given_up += other.given_up;
+        self.failed += other.failed;
+        self.rounds += other.rounds;
+    }
+
     fn add(&mut self, outcome: &PollOutcome) {
         match outcome {
             PollOutcome::Polled { changes, settled } => {
@@ -105,15 +114,17 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
         let mut report = PollReport::default();
         loop {
             let now = unix_now();
-            let due = self.watches.due(now, self.config.batch).await?;
-            if !due.is_empty() {
-                report.rounds += 1;
-                let outcomes: Vec<PollOutcome> = futures::stream::iter(due)
-                    .map(|watch| self.poll(watch, stop))
-                    .buffer_unordered(self.config.concurrency.max(1))
-                    .collect()
-                    .await;
-                outcomes.iter().for_each(|o| report.add(o));
+            let round = self.poll_due(now, stop).await?;
+            if round.rounds > 0 {
+                report.merge(&round);
+                // All taken by another run, or the index has not caught up with our own
+                // writes yet (it is eventually consistent): give it a moment.
+                if round.polled + round.failed + round.given_up == 0 {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                if Instant::now() >= stop {
+                    return Ok(report);
+                }
                 continue;
             }
             // Nothing due now: wait for the next watch due before this run must end, if any.
@@ -127,8 +138,26 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
         }
     }
 
-    async fn poll(&self, watch: Watch, deadline: Instant) -> PollOutcome {
-        let result = self.poll_watch(&watch, deadline).await;
+    /// One round at time `now` (epoch seconds): polls the watches due then, at most
+    /// `config.batch`, `config.concurrency` at once.
+    pub async fn poll_due(&self, now: i64, deadline: Instant) -> Result<PollReport, StoreError> {
+        let mut report = PollReport::default();
+        let due = self.watches.due(now, self.config.batch).await?;
+        if due.is_empty() {
+            return Ok(report);
+        }
+        report.rounds = 1;
+        let outcomes: Vec<PollOutcome> = futures::stream::iter(due)
+            .map(|watch| self.poll(watch, now, deadline))
+            .buffer_unordered(self.config.concurrency.max(1))
+            .collect()
+            .await;
+        outcomes.iter().for_each(|o| report.add(o));
+        Ok(report)
+    }
+
+    async fn poll(&self, watch: Watch, now: i64, deadline: Instant) -> PollOutcome {
+        let result = self.poll_watch(&watch, now, deadline).await;
         match result {
             Ok(outcome) => outcome,
             Err(error) => {
@@ -141,10 +170,10 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
     async fn poll_watch(
         &self,
         watch: &Watch,
+        now: i64,
         deadline: Instant,
     ) -> Result<PollOutcome, StoreError> {
         let order = &watch.order;
-        let now = unix_now();
         if now >= watch.give_up_at {
             tracing::warn!(
                 provider = %order.provider,

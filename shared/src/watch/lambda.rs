@@ -1,0 +1,66 @@
+//! Lambda adapters of the watches: the scheduled poller, and the registration route.
+
+use std::convert::Infallible;
+
+use lambda_http::{Body, Request, Response};
+use lambda_runtime::LambdaEvent;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::poller::Poller;
+use super::{WatchStore, api};
+use crate::metrics;
+use crate::order_api::OrderApi;
+use crate::processor::lambda::instant_of;
+use crate::queue::Queue;
+
+/// One scheduled run (the EventBridge event itself carries nothing needed). A store failure
+/// fails the invocation: the next minute's run starts over, and no watch is lost.
+pub async fn poll<W: WatchStore, A: OrderApi, Q: Queue>(
+    poller: &Poller<W, A, Q>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
+    let deadline = instant_of(event.context.deadline);
+    let report = poller.run(deadline).await?;
+    println!(
+        "{}",
+        metrics::poller_run(&report, OffsetDateTime::now_utc())
+    );
+    tracing::info!(
+        polled = report.polled,
+        changes = report.changes,
+        settled = report.settled,
+        given_up = report.given_up,
+        failed = report.failed,
+        "poller run done"
+    );
+    Ok(json!({
+        "polled": report.polled,
+        "changes": report.changes,
+        "settled": report.settled,
+        "given_up": report.given_up,
+        "failed": report.failed,
+    }))
+}
+
+/// `POST /orders/watch` through API Gateway (IAM-authorised in the template).
+pub async fn register<W: WatchStore>(
+    store: &W,
+    give_up_after: i64,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
+    let (status, body) = if request.method() == http::Method::POST {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        api::register(store, request.body().as_ref(), now, give_up_after).await
+    } else {
+        (405, json!({"error": "method_not_allowed"}).to_string())
+    };
+    let mut response = Response::new(Body::Text(body));
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,441 @@
+//! The order poller against real parts: watches in DynamoDB on moto (the due index included),
+//! the ingest and order-updates queues on moto, and an Octopus API on a local HTTP server whose
+//! answers change from one request to the next. Each status change a poll finds goes through the
+//! processor as a webhook would; time is stepped explicitly, so the cadence is tested without
+//! waiting for it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hookline::idempotency::DynamoEventStore;
+use hookline::message::QueueMessage;
+use hookline::order::{OrderKind, OrderRef};
+use hookline::order_api::{OctopusOrderClient, RetryPolicy};
+use hookline::order_state::DynamoOrderStateStore;
+use hookline::order_update::OrderUpdate;
+use hookline::processor::{Outcome, Processor, ProcessorConfig};
+use hookline::queue::SqsQueue;
+use hookline::signature::Secret;
+use hookline::watch::poller::{PollReport, Poller, PollerConfig};
+use hookline::watch::{DynamoWatchStore, Registration, Watch, WatchStore};
+use hookline_tests::{
+    capture_logs, create_fifo_queue, create_queue, create_table, drain_queue, moto, table_items,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::time::Instant;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const TOKEN: &str = "octopus-api-token-for-polls";
+const ACTIVATION_CODE: &str = "LPA:1$smdp.example$POLL-ACT-7Q2M";
+
+/// Answers with the next response of a script on every request, then keeps the last.
+struct Script {
+    responses: Vec<ResponseTemplate>,
+    served: Arc<AtomicUsize>,
+}
+
+impl Respond for Script {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let n = self.served.fetch_add(1, Ordering::SeqCst);
+        self.responses[n.min(self.responses.len() - 1)].clone()
+    }
+}
+
+fn order(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({ "data": body }))
+}
+
+fn esim(id: u64, status: &str, installed: bool, activation: &str) -> ResponseTemplate {
+    order(
+        json!({"id": id, "status": status, "client_reference": "TRIP", "product_name": "Japan eSIM",
+                 "amount": 4.275, "currency": "USD", "iccid": "8910300000123456789",
+                 "activation_code": ACTIVATION_CODE, "is_installed": installed,
+                 "activation_status": activation}),
+    )
+}
+
+struct Rig {
+    sqs: aws_sdk_sqs::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+    ingest_url: String,
+    updates_url: String,
+    api: MockServer,
+    poller: Poller<DynamoWatchStore, OctopusOrderClient, SqsQueue>,
+    processor: Processor<
+        DynamoEventStore,
+        DynamoOrderStateStore,
+        OctopusOrderClient,
+        SqsQueue,
+        DynamoWatchStore,
+    >,
+}
+
+/// One attempt per poll: the poller's own schedule is the retry.
+fn single_attempt() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    }
+}
+
+async fn rig() -> Rig {
+    let sqs = moto().sqs().await;
+    let dynamodb = moto().dynamodb().await;
+    let table = create_table(&dynamodb).await;
+    let ingest_url = create_queue(&sqs, "poll-ingest").await;
+    let updates_url = create_fifo_queue(&sqs, "poll-updates").await;
+    let api = MockServer::start().await;
+    let client = |policy| OctopusOrderClient::new(&api.uri(), &Secret::new(TOKEN), policy).unwrap();
+    let watches = DynamoWatchStore::new(dynamodb.clone(), &table);
+    Rig {
+        poller: Poller {
+            watches: watches.clone(),
+            api: client(single_attempt()),
+            ingest: SqsQueue::new(sqs.clone(), &ingest_url),
+            config: PollerConfig::default(),
+        },
+        processor: Processor {
+            events: DynamoEventStore::new(dynamodb.clone(), &table),
+            states: DynamoOrderStateStore::new(dynamodb.clone(), &table),
+            api: client(RetryPolicy::default()),
+            updates: SqsQueue::new(sqs.clone(), &updates_url),
+            watches,
+            config: ProcessorConfig::default(),
+        },
+        sqs,
+        dynamodb,
+        table,
+        ingest_url,
+        updates_url,
+        api,
+    }
+}
+
+impl Rig {
+    /// Serves `responses` in turn at the Octopus API path of `kind`/`id`.
+    async fn script(
+        &self,
+        kind: OrderKind,
+        id: u64,
+        responses: Vec<ResponseTemplate>,
+    ) -> Arc<AtomicUsize> {
+        let served = Arc::new(AtomicUsize::new(0));
+        let url = match kind {
+            OrderKind::Esim => format!("/api/v1/esim/orders/{id}"),
+            _ => format!("/api/v1/orders/{id}"),
+        };
+        Mock::given(method("GET"))
+            .and(path(url))
+            .respond_with(Script {
+                responses,
+                served: served.clone(),
+            })
+            .mount(&self.api)
+            .await;
+        served
+    }
+
+    async fn watch(&self, kind: OrderKind, id: u64, at: i64, give_up_after: i64) -> Watch {
+        let order = OrderRef {
+            provider: "octopus".into(),
+            kind,
+            order_id: id.to_string(),
+        };
+        let watch = Watch::new(order, Some("TRIP".into()), at, give_up_after);
+        assert_eq!(
+            self.poller.watches.register(&watch).await.unwrap(),
+            Registration::Registered
+        );
+        watch
+    }
+
+    /// One poller round at `at`, then everything it enqueued through the processor.
+    async fn round(&self, at: i64) -> PollReport {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let report = self.poller.poll_due(at, deadline).await.unwrap();
+        self.process_ingest().await;
+        report
+    }
+
+    async fn process_ingest(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for body in drain_queue(&self.sqs, &self.ingest_url).await {
+            let (_, outcome) = self.processor.process(&body, deadline).await;
+            assert!(
+                matches!(outcome, Outcome::Processed { .. } | Outcome::Duplicate),
+                "{outcome:?}"
+            );
+        }
+    }
+
+    async fn updates(&self) -> Vec<OrderUpdate> {
+        drain_queue(&self.sqs, &self.updates_url)
+            .await
+            .iter()
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect()
+    }
+
+    async fn watch_state(&self, key: &str) -> Option<String> {
+        table_items(&self.dynamodb, &self.table)
+            .await
+            .into_iter()
+            .find(|item| item.contains(&format!("\"pk\": S(\"{key}\")")))
+            .map(|item| {
+                item.split("\"watch_state\": S(\"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .unwrap_or_default()
+                    .to_string()
+            })
+    }
+}
+
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[tokio::test]
+async fn an_esim_pending_three_polls_then_delivered_then_installed_is_followed_without_a_webhook() {
+    let logs = capture_logs();
+    let rig = rig().await;
+    let served = rig
+        .script(
+            OrderKind::Esim,
+            9_400_001,
+            vec![
+                esim(9_400_001, "PENDING", false, "NOT_INSTALLED"),
+                esim(9_400_001, "PENDING", false, "NOT_INSTALLED"),
+                esim(9_400_001, "PENDING", false, "NOT_INSTALLED"),
+                // Fourth poll, and the processor's fetch for the activation code.
+                esim(9_400_001, "DELIVERED", false, "NOT_INSTALLED"),
+                esim(9_400_001, "DELIVERED", false, "NOT_INSTALLED"),
+                esim(9_400_001, "DELIVERED", true, "INSTALLED"),
+                esim(9_400_001, "DELIVERED", true, "ACTIVE"),
+            ],
+        )
+        .await;
+    let t0 = now();
+    rig.watch(OrderKind::Esim, 9_400_001, t0, 86_400).await;
+
+    // The first minute: every 10 s. Nothing is due in between.
+    for step in 0..3 {
+        let report = rig.round(t0 + step * 10).await;
+        assert_eq!((report.polled, report.changes), (1, 0), "poll {step}");
+        assert_eq!(rig.round(t0 + step * 10 + 5).await.polled, 0, "not due yet");
+    }
+    let delivered = rig.round(t0 + 30).await;
+    assert_eq!((delivered.polled, delivered.changes), (1, 1));
+    let updates = rig.updates().await;
+    assert_eq!(updates.len(), 1, "exactly one update for the delivery");
+    assert_eq!(updates[0].event_type, "esim.delivered");
+    assert_eq!(updates[0].status.as_deref(), Some("DELIVERED"));
+    assert_eq!(
+        updates[0].order.as_ref().unwrap()["activation_code"],
+        ACTIVATION_CODE,
+        "the processor fetched the activation code for the order update"
+    );
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        5,
+        "4 polls + 1 fetch by the processor"
+    );
+
+    // Install phase: every 45 s.
+    assert_eq!(rig.round(t0 + 60).await.polled, 0);
+    let installed = rig.round(t0 + 75).await;
+    assert_eq!(installed.changes, 1);
+    let active = rig.round(t0 + 120).await;
+    assert_eq!((active.changes, active.settled), (1, 1));
+    let types: Vec<String> = rig
+        .updates()
+        .await
+        .into_iter()
+        .map(|u| u.event_type)
+        .collect();
+    assert_eq!(types, ["esim.installed", "esim.activated"]);
+    assert_eq!(
+        rig.watch_state("WATCH#octopus#esim#9400001")
+            .await
+            .as_deref(),
+        Some("SETTLED")
+    );
+    assert_eq!(
+        rig.round(t0 + 10_000).await.polled,
+        0,
+        "a settled watch is never due"
+    );
+
+    // The activation code went to the order-updates queue only.
+    let items = table_items(&rig.dynamodb, &rig.table).await.join("\n");
+    assert!(!items.contains("POLL-ACT"), "activation code in the table");
+    assert!(
+        !logs.text().contains("POLL-ACT"),
+        "activation code in the logs"
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_and_a_poll_for_the_same_change_publish_one_update() {
+    let rig = rig().await;
+    rig.script(
+        OrderKind::Esim,
+        9_400_002,
+        vec![esim(9_400_002, "DELIVERED", false, "NOT_INSTALLED")],
+    )
+    .await;
+    let t0 = now();
+    rig.watch(OrderKind::Esim, 9_400_002, t0, 86_400).await;
+    let webhook = json!({"id": "evt_esim_webhook", "type": "esim.delivered",
+        "created_at": "2026-11-22T10:00:00Z", "data": {"id": 9_400_002, "status": "DELIVERED"}})
+    .to_string();
+    let message = QueueMessage::new(
+        "octopus",
+        "evt_esim_webhook",
+        "esim.delivered",
+        OffsetDateTime::now_utc(),
+        webhook,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let outcome = rig.processor.process_message(&message, deadline).await;
+    assert!(matches!(outcome, Outcome::Processed { .. }), "{outcome:?}");
+    // The poll sees the same delivery.
+    assert_eq!(rig.round(t0).await.changes, 1);
+    let updates = rig.updates().await;
+    assert_eq!(updates.len(), 1, "one order update for one change");
+    assert_eq!(updates[0].event_id, "evt_esim_webhook");
+}
+
+#[tokio::test]
+async fn rate_limits_and_5xx_reschedule_the_watch_and_lose_nothing() {
+    let rig = rig().await;
+    rig.script(
+        OrderKind::Esim,
+        9_400_003,
+        vec![
+            ResponseTemplate::new(429).insert_header("retry-after", "40"),
+            ResponseTemplate::new(503),
+            esim(9_400_003, "DELIVERED", false, "NOT_INSTALLED"),
+        ],
+    )
+    .await;
+    let t0 = now();
+    rig.watch(OrderKind::Esim, 9_400_003, t0, 86_400).await;
+    assert_eq!(rig.round(t0).await.failed, 1, "429");
+    assert_eq!(rig.round(t0 + 39).await.rounds, 0, "Retry-After honoured");
+    assert_eq!(rig.round(t0 + 40).await.failed, 1, "503");
+    assert_eq!(
+        rig.round(t0 + 69).await.failed,
+        0,
+        "backoff 30 s after the second failure"
+    );
+    let report = rig.round(t0 + 70).await;
+    assert_eq!((report.polled, report.changes), (1, 1));
+    let updates = rig.updates().await;
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].event_type, "esim.delivered");
+}
+
+#[tokio::test]
+async fn a_watch_gives_up_at_its_time_and_is_counted() {
+    let rig = rig().await;
+    rig.script(
+        OrderKind::Voucher,
+        5_500_001,
+        vec![order(json!({"id": 5_500_001, "status": "PENDING"}))],
+    )
+    .await;
+    let t0 = now();
+    rig.watch(OrderKind::Voucher, 5_500_001, t0, 60).await;
+    assert_eq!(rig.round(t0).await.polled, 1);
+    assert_eq!(rig.round(t0 + 30).await.polled, 1);
+    let report = rig.round(t0 + 61).await;
+    assert_eq!(report.given_up, 1);
+    let line = hookline::metrics::poller_run(&report, OffsetDateTime::now_utc());
+    let emf: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(emf["WatchesGivenUp"], 1.0);
+    assert_eq!(
+        rig.watch_state("WATCH#octopus#voucher#5500001")
+            .await
+            .as_deref(),
+        Some("GAVE_UP")
+    );
+    assert_eq!(rig.round(t0 + 1000).await.rounds, 0, "never due again");
+}
+
+#[tokio::test]
+async fn registering_twice_is_one_watch() {
+    let rig = rig().await;
+    let t0 = now();
+    let watch = rig.watch(OrderKind::Esim, 9_400_004, t0, 60).await;
+    let again = Watch::new(watch.order.clone(), None, t0 + 5, 60);
+    assert_eq!(
+        rig.poller.watches.register(&again).await.unwrap(),
+        Registration::AlreadyWatched
+    );
+    let due = rig.poller.watches.due(t0 + 10, 100).await.unwrap();
+    assert_eq!(due.iter().filter(|w| w.order == watch.order).count(), 1);
+    assert_eq!(due[0].created_at, t0, "the first registration stands");
+}
+
+#[tokio::test]
+async fn a_partial_delivery_is_watched_until_the_order_is_delivered() {
+    let rig = rig().await;
+    let partial = json!({"id": 5_500_002, "status": "PARTIALLY_DELIVERED", "quantity": 100,
+                         "delivered_quantity": 87, "vouchers": [{"code": "GIFT-POLL-1"}]});
+    let full = json!({"id": 5_500_002, "status": "DELIVERED", "quantity": 100,
+                      "delivered_quantity": 100, "vouchers": [{"code": "GIFT-POLL-1"}]});
+    rig.script(
+        OrderKind::Voucher,
+        5_500_002,
+        vec![
+            order(partial.clone()),
+            order(partial),
+            order(full.clone()),
+            order(full),
+        ],
+    )
+    .await;
+    // The webhook: a partial delivery (Octopus sends no webhook for what follows).
+    let webhook = json!({"id": "evt_partial_poll", "type": "order.partially_delivered",
+        "created_at": "2026-11-22T10:00:00Z",
+        "data": {"id": 5_500_002, "status": "PARTIALLY_DELIVERED", "quantity": 100, "delivered_quantity": 87}})
+    .to_string();
+    let message = QueueMessage::new(
+        "octopus",
+        "evt_partial_poll",
+        "order.partially_delivered",
+        OffsetDateTime::now_utc(),
+        webhook,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let outcome = rig.processor.process_message(&message, deadline).await;
+    assert!(matches!(outcome, Outcome::Processed { .. }), "{outcome:?}");
+    assert_eq!(
+        rig.watch_state("WATCH#octopus#voucher#5500002")
+            .await
+            .as_deref(),
+        Some("ACTIVE"),
+        "the partial delivery registered a watch"
+    );
+    let t0 = now();
+    // The same partial delivery seen by the poll is no new change.
+    assert_eq!(rig.round(t0).await.changes, 1);
+    assert_eq!(rig.updates().await.len(), 1, "only the webhook's update");
+    let report = rig.round(t0 + 30).await;
+    assert_eq!((report.changes, report.settled), (1, 1));
+    let updates = rig.updates().await;
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].event_type, "order.delivered");
+    assert_eq!(updates[0].status.as_deref(), Some("DELIVERED"));
+    assert_eq!(
+        rig.watch_state("WATCH#octopus#voucher#5500002")
+            .await
+            .as_deref(),
+        Some("SETTLED")
+    );
+}
