@@ -102,7 +102,50 @@ def test_each_receiver_route_accepts_any_method_with_payload_v2(resources):
             ]
             assert integration["payloadFormatVersion"] == "2.0"
             assert f"${{{name}.Arn}}" in when_enabled(integration["uri"])["Fn::Sub"], path
-    assert set(paths) == {p for (_, routes, *_) in RECEIVERS.values() for p in routes}
+    receiver_paths = {p for (_, routes, *_) in RECEIVERS.values() for p in routes}
+    assert set(paths) == receiver_paths | {"/orders/watch"}
+
+
+def test_the_watch_route_is_iam_authorised_and_the_webhooks_are_not(resources):
+    paths = resources["WebhookApi"]["Properties"]["Body"]["paths"]
+    watch = paths["/orders/watch"]["post"]
+    assert watch["security"] == [{"AWS_IAM": []}]
+    assert "${OrderWatchFunction.Arn}" in watch["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+    for path, operations in paths.items():
+        if path != "/orders/watch":
+            operation = when_enabled(when_enabled(operations)["x-amazon-apigateway-any-method"])
+            assert "security" not in operation, path
+
+
+def test_the_poller_runs_every_minute_alone_with_least_privilege(resources):
+    schedule = resources["OrderPollerFunctionEveryMinute"]["Properties"]
+    assert schedule["ScheduleExpression"] == "rate(1 minute)"
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["OrderPollerFunction", "Arn"]}
+    assert "${AWS::StackName}" in schedule["Name"]["Fn::Sub"], "one schedule name per stack"
+    function = resources["OrderPollerFunction"]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == 1
+    assert function["Timeout"] <= 60, "a run ends before the next minute's starts"
+    granted = {}
+    for statement in statements_of(resources["OrderPollerRole"]):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            granted[action] = json.dumps(statement["Resource"])
+    assert set(granted) == {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:SendMessage"}
+    assert "/index/due" in granted["dynamodb:Query"]
+    assert "IngestQueue" in granted["sqs:SendMessage"]
+    watch_role = statements_of(resources["OrderWatchRole"])
+    assert [s["Action"] for s in watch_role] == ["dynamodb:PutItem"]
+
+
+def test_the_due_index_is_the_one_the_code_queries(resources):
+    table = resources["EventsTable"]["Properties"]
+    index = next(i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == rust_const(
+        "shared/src/watch/dynamodb.rs", "DUE_INDEX"))
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["due_shard", "next_poll_at"]
+    code = (ROOT / "shared/src/watch/dynamodb.rs").read_text()
+    assert '"due_shard = :shard AND next_poll_at <= :now"' in code
+    types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    assert types == {"pk": "S", "due_shard": "S", "next_poll_at": "N"}
 
 
 def test_path_parameters_are_the_ones_the_code_reads(resources):
@@ -292,6 +335,7 @@ def test_processor_gets_the_variables_the_code_reads(resources):
         "OCTOPUS_API_BASE_URL": {"Ref": "OctopusApiBaseUrl"},
         "EVENT_RECORD_TTL_SECS": {"Ref": "EventRecordTtlSeconds"},
         "PROCESSOR_CONCURRENCY": {"Ref": "ProcessorConcurrency"},
+        "WATCH_GIVE_UP_SECS": {"Ref": "WatchGiveUpSeconds"},
     }
     for const, value in expected.items():
         assert variables[rust_const("shared/src/config.rs", const)] == value
@@ -340,7 +384,7 @@ def test_alarms_watch_the_metrics_the_code_emits(resources):
             assert [d["Name"] for d in alarm["Dimensions"]] == ["provider"], name
     names = {a["MetricName"] for a in alarms(resources).values()}
     assert {"ApproximateAgeOfOldestMessage", "5xx", "WebhookRejected", "Errors", "Throttles",
-            "FetchFailed", "SecretRenewalAnnounced"} <= names
+            "FetchFailed", "SecretRenewalAnnounced", "WatchesGivenUp"} <= names
     rejected = {a["Dimensions"][0]["Value"] for a in alarms(resources).values()
                 if a["MetricName"] == "WebhookRejected"}
     # Refused requests are counted under the scheme's name (metrics.rs: receiver_outcome).

@@ -120,6 +120,8 @@ pub struct ProcessorEnv {
     pub optty_api: Option<(String, Secret)>,
     pub record_ttl_secs: i64,
     pub concurrency: usize,
+    /// How long a watch registered by a partial delivery lasts at most.
+    pub watch_give_up_secs: i64,
 }
 
 impl ProcessorEnv {
@@ -147,6 +149,11 @@ impl ProcessorEnv {
                 defaults.record_ttl_secs,
             )?,
             concurrency: optional_number(&lookup, PROCESSOR_CONCURRENCY, defaults.concurrency)?,
+            watch_give_up_secs: optional_number(
+                &lookup,
+                WATCH_GIVE_UP_SECS,
+                defaults.watch_give_up_secs,
+            )?,
         })
     }
 }

@@ -38,6 +38,7 @@ async fn main() -> Result<(), Error> {
         config: ProcessorConfig {
             record_ttl_secs: env.record_ttl_secs,
             concurrency: env.concurrency,
+            watch_give_up_secs: env.watch_give_up_secs,
             ..ProcessorConfig::default()
         },
     };
