@@ -13,6 +13,7 @@ mod replay;
 mod serve;
 mod sign;
 mod sqs_event;
+mod watch;
 
 use clap::{Parser, Subcommand};
 
@@ -47,6 +48,8 @@ enum Command {
     EmulatorSetup(emulator_setup::EmulatorSetupArgs),
     /// A stand-in Octopus Cards order API serving the sample orders in events/provider-api/.
     ProviderStub(provider_stub::ProviderStubArgs),
+    /// Have an order polled where no webhook reports it (eSIM, what follows a partial delivery).
+    Watch(watch::WatchArgs),
 }
 
 #[tokio::main]
@@ -62,6 +65,7 @@ async fn main() -> std::process::ExitCode {
         Command::BenchLocal(args) => bench_local::run(args).await,
         Command::EmulatorSetup(args) => emulator_setup::run(args).await,
         Command::ProviderStub(args) => provider_stub::run(args).await,
+        Command::Watch(args) => watch::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -19,6 +19,7 @@ use hookline::processor::{BatchRecord, Outcome, Processor, ProcessorConfig, proc
 use hookline::queue::{MemoryQueue, QueuedMessage};
 use hookline::redact::redact;
 use hookline::signature::Secret;
+use hookline::watch::poller::Poller;
 use hookline::watch::{MemoryWatchStore, WatchStore};
 use tokio::time::Instant;
 
@@ -75,6 +76,32 @@ pub struct Counters {
 impl Counters {
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Polls the due watches every second, as the scheduled poller does in AWS (whose one-minute
+/// runs keep going while watches are due).
+pub async fn run_poller<W, A>(poller: Poller<W, A, MemoryQueue>)
+where
+    W: WatchStore,
+    A: OrderApi,
+{
+    loop {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        match poller.poll_due(now, deadline).await {
+            Ok(report) if report.rounds > 0 => tracing::info!(
+                polled = report.polled,
+                changes = report.changes,
+                settled = report.settled,
+                given_up = report.given_up,
+                failed = report.failed,
+                "order poller round"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::error!(error = %error, "order poller round failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

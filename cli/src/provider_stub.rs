@@ -41,6 +41,8 @@ pub fn default_orders_dir() -> PathBuf {
 }
 
 struct Stub {
+    /// When each timeline order was first asked for: its clock starts then.
+    first_asked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     orders_dir: PathBuf,
     token: String,
     optty_key: String,
@@ -65,6 +67,7 @@ pub async fn serve(
         args.orders_dir.display()
     );
     let stub = Arc::new(Stub {
+        first_asked: std::sync::Mutex::default(),
         orders_dir: args.orders_dir,
         token: args.token,
         optty_key: args.optty_key,
@@ -104,7 +107,44 @@ async fn optty_order(
     stub.answer(&headers, "optty-orders", &reference)
 }
 
+/// One step of an order that changes over time (`{id}.timeline.json`).
+#[derive(serde::Deserialize)]
+struct Step {
+    /// Seconds after the first request for the order.
+    after_secs: u64,
+    order: serde_json::Value,
+}
+
 impl Stub {
+    /// The order as it stands now, for an order with a timeline: the last step whose time has
+    /// come since the order was first asked for.
+    fn timeline(&self, kind: &str, id: &str) -> Option<Vec<u8>> {
+        let text = std::fs::read(
+            self.orders_dir
+                .join(kind)
+                .join(format!("{id}.timeline.json")),
+        )
+        .ok()?;
+        let steps: Vec<Step> = serde_json::from_slice(&text).ok()?;
+        let started = *self
+            .first_asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(format!("{kind}/{id}"))
+            .or_insert_with(std::time::Instant::now);
+        let elapsed = started.elapsed().as_secs();
+        let step = steps
+            .iter()
+            .rev()
+            .find(|s| s.after_secs <= elapsed)
+            .or(steps.first())?;
+        Some(
+            serde_json::json!({ "data": step.order })
+                .to_string()
+                .into_bytes(),
+        )
+    }
+
     fn answer(&self, headers: &HeaderMap, kind: &str, id: &str) -> Response {
         let token = if kind == "optty-orders" {
             &self.optty_key
@@ -128,6 +168,9 @@ impl Stub {
             return (StatusCode::BAD_REQUEST, r#"{"error":"invalid id"}"#).into_response();
         }
         let file = |id: &str| std::fs::read(self.orders_dir.join(kind).join(format!("{id}.json")));
+        if let Some(body) = self.timeline(kind, id) {
+            return ([("content-type", "application/json")], body).into_response();
+        }
         let body = match (file(id), self.any_voucher_as) {
             (Ok(body), _) => Some(body),
             (Err(_), Some(model)) if kind == "orders" => {

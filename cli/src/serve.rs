@@ -25,6 +25,10 @@ use hookline::receiver::Receiver;
 use crate::pipeline;
 use crate::provider_stub::{self, ProviderStubArgs};
 use crate::providers::{LocalSecrets, Receivers};
+use hookline::order_api::{OctopusOrderClient, RetryPolicy};
+use hookline::signature::Secret;
+use hookline::watch::MemoryWatchStore;
+use hookline::watch::poller::{Poller, PollerConfig};
 use time::OffsetDateTime;
 
 /// API Gateway's own payload limit; the receiver applies the queue's smaller one.
@@ -86,14 +90,31 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             };
             let ingest = MemoryQueue::new();
             let processor = pipeline::local_processor(&apis)?;
-            tracing::info!(octopus_api = ?octopus, optty_api = ?optty, "queue, event store and order state: in memory");
+            // The processor registers partial deliveries; the poller and /orders/watch share it.
+            let watches = processor.watches.clone();
+            let poller = Poller {
+                watches: watches.clone(),
+                api: OctopusOrderClient::new(
+                    &apis.octopus.0,
+                    &Secret::new(apis.octopus.1.as_bytes()),
+                    RetryPolicy {
+                        max_attempts: 1,
+                        ..RetryPolicy::default()
+                    },
+                )?,
+                ingest: ingest.clone(),
+                config: PollerConfig::default(),
+            };
+            tracing::info!(octopus_api = ?octopus, optty_api = ?optty, "queue, event store, order state and watches: in memory");
             tokio::spawn(pipeline::run_in_memory(
                 processor,
                 ingest.clone(),
                 pipeline::Counters::default(),
                 true,
             ));
-            serve(args.listen, Receivers::new(&args.secrets, ingest)?).await
+            tokio::spawn(pipeline::run_poller(poller));
+            let receivers = Receivers::new(&args.secrets, ingest)?;
+            serve(args.listen, router(receivers).merge(watch_routes(watches))).await
         }
         Some(endpoint) => {
             let sqs = aws_sdk_sqs::Client::new(&hookline::aws::for_emulator(endpoint).await);
@@ -103,7 +124,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             };
             tracing::info!(%queue_url, "queue: SQS (receiver only; the processor runs in Lambda)");
             let queue = SqsQueue::new(sqs, queue_url);
-            serve(args.listen, Receivers::new(&args.secrets, queue)?).await
+            serve(args.listen, router(Receivers::new(&args.secrets, queue)?)).await
         }
     }
 }
@@ -143,11 +164,7 @@ pub async fn start_stub_on(
     Ok(base)
 }
 
-async fn serve<Q: Queue + 'static>(
-    listen: SocketAddr,
-    receivers: Receivers<Q>,
-) -> Result<(), String> {
-    let app = router(receivers);
+async fn serve(listen: SocketAddr, app: Router) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -156,7 +173,7 @@ async fn serve<Q: Queue + 'static>(
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     tracing::info!(
         "listening on http://{bound} (POST /webhooks/octopus, /webhooks/coinme, /webhooks/owlpay, \
-         /webhooks/owlpay-harbor, /webhooks/optty/{{token}}, /webhooks/std/{{source}})"
+         /webhooks/owlpay-harbor, /webhooks/optty/{{token}}, /webhooks/std/{{source}}; /orders/watch)"
     );
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
@@ -164,6 +181,28 @@ async fn serve<Q: Queue + 'static>(
         })
         .await
         .map_err(|e| format!("server failed: {e}"))
+}
+
+/// `POST /orders/watch` on the local watches (unauthenticated here; IAM in AWS).
+pub fn watch_routes(watches: MemoryWatchStore) -> Router {
+    Router::new().route(
+        "/orders/watch",
+        axum::routing::post(register_watch).with_state(watches),
+    )
+}
+
+async fn register_watch(State(watches): State<MemoryWatchStore>, body: Bytes) -> Response<Body> {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let give_up = hookline::watch::api::DEFAULT_GIVE_UP_SECS;
+    let (status, body) = hookline::watch::api::register(&watches, &body, now, give_up).await;
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = axum::http::StatusCode::from_u16(status)
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// The local routes, as the template declares them. Every method reaches the receiver, which

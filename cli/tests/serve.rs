@@ -21,7 +21,11 @@ struct Server {
 impl Server {
     /// Waits for a log line containing `needle`; returns it.
     fn wait_for_log(&self, needle: &str) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        self.wait_for_log_within(needle, 20)
+    }
+
+    fn wait_for_log_within(&self, needle: &str, secs: u64) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
         while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
             match self.log.recv_timeout(left) {
                 Ok(line) if line.contains(needle) => return line,
@@ -253,4 +257,43 @@ fn every_provider_signed_by_hookline_sign_is_accepted_by_serve() {
     // Optty's notification said SUCCESSFUL; the stand-in API says DECLINED, and that is recorded.
     let update = server.wait_for_log("ord-1001");
     assert!(update.contains("DECLINED"), "{update}");
+}
+
+#[test]
+fn a_watched_esim_order_reaches_the_order_updates_without_a_webhook() {
+    let server = serve(&[]);
+    let register = |expect_created: bool| {
+        let output = Command::new(HOOKLINE)
+            .args([
+                "watch",
+                "--kind",
+                "esim",
+                "--order-id",
+                "9302490",
+                "--serve",
+            ])
+            .arg(format!("http://{}", server.addr))
+            .env_remove("EVENTS_TABLE")
+            .output()
+            .expect("run hookline watch");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let reply: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(reply["created"], expect_created, "{reply}");
+    };
+    register(true);
+    register(false);
+    // The stand-in delivers the order 12 s after the first poll (events/provider-api).
+    let update = server.wait_for_log_within("order update event_id=poll_", 60);
+    assert!(
+        update.contains("\"event_type\":\"esim.delivered\""),
+        "{update}"
+    );
+    assert!(
+        !update.contains("DEMO-ACTIVATION"),
+        "activation code shown: {update}"
+    );
 }
