@@ -439,3 +439,81 @@ async fn a_partial_delivery_is_watched_until_the_order_is_delivered() {
         Some("SETTLED")
     );
 }
+
+#[tokio::test]
+async fn the_sample_events_run_through_the_lambda_handlers() {
+    let rig = rig().await;
+    rig.script(
+        OrderKind::Esim,
+        9_302_490,
+        vec![esim(9_302_490, "DELIVERED", false, "NOT_INSTALLED")],
+    )
+    .await;
+    let events = hookline_tests::events_dir();
+    // POST /orders/watch, as API Gateway hands it to the order-watch function.
+    let text = std::fs::read_to_string(events.join("order-watch/register-esim.json")).unwrap();
+    let request = lambda_http::request::from_str(&text).expect("an API Gateway v2 event");
+    let response = hookline::watch::lambda::register(&rig.poller.watches, 3600, request)
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+
+    // The schedule's event, as EventBridge Scheduler hands it to the order-poller function.
+    let schedule: Value = serde_json::from_str(
+        &std::fs::read_to_string(events.join("order-poller/schedule.json")).unwrap(),
+    )
+    .unwrap();
+    let mut context = lambda_runtime::Context::default();
+    context.deadline =
+        u64::try_from(OffsetDateTime::now_utc().unix_timestamp() * 1000 + 15_000).unwrap();
+    let reply = hookline::watch::lambda::poll(
+        &rig.poller,
+        lambda_runtime::LambdaEvent::new(schedule, context),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (reply["polled"].as_u64(), reply["changes"].as_u64()),
+        (Some(1), Some(1))
+    );
+    rig.process_ingest().await;
+    let updates = rig.updates().await;
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].event_type, "esim.delivered");
+}
+
+#[tokio::test]
+async fn an_ingest_queue_that_refuses_loses_no_change() {
+    let rig = rig().await;
+    rig.script(
+        OrderKind::Voucher,
+        5_500_003,
+        vec![order(json!({"id": 5_500_003, "status": "FAILED"}))],
+    )
+    .await;
+    let t0 = now();
+    rig.watch(OrderKind::Voucher, 5_500_003, t0, 86_400).await;
+    let broken = Poller {
+        watches: rig.poller.watches.clone(),
+        api: OctopusOrderClient::new(&rig.api.uri(), &Secret::new(TOKEN), single_attempt())
+            .unwrap(),
+        ingest: SqsQueue::new(rig.sqs.clone(), format!("{}-missing", rig.ingest_url)),
+        config: PollerConfig::default(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let report = broken.poll_due(t0, deadline).await.unwrap();
+    assert_eq!((report.failed, report.changes), (1, 0));
+    assert_eq!(
+        rig.watch_state("WATCH#octopus#voucher#5500003")
+            .await
+            .as_deref(),
+        Some("ACTIVE"),
+        "the watch still waits for the change to be enqueued"
+    );
+    // The queue is back: the next poll (after the backoff) enqueues the change.
+    let report = rig.round(t0 + 15).await;
+    assert_eq!((report.changes, report.settled), (1, 1));
+    let updates = rig.updates().await;
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].event_type, "order.failed");
+}
