@@ -22,12 +22,18 @@ fn timeouts() -> TimeoutConfig {
 }
 
 /// Configuration from the environment, as in Lambda. `AWS_ENDPOINT_URL` (a standard SDK
-/// variable) redirects every client, e.g. to a local emulator.
+/// variable) redirects every client, e.g. to a local emulator. Loaded once per process: a
+/// receiver's Secrets Manager and SQS clients share it, so init resolves credentials once.
 pub async fn from_env() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts())
-        .load()
+    static LOADED: tokio::sync::OnceCell<SdkConfig> = tokio::sync::OnceCell::const_new();
+    LOADED
+        .get_or_init(|| {
+            aws_config::defaults(BehaviorVersion::latest())
+                .timeout_config(timeouts())
+                .load()
+        })
         .await
+        .clone()
 }
 
 /// Configuration for a local emulator (moto server) at `endpoint_url`: static test

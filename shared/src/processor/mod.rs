@@ -241,7 +241,8 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         };
         // Downstream gets each change once: an event whose change is already recorded (a late
         // event, or a webhook and a poll that saw the same change) publishes nothing.
-        if let (true, Some(order)) = (plan.watch, &plan.order) {
+        // Only a partial delivery that is news is watched: a late one finds its order settled.
+        if let (true, Some(order), Some(StateWrite::Applied)) = (plan.watch, &plan.order, state) {
             let now = OffsetDateTime::now_utc().unix_timestamp();
             let watch = Watch::new(order.clone(), None, now, self.config.watch_give_up_secs);
             let registration = self.watches.register(&watch).await?;
