@@ -1,15 +1,38 @@
 #!/usr/bin/env bash
 # hookline's performance figures, each against its budget, in one table (README, Performance).
-# Builds the release binaries, starts a moto server on 127.0.0.1 for the SDK calls, and runs the
-# criterion benchmarks, the cold-start harness and the local throughput run. Exits non-zero when
-# a budget is broken. Takes about 15 minutes on 2 cores, most of it the release build.
+#   scripts/bench.sh           everything: criterion, cold starts, sizes (x86_64 and, where the
+#                              aarch64 target is installed, arm64), local throughput (~20 min cold)
+#   scripts/bench.sh --quick   what CI checks: sizes and ratios only, never an absolute time
+# Builds the release binaries, starts a moto server on 127.0.0.1 for the SDK calls, measures, and
+# exits non-zero when a budget is broken.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+quick=false
+[ "${1:-}" = "--quick" ] && quick=true
 source scripts/python-env.sh
 out=target/bench
-mkdir -p "$out"
+rm -rf "$out" && mkdir -p "$out/signed"
 
-cargo build --release --locked -p octopus-webhook -p processor -p hello-lambda -p hookline-cli
+functions=(octopus-webhook coinme-webhook owlpay-webhook optty-webhook std-webhook order-watch order-poller processor)
+packages=()
+for f in "${functions[@]}"; do packages+=(-p "$f"); done
+cargo build --release --locked "${packages[@]}" -p hello-lambda -p verify-bench
+hookline=(cargo run --locked -q -p hookline-cli --)  # the dev build the tests use: setup and signing
+
+report=(--release-dir target/release --bench-dir "$out")
+if ! $quick; then
+  cargo build --release --locked -p hookline-cli
+  if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    # cargo-lambda cross-links with zig; both come from PyPI into a venv of their own.
+    venv="${XDG_CACHE_HOME:-$HOME/.cache}/hookline/bench-venv"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-bench.txt
+    PATH="$venv/bin:$PATH" cargo lambda build --release --arm64 --locked "${packages[@]}"
+    report+=(--arm64-dir target/lambda)
+  else
+    echo "no arm64 sizes: rustup target add aarch64-unknown-linux-gnu to get them" >&2
+  fi
+fi
 
 port=$("$HOOKLINE_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$HOOKLINE_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" > "$out/moto.log" 2>&1 &
@@ -17,12 +40,32 @@ moto=$!
 trap 'kill $moto 2>/dev/null || true' EXIT
 endpoint="http://127.0.0.1:$port"
 for _ in $(seq 50); do curl -sf "$endpoint/moto-api/" > /dev/null && break; sleep 0.2; done
-eval "$(target/release/hookline emulator-setup --aws-endpoint "$endpoint" | sed 's/^/export /')"
+eval "$("${hookline[@]}" emulator-setup --aws-endpoint "$endpoint" | sed 's/^/export /')"
 
-cargo bench --locked -p hookline --bench verify -- --warm-up-time 1 --measurement-time 3 > "$out/criterion.log"
-"$HOOKLINE_VENV/bin/python" bench/coldstart.py --runs 20 --release-dir target/release \
-  --events-dir events --aws-endpoint "$endpoint" --ingest-queue-url "$INGEST_QUEUE_URL" \
-  --events-table "$EVENTS_TABLE" --order-updates-queue-url "$ORDER_UPDATES_QUEUE_URL" \
-  --json "$out/coldstart.json"
-RUST_LOG=warn target/release/hookline bench-local --count 20000 > "$out/throughput.md"
-"$HOOKLINE_VENV/bin/python" bench/report.py target/release "$out" target
+if $quick; then
+  target/release/verify-ratio > "$out/verify-ratio.json"
+  runs=5
+else
+  cargo bench --locked -p verify-bench --bench verify -- --warm-up-time 1 --measurement-time 3 > "$out/criterion.log"
+  report+=(--criterion-dir target/criterion)
+  runs=20
+fi
+# Receiver events signed just before they are served: the replay windows refuse the committed samples' fixed time.
+p=events/payloads
+sign=("${hookline[@]}" sign --format apigw)
+"${sign[@]}" --out-dir "$out/signed/octopus-webhook" $p/octopus/order-delivered.json
+"${sign[@]}" --out-dir "$out/signed/coinme-webhook" --provider coinme $p/coinme/caas-buy-completed.json
+"${sign[@]}" --out-dir "$out/signed/owlpay-webhook" --provider owlpay $p/owlpay/order-received.json
+"${sign[@]}" --out-dir "$out/signed/optty-webhook" --provider optty $p/optty/order-successful.json
+"${sign[@]}" --out-dir "$out/signed/std-webhook" --provider std $p/std/invoice-paid.json
+
+"$HOOKLINE_VENV/bin/python" bench/coldstart.py --runs "$runs" --release-dir target/release \
+  --events-dir events --signed-dir "$out/signed" --aws-endpoint "$endpoint" \
+  --ingest-queue-url "$INGEST_QUEUE_URL" --events-table "$EVENTS_TABLE" \
+  --order-updates-queue-url "$ORDER_UPDATES_QUEUE_URL" --json "$out/coldstart.json"
+if $quick; then
+  report+=(--quick)
+else
+  RUST_LOG=warn target/release/hookline bench-local --count 20000 > "$out/throughput.md"
+fi
+"$HOOKLINE_VENV/bin/python" bench/report.py "${report[@]}"

@@ -1,11 +1,6 @@
-//! Verify + parse of each provider's webhook against bare HMAC-SHA256 of the same body, the
-//! physical floor of this step. Goal: verify + parse ≤ 1.2 × bare HMAC at 4 KiB.
-//!
-//! `cargo bench -p hookline --bench verify`
+//! Signed requests of any size for every provider scheme, and the scheme that verifies each:
+//! what the criterion benchmark (`benches/verify.rs`) and `verify-ratio` measure.
 
-use std::hint::black_box;
-
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use hookline::providers::coinme::{self, CoinmeOptions, CoinmeScheme};
 use hookline::providers::octopus::{self, OctopusScheme};
 use hookline::providers::optty::OpttyScheme;
@@ -15,9 +10,15 @@ use hookline::providers::{Route, WebhookScheme};
 use hookline::signature::{Secret, SecretSet};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-const SECRET: &str = "hookline-bench-secret";
+/// The body sizes measured; 4 KiB carries the budget.
+pub const SIZES: [usize; 3] = [1024, 4096, 65536];
+/// The size whose ratio has a budget: verify + parse ≤ 1.2 × bare HMAC-SHA256.
+pub const BUDGET_SIZE: usize = 4096;
+pub const BUDGET_RATIO: f64 = 1.2;
+
+pub const SECRET: &str = "hookline-bench-secret";
 const STD_SECRET: &str = "whsec_aG9va2xpbmUtYmVuY2gtc2VjcmV0";
-const NOW: i64 = 1_795_341_600;
+pub const NOW: i64 = 1_795_341_600;
 
 /// A JSON body padded to `size` bytes with a realistic data field.
 fn padded(head: &str, size: usize) -> Vec<u8> {
@@ -39,14 +40,14 @@ fn header_map<N: AsRef<str>>(pairs: Vec<(N, String)>) -> HeaderMap {
 }
 
 /// One provider's request of a given size, signed, and the scheme and route that verify it.
-struct Case {
-    provider: &'static str,
-    scheme: Box<dyn WebhookScheme>,
-    route: Route<'static>,
-    make: fn(usize) -> (Vec<u8>, HeaderMap),
+pub struct Case {
+    pub provider: &'static str,
+    pub scheme: Box<dyn WebhookScheme>,
+    pub route: Route<'static>,
+    pub make: fn(usize) -> (Vec<u8>, HeaderMap),
 }
 
-fn cases() -> Vec<Case> {
+pub fn cases() -> Vec<Case> {
     let set = || SecretSet::parse(SECRET).expect("secret");
     vec![
         Case {
@@ -132,33 +133,16 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn verify(c: &mut Criterion) {
-    let secret = Secret::new(SECRET);
-    for case in cases() {
-        let mut group = c.benchmark_group(case.provider);
-        for size in [1024, 4096, 65536] {
-            let (body, headers) = (case.make)(size);
-            group.throughput(Throughput::Bytes(body.len() as u64));
-            group.bench_with_input(
-                BenchmarkId::new("bare_hmac_sha256", size),
-                &body,
-                |b, body| b.iter(|| secret.sign(&[black_box(body)])),
-            );
-            group.bench_with_input(
-                BenchmarkId::new("verify_and_parse", size),
-                &body,
-                |b, body| {
-                    b.iter(|| {
-                        case.scheme
-                            .verify_routed(&case.route, black_box(&headers), black_box(body), NOW)
-                            .expect("verifies")
-                    })
-                },
-            );
-        }
-        group.finish();
+impl Case {
+    /// Verifies and parses one request: the step measured against bare HMAC.
+    pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> bool {
+        self.scheme
+            .verify_routed(&self.route, headers, body, NOW)
+            .is_ok()
     }
 }
 
-criterion_group!(benches, verify);
-criterion_main!(benches);
+/// The floor: HMAC-SHA256 of the same bytes, keyed for each call.
+pub fn bare_hmac(secret: &Secret, body: &[u8]) -> [u8; 32] {
+    secret.sign(&[body])
+}

@@ -1,0 +1,70 @@
+//! The quick check of the verify budget, for CI: verify + parse against bare HMAC-SHA256 at
+//! 4 KiB for every scheme, as ratios measured side by side in one process. Ratios, not times,
+//! because CI machines differ; criterion (`benches/verify.rs`) gives the full figures.
+//!
+//! `target/release/verify-ratio > ratios.json`
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use hookline::signature::Secret;
+use serde_json::json;
+use verify_bench::{BUDGET_SIZE, SECRET, bare_hmac, cases};
+
+/// Trials per scheme; each times a batch of bare HMACs and a batch of verifies back to back, so
+/// the machine's speed at that moment cancels out of their ratio.
+const TRIALS: usize = 41;
+/// Roughly how long one batch runs.
+const BATCH_NANOS: f64 = 2_000_000.0;
+
+fn nanos_per_call(calls: u32, mut call: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..calls {
+        call();
+    }
+    start.elapsed().as_nanos() as f64 / f64::from(calls)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let secret = Secret::new(SECRET);
+    let mut rows = Vec::new();
+    for case in cases() {
+        let (body, headers) = (case.make)(BUDGET_SIZE);
+        let mut bare = || {
+            black_box(bare_hmac(&secret, black_box(&body)));
+        };
+        let mut verify = || assert!(case.verify(black_box(&headers), black_box(&body)));
+        // Warm up, and size the batches from the bare HMAC's cost.
+        let per_call = nanos_per_call(2_000, &mut bare);
+        nanos_per_call(2_000, &mut verify);
+        let calls = (BATCH_NANOS / per_call).clamp(100.0, 1_000_000.0) as u32;
+
+        let (mut bare_ns, mut verify_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for trial in 0..TRIALS {
+            // Alternate which goes first, so neither always gets the warmer cache or clock.
+            let (b, v) = if trial % 2 == 0 {
+                let b = nanos_per_call(calls, &mut bare);
+                (b, nanos_per_call(calls, &mut verify))
+            } else {
+                let v = nanos_per_call(calls, &mut verify);
+                (nanos_per_call(calls, &mut bare), v)
+            };
+            bare_ns.push(b);
+            verify_ns.push(v);
+            ratios.push(v / b);
+        }
+        rows.push(json!({
+            "provider": case.provider,
+            "size": BUDGET_SIZE,
+            "bare_hmac_ns": median(bare_ns),
+            "verify_and_parse_ns": median(verify_ns),
+            "ratio": median(ratios),
+        }));
+    }
+    println!("{}", serde_json::Value::Array(rows));
+}
