@@ -46,7 +46,9 @@ if $quick; then
   target/release/verify-ratio > "$out/verify-ratio.json"
   runs=5
 else
-  cargo bench --locked -p verify-bench --bench verify -- --warm-up-time 1 --measurement-time 3 > "$out/criterion.log"
+  criterion=(-- --warm-up-time 1 --measurement-time 3)
+  cargo bench --locked -p verify-bench --bench verify "${criterion[@]}" > "$out/criterion.log"
+  cargo bench --locked -p hookline --bench process_record "${criterion[@]}" >> "$out/criterion.log"
   report+=(--criterion-dir target/criterion)
   runs=20
 fi
