@@ -8,8 +8,10 @@ peak RSS. SDK calls go to a moto server on 127.0.0.1, so their first-call cost i
     python bench/coldstart.py --runs 20 --json out.json BIN...   (see scripts/bench.sh)
 """
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -169,7 +171,11 @@ def main():
     # single certificates). Debian's /etc/ssl/certs adds ~290 files that rustls-native-certs
     # reads one by one at init, about 3 ms here; a run with them is reported too.
     bundles = [b for b in ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt") if os.path.exists(b)]
-    certs_as_on_lambda = {"SSL_CERT_FILE": bundles[0], "SSL_CERT_DIR": tempfile.mkdtemp(prefix="hookline-bench-")} if bundles else {}
+    certs_as_on_lambda = {}
+    if bundles:
+        empty = tempfile.mkdtemp(prefix="hookline-bench-")
+        atexit.register(shutil.rmtree, empty, True)
+        certs_as_on_lambda = {"SSL_CERT_FILE": bundles[0], "SSL_CERT_DIR": empty}
     with open(os.path.join(args.events_dir, "env.json")) as f:
         sam_env = json.load(f)
 
@@ -189,7 +195,7 @@ def main():
         assert response["batchItemFailures"] == [], response
 
     def polled(response):
-        assert "polled" in json.dumps(response), response
+        assert isinstance(response.get("polled"), int), response
 
     wallet = load(args.events_dir, "processor", "every-event-type.json")
     wallet["Records"] = [r for r in wallet["Records"] if '"wallet.credited"' in r["body"]]
@@ -205,6 +211,7 @@ def main():
     results += [
         measure("octopus-webhook, Debian cert dir", [os.path.join(release, "octopus-webhook")], octopus_env,
                 load(args.signed_dir, RECEIVERS["octopus-webhook"][1]), args.runs, accepted),
+        # Before order-watch registers its order: with nothing due, the poller's run is one index query per shard.
         measure("order-poller", [os.path.join(release, "order-poller")], env_of("OrderPollerFunction"),
                 load(args.events_dir, "order-poller", "schedule.json"), args.runs, polled),
         measure("order-watch", [os.path.join(release, "order-watch")], env_of("OrderWatchFunction"),
