@@ -5,7 +5,7 @@ A Lambda Runtime API stand-in on 127.0.0.1 starts each function the way Lambda d
 start → first `/next` request (init) and → response posted (first invoke), plus the process's
 peak RSS. SDK calls go to a moto server on 127.0.0.1, so their first-call cost is included.
 
-    python bench/coldstart.py --runs 20 --json out.json BIN...   (see scripts/bench.sh)
+    python bench/coldstart.py --runs 20 --json out.json ...   (the arguments: scripts/bench.sh)
 """
 import argparse
 import atexit
@@ -119,11 +119,12 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]
 
 
-def measure(name, command, env, event, runs, check):
+def measure(name, kind, command, env, event, runs, check):
+    """`kind` tells the report which budgets apply: baseline, receiver or function."""
     samples = [run_once(command, env, event) for _ in range(runs)]
     for sample in samples:
         check(sample["response"])
-    summary = {"name": name, "runs": runs}
+    summary = {"name": name, "kind": kind, "runs": runs}
     for key in ("init_ms", "first_invoke_ms"):
         values = [s[key] for s in samples]
         summary[key] = {"median": statistics.median(values), "p90": percentile(values, 0.9)}
@@ -132,15 +133,15 @@ def measure(name, command, env, event, runs, check):
     return summary
 
 
-# Each function measured: its binary, its block in events/env.json (the variables it reads), the
-# event it is served (receivers: freshly signed by scripts/bench.sh, whose replay windows refuse
-# the committed samples' fixed time) and what its response must be.
+# Each receiver measured: its block in events/env.json (the variables it reads), and the payload
+# it is served with the `hookline sign` arguments that sign it. It is signed just before its runs:
+# the replay windows refuse the committed samples' fixed time.
 RECEIVERS = {
-    "octopus-webhook": ("OctopusWebhookFunction", "octopus-webhook/order-delivered.json"),
-    "coinme-webhook": ("CoinmeWebhookFunction", "coinme-webhook/caas-buy-completed.json"),
-    "owlpay-webhook": ("OwlPayWebhookFunction", "owlpay-webhook/order-received.json"),
-    "optty-webhook": ("OpttyWebhookFunction", "optty-webhook/order-successful.json"),
-    "std-webhook": ("StdWebhookFunction", "std-webhook/invoice-paid.json"),
+    "octopus-webhook": ("OctopusWebhookFunction", ["--provider", "octopus"], "octopus/order-delivered.json"),
+    "coinme-webhook": ("CoinmeWebhookFunction", ["--provider", "coinme"], "coinme/caas-buy-completed.json"),
+    "owlpay-webhook": ("OwlPayWebhookFunction", ["--provider", "owlpay"], "owlpay/order-received.json"),
+    "optty-webhook": ("OpttyWebhookFunction", ["--provider", "optty"], "optty/order-successful.json"),
+    "std-webhook": ("StdWebhookFunction", ["--provider", "std"], "std/invoice-paid.json"),
 }
 
 
@@ -149,7 +150,7 @@ def main():
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--release-dir", required=True)
     parser.add_argument("--events-dir", required=True, help="the committed events/ folder")
-    parser.add_argument("--signed-dir", required=True, help="freshly signed receiver events")
+    parser.add_argument("--hookline", required=True, help="the hookline CLI, to sign receiver events")
     parser.add_argument("--aws-endpoint", required=True)
     parser.add_argument("--ingest-queue-url", required=True)
     parser.add_argument("--events-table", required=True)
@@ -188,6 +189,12 @@ def main():
         with open(os.path.join(*parts)) as f:
             return json.load(f)
 
+    def signed(receiver):
+        _, sign_args, payload = RECEIVERS[receiver]
+        command = [args.hookline, "sign", "--format", "apigw", *sign_args,
+                   os.path.join(args.events_dir, "payloads", payload)]
+        return json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
+
     def accepted(response):
         assert response["statusCode"] in (200, 201), response
 
@@ -203,24 +210,25 @@ def main():
 
     release = args.release_dir
     hello_env = {k: v for k, v in env_of("OctopusWebhookFunction").items() if k.startswith("AWS_") or k == "PATH"}
-    results = [measure("hello-lambda", [os.path.join(release, "hello-lambda")], hello_env, {}, args.runs, lambda r: None)]
-    for name, (function, event) in RECEIVERS.items():
-        results.append(measure(name, [os.path.join(release, name)], env_of(function),
-                               load(args.signed_dir, event), args.runs, accepted))
+    results = [measure("hello-lambda", "baseline", [os.path.join(release, "hello-lambda")], hello_env, {},
+                       args.runs, lambda r: None)]
+    for name, (function, _, _) in RECEIVERS.items():
+        results.append(measure(name, "receiver", [os.path.join(release, name)], env_of(function), signed(name),
+                               args.runs, accepted))
     octopus_env = {k: v for k, v in env_of("OctopusWebhookFunction").items() if k not in certs_as_on_lambda}
     results += [
-        measure("octopus-webhook, Debian cert dir", [os.path.join(release, "octopus-webhook")], octopus_env,
-                load(args.signed_dir, RECEIVERS["octopus-webhook"][1]), args.runs, accepted),
+        measure("octopus-webhook, Debian cert dir", "baseline", [os.path.join(release, "octopus-webhook")],
+                octopus_env, signed("octopus-webhook"), args.runs, accepted),
         # Before order-watch registers its order: with nothing due, the poller's run is one index query per shard.
-        measure("order-poller", [os.path.join(release, "order-poller")], env_of("OrderPollerFunction"),
+        measure("order-poller", "function", [os.path.join(release, "order-poller")], env_of("OrderPollerFunction"),
                 load(args.events_dir, "order-poller", "schedule.json"), args.runs, polled),
-        measure("order-watch", [os.path.join(release, "order-watch")], env_of("OrderWatchFunction"),
+        measure("order-watch", "function", [os.path.join(release, "order-watch")], env_of("OrderWatchFunction"),
                 load(args.events_dir, "order-watch", "register-esim.json"), args.runs, accepted),
-        measure("processor", [os.path.join(release, "processor")], env_of("ProcessorFunction"), wallet,
+        measure("processor", "function", [os.path.join(release, "processor")], env_of("ProcessorFunction"), wallet,
                 args.runs, batch_ok),
-        measure("python-receiver", [sys.executable, os.path.join(os.path.dirname(__file__), "python_receiver.py")],
-                env_of("OctopusWebhookFunction"), load(args.signed_dir, RECEIVERS["octopus-webhook"][1]),
-                args.runs, accepted),
+        measure("python-receiver", "baseline",
+                [sys.executable, os.path.join(os.path.dirname(__file__), "python_receiver.py")],
+                env_of("OctopusWebhookFunction"), signed("octopus-webhook"), args.runs, accepted),
     ]
     with open(args.json, "w") as out:
         json.dump(results, out, indent=1)

@@ -11,13 +11,14 @@ quick=false
 [ "${1:-}" = "--quick" ] && quick=true
 source scripts/python-env.sh
 out=target/bench
-rm -rf "$out" && mkdir -p "$out/signed"
+rm -rf "$out" && mkdir -p "$out"
 
 functions=(octopus-webhook coinme-webhook owlpay-webhook optty-webhook std-webhook order-watch order-poller processor)
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 cargo build --release --locked "${packages[@]}" -p hello-lambda -p verify-bench
-hookline=(cargo run --locked -q -p hookline-cli --)  # the dev build the tests use: setup and signing
+cargo build --locked -q -p hookline-cli  # the dev build the tests use: emulator setup and signing
+hookline=target/debug/hookline
 
 report=(--release-dir target/release --bench-dir "$out")
 if ! $quick; then
@@ -40,7 +41,7 @@ moto=$!
 trap 'kill $moto 2>/dev/null || true' EXIT
 endpoint="http://127.0.0.1:$port"
 for _ in $(seq 50); do curl -sf "$endpoint/moto-api/" > /dev/null && break; sleep 0.2; done
-eval "$("${hookline[@]}" emulator-setup --aws-endpoint "$endpoint" | sed 's/^/export /')"
+eval "$("$hookline" emulator-setup --aws-endpoint "$endpoint" | sed 's/^/export /')"
 
 if $quick; then
   target/release/verify-ratio > "$out/verify-ratio.json"
@@ -52,17 +53,8 @@ else
   report+=(--criterion-dir target/criterion)
   runs=20
 fi
-# Receiver events signed just before they are served: the replay windows refuse the committed samples' fixed time.
-p=events/payloads
-sign=("${hookline[@]}" sign --format apigw)
-"${sign[@]}" --out-dir "$out/signed/octopus-webhook" $p/octopus/order-delivered.json
-"${sign[@]}" --out-dir "$out/signed/coinme-webhook" --provider coinme $p/coinme/caas-buy-completed.json
-"${sign[@]}" --out-dir "$out/signed/owlpay-webhook" --provider owlpay $p/owlpay/order-received.json
-"${sign[@]}" --out-dir "$out/signed/optty-webhook" --provider optty $p/optty/order-successful.json
-"${sign[@]}" --out-dir "$out/signed/std-webhook" --provider std $p/std/invoice-paid.json
-
 "$HOOKLINE_VENV/bin/python" bench/coldstart.py --runs "$runs" --release-dir target/release \
-  --events-dir events --signed-dir "$out/signed" --aws-endpoint "$endpoint" \
+  --events-dir events --hookline "$hookline" --aws-endpoint "$endpoint" \
   --ingest-queue-url "$INGEST_QUEUE_URL" --events-table "$EVENTS_TABLE" \
   --order-updates-queue-url "$ORDER_UPDATES_QUEUE_URL" --json "$out/coldstart.json"
 if $quick; then
