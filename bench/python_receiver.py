@@ -37,7 +37,7 @@ def handle(event):
     if abs(time.time() - timestamp) > 300:
         return respond(401, {"error": "stale_timestamp"})
     envelope = json.loads(body)
-    if envelope.get("id") != headers.get("x-event-id") or envelope.get("type") != headers.get("x-event-type"):
+    if any(headers.get(h) not in (None, envelope.get(k)) for h, k in (("x-event-id", "id"), ("x-event-type", "type"))):
         return respond(400, {"error": "malformed_payload"})
     message = {"v": 1, "provider": "octopus", "event_id": envelope["id"], "event_type": envelope["type"],
                "received_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "body": body.decode()}

@@ -53,13 +53,17 @@ fn receiver<Q: Queue>(queue: Q) -> Receiver<OctopusScheme, Q> {
     Receiver::new(OctopusScheme::new(secrets), queue)
 }
 
+/// When every sample in `events/octopus-webhook/` was signed (2026-11-22T10:00:00Z).
+const SAMPLES_SIGNED_AT: i64 = 1_795_341_600;
+
 /// The request in an event file, and the moment it was signed (the samples' timestamp is fixed).
 fn request(event: &str) -> (lambda_http::Request, OffsetDateTime) {
     let request = lambda_http::request::from_str(event).expect("event parses as API Gateway v2");
-    let signed_at: i64 = request.headers()["x-timestamp"]
-        .to_str()
-        .unwrap()
-        .parse()
+    // Without the header (a test of its absence) the samples' fixed signing time stands.
+    let signed_at: i64 = request
+        .headers()
+        .get("x-timestamp")
+        .map_or(Ok(SAMPLES_SIGNED_AT), |v| v.to_str().unwrap().parse())
         .unwrap();
     (
         request,
@@ -267,4 +271,131 @@ async fn the_webhook_secret_never_reaches_a_log_line() {
         "secret in a log line: {}",
         line.unwrap_or_default()
     );
+}
+
+/// The sample `order-delivered` request with its headers replaced by `headers` (name, value),
+/// values taken from the signed sample where it has them.
+fn with_headers(headers: &[(&str, &str)]) -> String {
+    let sample = samples()
+        .into_iter()
+        .find(|s| s.name == "order-delivered.json")
+        .unwrap();
+    let mut event: serde_json::Value = serde_json::from_str(&sample.event).unwrap();
+    let signed = event["headers"].clone();
+    let mut replaced = serde_json::Map::new();
+    for (name, value) in headers {
+        let value = signed
+            .get(name.to_ascii_lowercase())
+            .and_then(|v| v.as_str())
+            .unwrap_or(value);
+        replaced.insert((*name).to_string(), value.into());
+    }
+    event["headers"] = replaced.into();
+    event.to_string()
+}
+
+/// Octopus' "Webhooks" page: the headers it sends, exactly as listed there.
+const WEBHOOKS_PAGE_HEADERS: &[(&str, &str)] = &[
+    ("Content-Type", "application/json"),
+    ("User-Agent", "Octopus-Webhooks/1.0"),
+    ("X-OCTOPUS-WEBHOOK-TOKEN", OCTOPUS_TEST_SECRET),
+    ("X-Webhook-ID", "wh_01HZX"),
+    ("X-Event-ID", ""),
+    ("X-Event-Type", ""),
+    ("X-Timestamp", ""),
+    ("X-Signature", ""),
+];
+
+/// Octopus' "Handling webhooks in production" guide: its "headers we send" table, exactly as
+/// listed there (no X-Event-Type).
+const PRODUCTION_GUIDE_HEADERS: &[(&str, &str)] = &[
+    ("X-Signature", ""),
+    ("X-OCTOPUS-WEBHOOK-TOKEN", OCTOPUS_TEST_SECRET),
+    ("X-Timestamp", ""),
+    ("X-Event-ID", ""),
+    ("Content-Type", "application/json"),
+];
+
+#[tokio::test]
+async fn both_documented_header_sets_reach_sqs() {
+    let sqs = moto().sqs().await;
+    let queue_url = create_queue(&sqs, "ingest-header-sets").await;
+    let receiver = receiver(SqsQueue::new(sqs.clone(), &queue_url));
+    for (page, headers) in [
+        ("webhooks page", WEBHOOKS_PAGE_HEADERS),
+        ("production guide", PRODUCTION_GUIDE_HEADERS),
+    ] {
+        let (status, body) = invoke(&receiver, &with_headers(headers)).await;
+        assert_eq!(status, 200, "{page}: {body}");
+        let output = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let messages = output.messages.unwrap_or_default();
+        assert_eq!(messages.len(), 1, "{page}: one message");
+        let message = QueueMessage::from_json(messages[0].body().unwrap()).unwrap();
+        assert_eq!(
+            (message.event_id.as_str(), message.event_type.as_str()),
+            ("evt_abc123", "order.delivered"),
+            "{page}: the signed body decides id and type"
+        );
+        sqs.delete_message()
+            .queue_url(&queue_url)
+            .receipt_handle(messages[0].receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn each_documented_header_missing_alone() {
+    // Only the signature and the timestamp are needed; every other header is optional.
+    let expected = |name: &str| match name {
+        "X-Signature" => (401, Some("invalid_signature")),
+        "X-Timestamp" => (401, Some("stale_timestamp")),
+        _ => (200, None),
+    };
+    for (missing, _) in WEBHOOKS_PAGE_HEADERS {
+        let headers: Vec<(&str, &str)> = WEBHOOKS_PAGE_HEADERS
+            .iter()
+            .filter(|(name, _)| name != missing)
+            .copied()
+            .collect();
+        let receiver = receiver(MemoryQueue::new());
+        let (status, body) = invoke(&receiver, &with_headers(&headers)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            expected(missing),
+            "without {missing}: {body}"
+        );
+        assert_eq!(
+            receiver.queue().len(),
+            usize::from(status == 200),
+            "{missing}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_present_id_or_type_header_must_match_the_body() {
+    for (name, value) in [
+        ("X-Event-ID", "evt_other"),
+        ("X-Event-Type", "order.cancelled"),
+    ] {
+        let mut event: serde_json::Value =
+            serde_json::from_str(&with_headers(WEBHOOKS_PAGE_HEADERS)).unwrap();
+        event["headers"][name] = value.into();
+        let receiver = receiver(MemoryQueue::new());
+        let (status, body) = invoke(&receiver, &event.to_string()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("malformed_payload")),
+            "{name}: {body}"
+        );
+        assert!(receiver.queue().is_empty());
+    }
 }

@@ -4,7 +4,9 @@
 //! the webhook secret. `X-Timestamp` (unix seconds) is not covered by the signature, so it only
 //! narrows the replay window; the processor's dedupe on the event id closes it. Octopus also sends
 //! `X-OCTOPUS-WEBHOOK-TOKEN`, the secret itself in plain text: it proves nothing (anyone who saw
-//! one request has it), so it is ignored here and never logged.
+//! one request has it), so it is ignored here and never logged. `X-Event-ID` and `X-Event-Type`
+//! are unsigned too and Octopus' pages disagree on whether the type header is sent: each is
+//! optional, and when present must equal the signed body's `id` / `type`.
 
 use std::borrow::Cow;
 
@@ -100,16 +102,15 @@ impl WebhookScheme for OctopusScheme {
         check_window("X-Timestamp", timestamp, now_unix, TIMESTAMP_TOLERANCE_SECS)?;
 
         let envelope = parse_envelope(body)?;
-        let header_id = header_str(headers, EVENT_ID_HEADER)
-            .ok_or_else(|| Rejection::Malformed("missing X-Event-ID header".into()))?;
-        if header_id != envelope.event_id {
+        // Neither header is signed, so neither proves anything: the signed body decides. Octopus'
+        // own pages disagree on whether X-Event-Type is sent at all ("Webhooks" lists it, "Handling
+        // webhooks in production" does not), so each is optional; when present it must agree.
+        if header_str(headers, EVENT_ID_HEADER).is_some_and(|id| id != envelope.event_id) {
             return Err(Rejection::Malformed(
                 "X-Event-ID header does not match the body's id".into(),
             ));
         }
-        let header_type = header_str(headers, EVENT_TYPE_HEADER)
-            .ok_or_else(|| Rejection::Malformed("missing X-Event-Type header".into()))?;
-        if header_type != envelope.event_type {
+        if header_str(headers, EVENT_TYPE_HEADER).is_some_and(|t| t != envelope.event_type) {
             return Err(Rejection::Malformed(
                 "X-Event-Type header does not match the body's type".into(),
             ));
