@@ -168,6 +168,8 @@ async fn inspect_shows_the_claim_and_the_order_state_it_changed() {
             currency: None,
             product_name: Some("Steam Wallet Card".into()),
             reference: Some("MY_ORDER_001".into()),
+            progress: None,
+            detail: None,
             last_event_at: now * 1000,
             last_event_id: "evt_seen".into(),
         })

@@ -22,11 +22,16 @@
 //! - [`config`], [`aws`]: environment configuration and AWS SDK set-up; [`emulator`]: the
 //!   queues and table on a local emulator.
 //! - [`dev_defaults`]: the published test secret and local defaults.
+//! - [`clock`]: the time source (manual in tests); [`faults`]: failure injection at every call
+//!   of every port, for the crash-point tests and the storm.
 
 pub mod aws;
+pub mod clock;
 pub mod config;
 pub mod dev_defaults;
 pub mod emulator;
+#[cfg(any(test, feature = "faults"))]
+pub mod faults;
 pub mod idempotency;
 pub mod keyring;
 pub mod message;

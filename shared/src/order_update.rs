@@ -1,11 +1,17 @@
 //! The order-updates queue message (contract v1): an event, enriched with the fetched order,
 //! for downstream systems. It is the only place hookline puts voucher codes, PINs, claim URLs
 //! and eSIM activation codes.
+//!
+//! An update larger than one SQS message (an order of thousands of vouchers) is split, never
+//! dropped: the largest array of `order` (its `vouchers`) is cut into slices, each sent as its
+//! own message with `part` saying which slice of how many. Splitting rather than parking the
+//! update in S3 keeps codes out of any store at rest.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use thiserror::Error;
 
-use crate::message::{ATTR_EVENT_TYPE, ATTR_PROVIDER};
+use crate::message::{ATTR_EVENT_TYPE, ATTR_PROVIDER, SQS_MAX_MESSAGE_BYTES};
 use crate::queue::OutgoingMessage;
 
 pub const ORDER_UPDATE_VERSION: u8 = 1;
@@ -26,18 +32,135 @@ pub struct OrderUpdate {
     /// The status the event reports, normalised (e.g. `DELIVERED`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// False for a late report of an earlier change: the order's recorded state is already past
+    /// it (a partial delivery reported after the delivery). Every change is published once,
+    /// whatever order the events arrive in; this says which one is the order's state.
+    #[serde(default = "is_current_by_default")]
+    pub current: bool,
     /// The event's own `data`, as the provider sent it.
     pub event_data: Value,
     /// The full order from the provider's API, when the event called for a fetch. Holds codes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<Value>,
+    /// Set only on an update split across messages: which slice of `order.{field}` this is.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub part: Option<Part>,
 }
 
+fn is_current_by_default() -> bool {
+    true
+}
+
+/// One slice of a split update. Downstream joins `order.{field}` of parts `0..count` of one
+/// `event_id`; every other field is the same in each part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    pub index: u32,
+    pub count: u32,
+    pub field: String,
+}
+
+/// The update cannot be sent even split: no array to split, or one element alone is too big.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error(
+    "order update of {size} bytes does not fit in SQS messages of {limit} bytes and cannot be split"
+)]
+pub struct UpdateTooLarge {
+    pub size: usize,
+    pub limit: usize,
+}
+
+/// Room kept below SQS's limit for what a slice's size estimate leaves out.
+const SPLIT_MARGIN: usize = 1024;
+
 impl OrderUpdate {
+    /// The messages to send, in order: one, or the parts of a split update.
+    pub fn encode(&self) -> Result<Vec<OutgoingMessage>, UpdateTooLarge> {
+        self.encode_within(SQS_MAX_MESSAGE_BYTES)
+    }
+
+    /// [`OrderUpdate::encode`] with another size limit (tests).
+    pub fn encode_within(&self, limit: usize) -> Result<Vec<OutgoingMessage>, UpdateTooLarge> {
+        let whole = self.message();
+        if whole.sqs_size() <= limit {
+            return Ok(vec![whole]);
+        }
+        let too_large = UpdateTooLarge {
+            size: whole.sqs_size(),
+            limit,
+        };
+        let Some((field, items)) = self.largest_array() else {
+            return Err(too_large);
+        };
+        let mut skeleton = self.clone();
+        if let Some(Value::Object(order)) = &mut skeleton.order {
+            order.insert(field.clone(), Value::Array(Vec::new()));
+        }
+        skeleton.part = Some(Part {
+            index: u32::MAX,
+            count: u32::MAX,
+            field: field.clone(),
+        });
+        let room = limit
+            .checked_sub(skeleton.message().sqs_size() + SPLIT_MARGIN)
+            .ok_or(UpdateTooLarge {
+                size: too_large.size,
+                limit,
+            })?;
+        let mut slices: Vec<Vec<Value>> = Vec::new();
+        let mut slice: Vec<Value> = Vec::new();
+        let mut used = 0;
+        for item in items {
+            let size = serde_json::to_string(&item).map_or(usize::MAX, |t| t.len() + 1);
+            if size > room {
+                return Err(UpdateTooLarge {
+                    size: too_large.size,
+                    limit,
+                });
+            }
+            if used + size > room && !slice.is_empty() {
+                slices.push(std::mem::take(&mut slice));
+                used = 0;
+            }
+            used += size;
+            slice.push(item);
+        }
+        slices.push(slice);
+        let count = u32::try_from(slices.len()).unwrap_or(u32::MAX);
+        Ok(slices
+            .into_iter()
+            .enumerate()
+            .map(|(index, slice)| {
+                let mut part = skeleton.clone();
+                if let Some(Value::Object(order)) = &mut part.order {
+                    order.insert(field.clone(), Value::Array(slice));
+                }
+                part.part = Some(Part {
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                    count,
+                    field: field.clone(),
+                });
+                part.message()
+            })
+            .collect())
+    }
+
+    /// The biggest array field of `order`, by element count.
+    fn largest_array(&self) -> Option<(String, Vec<Value>)> {
+        let order = self.order.as_ref()?.as_object()?;
+        order
+            .iter()
+            .filter_map(|(name, value)| Some((name, value.as_array()?)))
+            .max_by_key(|(_, items)| items.len())
+            .filter(|(_, items)| items.len() > 1)
+            .map(|(name, items)| (name.clone(), items.clone()))
+    }
+
     /// The message as sent: FIFO-grouped by order (or provider, for wallet events) so one
-    /// order's updates stay in order, and deduplicated by event so a retry after a crash
-    /// between publishing and completing is dropped by SQS within its five-minute window.
-    pub fn encode(&self) -> OutgoingMessage {
+    /// order's updates stay in order, and deduplicated by event (and part) so a retry after a
+    /// crash between publishing and completing is dropped by SQS within its five-minute
+    /// window, and by downstream after it.
+    fn message(&self) -> OutgoingMessage {
         let group = match (&self.order_kind, &self.order_id) {
             (Some(kind), Some(id)) => format!("{}#{kind}#{id}", self.provider),
             _ => format!("{}#wallet", self.provider),
@@ -49,12 +172,88 @@ impl OrderUpdate {
                 (ATTR_EVENT_TYPE, self.event_type.clone()),
             ],
             group_id: Some(group),
-            deduplication_id: Some(dedup_id(&self.provider, &self.event_id)),
+            deduplication_id: Some(self.deduplication_id()),
         }
+    }
+
+    /// Stable for the same event (and part), whatever attempt sends it.
+    pub fn deduplication_id(&self) -> String {
+        let key = match &self.part {
+            None => format!("{}#{}", self.provider, self.event_id),
+            Some(part) => format!("{}#{}#part{}", self.provider, self.event_id, part.index),
+        };
+        // SQS deduplication ids are at most 128 characters of a limited alphabet: hash the key.
+        crate::idempotency::body_sha256(key.as_bytes())
     }
 }
 
-/// SQS deduplication ids are at most 128 characters of a limited alphabet: hash the key.
-fn dedup_id(provider: &str, event_id: &str) -> String {
-    crate::idempotency::body_sha256(format!("{provider}#{event_id}").as_bytes())
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn update(vouchers: usize) -> OrderUpdate {
+        let vouchers: Vec<Value> = (0..vouchers)
+            .map(|i| json!({"code": format!("CODE-{i:06}-XXXXXXXXXXXXXXXX"), "pin": format!("{i:08}"), "serial": i}))
+            .collect();
+        OrderUpdate {
+            v: ORDER_UPDATE_VERSION,
+            provider: "octopus".into(),
+            event_id: "evt_big".into(),
+            event_type: "order.delivered".into(),
+            occurred_at: "2026-11-22T10:00:00Z".into(),
+            order_kind: Some("voucher".into()),
+            order_id: Some("12345".into()),
+            status: Some("DELIVERED".into()),
+            current: true,
+            event_data: json!({"id": 12345}),
+            order: Some(json!({"id": 12345, "status": "DELIVERED", "vouchers": vouchers})),
+            part: None,
+        }
+    }
+
+    fn parts(messages: &[OutgoingMessage]) -> Vec<OrderUpdate> {
+        messages
+            .iter()
+            .map(|m| serde_json::from_str(&m.body).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_small_update_is_one_message() {
+        let messages = update(5).encode().unwrap();
+        assert_eq!(messages.len(), 1);
+        assert!(parts(&messages)[0].part.is_none());
+    }
+
+    #[test]
+    fn an_order_of_5000_vouchers_is_split_and_every_voucher_is_in_exactly_one_part() {
+        let big = update(5_000);
+        let messages = big.encode().unwrap();
+        assert!(messages.len() > 1, "{} bytes", big.message().sqs_size());
+        let mut joined = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, (message, part)) in messages.iter().zip(parts(&messages)).enumerate() {
+            assert!(message.sqs_size() <= SQS_MAX_MESSAGE_BYTES);
+            let p = part.part.clone().unwrap();
+            assert_eq!((p.index as usize, p.count as usize), (i, messages.len()));
+            assert_eq!(p.field, "vouchers");
+            assert_eq!(message.group_id, messages[0].group_id, "one FIFO group");
+            ids.insert(message.deduplication_id.clone().unwrap());
+            joined.extend(part.order.unwrap()["vouchers"].as_array().unwrap().clone());
+        }
+        assert_eq!(ids.len(), messages.len(), "a deduplication id per part");
+        assert_eq!(&joined, big.order.unwrap()["vouchers"].as_array().unwrap());
+        // The same update encodes to the same parts: a retry sends the same ids.
+        assert_eq!(update(5_000).encode().unwrap(), messages);
+    }
+
+    #[test]
+    fn what_cannot_be_split_is_an_error_not_a_drop() {
+        let mut big = update(1);
+        big.order = Some(json!({"id": 1, "note": "x".repeat(300_000)}));
+        let err = big.encode().unwrap_err();
+        assert_eq!(err.limit, SQS_MAX_MESSAGE_BYTES);
+        assert!(!err.to_string().contains("xxxx"));
+    }
 }

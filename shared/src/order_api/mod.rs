@@ -3,6 +3,7 @@
 
 mod by_provider;
 mod http;
+mod memory;
 mod octopus;
 mod optty;
 mod retry;
@@ -15,6 +16,7 @@ use tokio::time::Instant;
 
 pub use by_provider::ProviderApis;
 pub use http::{HttpOrderClient, OrderPath};
+pub use memory::MemoryOrderApi;
 pub use octopus::{OctopusOrderClient, OctopusPaths, octopus_order_id};
 pub use optty::{OpttyOrderClient, OpttyPaths, optty_reference};
 pub use retry::RetryPolicy;

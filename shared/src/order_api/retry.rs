@@ -45,7 +45,10 @@ impl RetryPolicy {
 
     /// True when waiting `wait` still leaves time for an attempt before `deadline`.
     pub fn fits(&self, wait: Duration, deadline: Instant) -> bool {
-        Instant::now() + wait + self.min_attempt_time <= deadline
+        // Checked: a provider's `Retry-After` is input, and `u64::MAX` seconds would overflow.
+        wait.checked_add(self.min_attempt_time)
+            .and_then(|needed| Instant::now().checked_add(needed))
+            .is_some_and(|ready| ready <= deadline)
     }
 
     /// The timeout for an attempt starting now: the policy's, cut to the time left.
@@ -91,5 +94,14 @@ mod tests {
         assert!(policy.fits(Duration::from_secs(1), deadline));
         assert!(!policy.fits(Duration::from_secs(2), deadline));
         assert!(policy.attempt_timeout(Instant::now()).is_none());
+    }
+
+    #[tokio::test]
+    async fn the_largest_retry_after_does_not_fit_and_does_not_panic() {
+        // Regression: `Retry-After: 18446744073709551615` overflowed `Instant + Duration`.
+        let policy = RetryPolicy::default();
+        let huge = parse_retry_after(Some("18446744073709551615")).unwrap();
+        assert!(!policy.fits(huge, Instant::now() + Duration::from_secs(30)));
+        assert!(!policy.fits(Duration::MAX, Instant::now() + Duration::from_secs(30)));
     }
 }

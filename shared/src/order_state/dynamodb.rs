@@ -1,12 +1,14 @@
 //! DynamoDB adapter of the order state: conditional writes that never move a state backwards.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{OrderState, OrderStateStore, StateWrite, WalletMovement};
+use super::{OrderState, OrderStateStore, StateWrite, StoredHead, WalletMovement, decide};
+
+type Item = HashMap<String, AttributeValue>;
 use crate::idempotency::StoreError;
 
 #[derive(Clone, Debug)]
@@ -38,73 +40,181 @@ fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// A failed condition means a newer state is stored: not an error.
-fn outcome<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<StateWrite, StoreError>
+/// True when the write happened, false when its condition failed (another writer first).
+fn written<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
 where
     E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
-        Ok(_) => Ok(StateWrite::Applied),
-        Err(error) => {
-            let conditional = error
-                .as_service_error()
-                .and_then(|e| e.code())
-                .is_some_and(|code| code == "ConditionalCheckFailedException");
-            if conditional {
-                Ok(StateWrite::Superseded)
-            } else {
-                Err(StoreError::Unavailable(
-                    DisplayErrorContext(&error).to_string(),
-                ))
-            }
-        }
+        Ok(_) => Ok(true),
+        Err(error) if is_condition_failure(&error) => Ok(false),
+        Err(error) => Err(unavailable(error)),
+    }
+}
+
+/// Writes retried when another writer changed the item between the read and the write.
+const MAX_WRITE_TRIES: usize = 8;
+
+fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error
+        .as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
+fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::Unavailable(DisplayErrorContext(&error).to_string())
+}
+
+fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+/// The head of a stored order item. Items written before the change map existed count their
+/// one recorded change.
+fn head_of(key: &str, item: &Item) -> Result<StoredHead, StoreError> {
+    let corrupt = |reason: &str| StoreError::Corrupt {
+        key: key.to_string(),
+        reason: reason.to_string(),
+    };
+    let change_key = item
+        .get("change_key")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    let mut changes: BTreeMap<String, String> = match item.get("changes") {
+        Some(AttributeValue::M(map)) => map
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+            .collect(),
+        Some(_) => return Err(corrupt("changes is not a map")),
+        None => BTreeMap::new(),
+    };
+    if changes.is_empty()
+        && let Some(event_id) = item.get("last_event_id").and_then(|v| v.as_s().ok())
+    {
+        changes.insert(change_key.clone(), event_id.clone());
+    }
+    Ok(StoredHead {
+        status_rank: number(item, "status_rank").ok_or_else(|| corrupt("no status_rank"))?,
+        progress: number(item, "progress"),
+        last_event_at: number(item, "last_event_at").ok_or_else(|| corrupt("no last_event_at"))?,
+        change_key,
+        changes,
+    })
+}
+
+fn state_item(state: &OrderState) -> Item {
+    let mut item = HashMap::new();
+    item.insert("pk".to_string(), s(&state.order.state_key()));
+    item.insert("provider".to_string(), s(&state.order.provider));
+    item.insert("order_kind".to_string(), s(state.order.kind.as_str()));
+    item.insert("order_id".to_string(), s(&state.order.order_id));
+    item.insert("status".to_string(), s(&state.status));
+    item.insert("status_rank".to_string(), n(state.status_rank));
+    item.insert("last_event_at".to_string(), n(state.last_event_at));
+    item.insert("last_event_id".to_string(), s(&state.last_event_id));
+    item.insert("change_key".to_string(), s(&state.change_key()));
+    put(&mut item, "quantity", state.quantity.map(n));
+    put(
+        &mut item,
+        "delivered_quantity",
+        state.delivered_quantity.map(n),
+    );
+    put(&mut item, "progress", state.progress.map(n));
+    put(&mut item, "detail", state.detail.as_deref().map(s));
+    put(&mut item, "amount", state.amount.as_deref().map(n));
+    put(&mut item, "currency", state.currency.as_deref().map(s));
+    put(
+        &mut item,
+        "product_name",
+        state.product_name.as_deref().map(s),
+    );
+    put(&mut item, "reference", state.reference.as_deref().map(s));
+    item
+}
+
+impl DynamoOrderStateStore {
+    async fn read(&self, key: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item)
     }
 }
 
 impl OrderStateStore for DynamoOrderStateStore {
+    /// Read, [`decide`], then write only if the item is still as read (optimistic concurrency
+    /// on `version`); a lost race reads again.
     async fn record_order(&self, state: &OrderState) -> Result<StateWrite, StoreError> {
-        let mut item = HashMap::new();
-        item.insert("pk".to_string(), s(&state.order.state_key()));
-        item.insert("provider".to_string(), s(&state.order.provider));
-        item.insert("order_kind".to_string(), s(state.order.kind.as_str()));
-        item.insert("order_id".to_string(), s(&state.order.order_id));
-        item.insert("status".to_string(), s(&state.status));
-        item.insert("status_rank".to_string(), n(state.status_rank));
-        item.insert("last_event_at".to_string(), n(state.last_event_at));
-        item.insert("last_event_id".to_string(), s(&state.last_event_id));
-        item.insert("change_key".to_string(), s(&state.change_key()));
-        put(&mut item, "quantity", state.quantity.map(n));
-        put(
-            &mut item,
-            "delivered_quantity",
-            state.delivered_quantity.map(n),
-        );
-        put(&mut item, "amount", state.amount.as_deref().map(n));
-        put(&mut item, "currency", state.currency.as_deref().map(s));
-        put(
-            &mut item,
-            "product_name",
-            state.product_name.as_deref().map(s),
-        );
-        put(&mut item, "reference", state.reference.as_deref().map(s));
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            // The same rule as `supersedes`, applied atomically.
-            .condition_expression(
-                "attribute_not_exists(pk) OR status_rank < :rank \
-                 OR (status_rank = :rank AND last_event_at < :at \
-                     AND (attribute_not_exists(change_key) OR change_key <> :change))",
-            )
-            .expression_attribute_values(":rank", n(state.status_rank))
-            .expression_attribute_values(":at", n(state.last_event_at))
-            .expression_attribute_values(":change", s(&state.change_key()))
-            .send()
-            .await;
-        outcome(result)
+        let key = state.order.state_key();
+        for _ in 0..MAX_WRITE_TRIES {
+            let stored = self.read(&key).await?;
+            let head = stored.as_ref().map(|i| head_of(&key, i)).transpose()?;
+            let decision = decide(head.as_ref(), state);
+            if !decision.record_change {
+                return Ok(decision.write);
+            }
+            let version: Option<i64> = stored.as_ref().and_then(|i| number(i, "version"));
+            let mut changes = head.map(|h| h.changes).unwrap_or_default();
+            changes.insert(state.change_key(), state.last_event_id.clone());
+            let changes = AttributeValue::M(changes.into_iter().map(|(k, v)| (k, s(&v))).collect());
+            let next_version = n(version.unwrap_or(0) + 1);
+            let condition = match (&stored, version) {
+                (None, _) => "attribute_not_exists(pk)",
+                (Some(_), None) => "attribute_not_exists(version)",
+                (Some(_), Some(_)) => "version = :version",
+            };
+            let written = if decision.replace_state {
+                let mut item = state_item(state);
+                item.insert("changes".to_string(), changes);
+                item.insert("version".to_string(), next_version);
+                let mut call = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression(condition);
+                if let Some(v) = version {
+                    call = call.expression_attribute_values(":version", n(v));
+                }
+                written(call.send().await)?
+            } else {
+                let mut call = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", s(&key))
+                    .update_expression("SET changes = :changes, version = :next")
+                    .condition_expression(condition)
+                    .expression_attribute_values(":changes", changes)
+                    .expression_attribute_values(":next", next_version);
+                if let Some(v) = version {
+                    call = call.expression_attribute_values(":version", n(v));
+                }
+                written(call.send().await)?
+            };
+            if written {
+                return Ok(decision.write);
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "{key} changed under {MAX_WRITE_TRIES} writes in a row"
+        )))
     }
 
     async fn record_wallet(&self, movement: &WalletMovement) -> Result<StateWrite, StoreError> {
@@ -134,6 +244,11 @@ impl OrderStateStore for DynamoOrderStateStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        outcome(result)
+        // The key holds the event id: an existing movement was recorded by this same event.
+        Ok(if written(result)? {
+            StateWrite::Recorded { current: true }
+        } else {
+            StateWrite::RecordedEarlier { current: true }
+        })
     }
 }

@@ -3,12 +3,19 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{OrderState, OrderStateStore, StateWrite, WalletMovement, supersedes};
+use super::{OrderState, OrderStateStore, StateWrite, StoredHead, WalletMovement, decide};
 use crate::idempotency::StoreError;
+
+/// An order's item: its current state and every change recorded for it.
+#[derive(Clone, Debug)]
+struct Item {
+    state: OrderState,
+    head: StoredHead,
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct MemoryOrderStateStore {
-    orders: Arc<Mutex<HashMap<String, OrderState>>>,
+    orders: Arc<Mutex<HashMap<String, Item>>>,
     wallet: Arc<Mutex<HashMap<String, WalletMovement>>>,
 }
 
@@ -22,7 +29,25 @@ impl MemoryOrderStateStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(key)
-            .cloned()
+            .map(|item| item.state.clone())
+    }
+
+    /// Every change recorded for the order: change key → the event that reported it first.
+    pub fn changes(&self, key: &str) -> Vec<(String, String)> {
+        self.orders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .map(|item| item.head.changes.clone().into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every order's state, for comparing two runs.
+    pub fn snapshot(&self) -> Vec<OrderState> {
+        let orders = self.orders.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut states: Vec<OrderState> = orders.values().map(|i| i.state.clone()).collect();
+        states.sort_by_key(|s| s.order.state_key());
+        states
     }
 
     pub fn wallet_movements(&self) -> usize {
@@ -37,26 +62,38 @@ impl OrderStateStore for MemoryOrderStateStore {
     async fn record_order(&self, state: &OrderState) -> Result<StateWrite, StoreError> {
         let mut orders = self.orders.lock().unwrap_or_else(PoisonError::into_inner);
         let key = state.order.state_key();
-        if let Some(stored) = orders.get(&key)
-            && !supersedes(
-                state,
-                stored.status_rank,
-                stored.last_event_at,
-                &stored.change_key(),
-            )
-        {
-            return Ok(StateWrite::Superseded);
+        let stored = orders.get(&key);
+        let decision = decide(stored.map(|item| &item.head), state);
+        if decision.record_change {
+            let mut item = match stored {
+                Some(item) if !decision.replace_state => item.clone(),
+                Some(item) => Item {
+                    state: state.clone(),
+                    head: StoredHead {
+                        changes: item.head.changes.clone(),
+                        ..state.head()
+                    },
+                },
+                None => Item {
+                    state: state.clone(),
+                    head: state.head(),
+                },
+            };
+            item.head
+                .changes
+                .insert(state.change_key(), state.last_event_id.clone());
+            orders.insert(key, item);
         }
-        orders.insert(key, state.clone());
-        Ok(StateWrite::Applied)
+        Ok(decision.write)
     }
 
     async fn record_wallet(&self, movement: &WalletMovement) -> Result<StateWrite, StoreError> {
         let mut wallet = self.wallet.lock().unwrap_or_else(PoisonError::into_inner);
+        // The key holds the event id: an existing movement was recorded by this same event.
         if wallet.contains_key(&movement.key()) {
-            return Ok(StateWrite::Superseded);
+            return Ok(StateWrite::RecordedEarlier { current: true });
         }
         wallet.insert(movement.key(), movement.clone());
-        Ok(StateWrite::Applied)
+        Ok(StateWrite::Recorded { current: true })
     }
 }

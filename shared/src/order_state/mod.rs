@@ -1,14 +1,25 @@
-//! The last known state of each order, and wallet movements, as events report them.
+//! The last known state of each order, every change it went through, and wallet movements.
 //!
-//! A state is written only when it is not older than what is stored: ordered by the status's
-//! rank first (a terminal status is never replaced by an intermediate one), then by the event's
-//! time. So `order.partially_delivered` arriving after `order.delivered` leaves `DELIVERED`, and
-//! writing the same event twice changes nothing. Only whitelisted, non-secret fields are stored:
-//! never a voucher code, PIN, claim URL or activation code.
+//! An order item holds its current state and a map of every change recorded for it (change key
+//! → the event that reported it first). A state write ([`decide`], pure, the same for DynamoDB
+//! and memory) distinguishes three cases, which is what makes redelivery safe:
+//! - a change never seen before is recorded, and becomes the current state when it is newer
+//!   ([`is_newer`]): by rank first (a terminal status outranks every lifecycle status), then by
+//!   progress within a rank (a delivered quantity only grows), and only then by the event's time;
+//! - a change this same event recorded on an earlier attempt: nothing is written, and the
+//!   processor runs the steps after the write again (a failed publish or watch is retried);
+//! - a change another event recorded first: nothing is written and nothing is published.
+//!
+//! Only whitelisted, non-secret fields are stored: never a voucher code, PIN, claim URL or
+//! activation code.
+//!
+//! The change map grows by one short entry per distinct change of an order (a few for most
+//! orders; one per partial delivery at most), far below DynamoDB's 400 KB item limit.
 
 mod dynamodb;
 mod memory;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 pub use dynamodb::DynamoOrderStateStore;
@@ -32,6 +43,12 @@ pub struct OrderState {
     pub product_name: Option<String>,
     /// The client's own reference (`reference_code`, `client_reference`).
     pub reference: Option<String>,
+    /// How far the order got within its status's rank; only grows (Octopus: the delivered
+    /// quantity of a partial delivery; Optty: capture before authorisation).
+    pub progress: Option<i64>,
+    /// What else makes this change distinct from another of the same status (Optty's capture
+    /// status and refund reference, OwlPay's event for repeatable events). Part of the change key.
+    pub detail: Option<String>,
     /// Epoch milliseconds of the event that reported this state.
     pub last_event_at: i64,
     pub last_event_id: String,
@@ -57,12 +74,104 @@ impl WalletMovement {
     }
 }
 
-/// Whether a state write took effect.
+/// What a state write found, and so what the processor does next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StateWrite {
-    Applied,
-    /// A state at least as recent, or this same change, was stored already; nothing changed.
-    Superseded,
+    /// A change not recorded before, recorded now. `current`: it is now the order's state
+    /// (false: a late report of an earlier change; recorded and published, state left as it is).
+    Recorded { current: bool },
+    /// This same event recorded this change on an earlier attempt that did not finish: nothing
+    /// is written again, and the steps after the write (watch, publish) run again.
+    RecordedEarlier { current: bool },
+    /// Another event reported this same change first (a webhook and a poll that both saw it):
+    /// nothing to do.
+    KnownChange,
+}
+
+impl StateWrite {
+    /// Whether the event's order update is (still) to be published.
+    pub fn publishes(self) -> bool {
+        !matches!(self, Self::KnownChange)
+    }
+
+    /// Whether the change is the order's state now.
+    pub fn is_current(self) -> bool {
+        matches!(
+            self,
+            Self::Recorded { current: true } | Self::RecordedEarlier { current: true }
+        )
+    }
+}
+
+/// What a stored order item says, as far as [`decide`] needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredHead {
+    pub status_rank: u8,
+    pub progress: Option<i64>,
+    pub last_event_at: i64,
+    pub change_key: String,
+    /// Every change recorded for the order: change key → id of the event that reported it.
+    pub changes: BTreeMap<String, String>,
+}
+
+/// What to do with an order item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub write: StateWrite,
+    /// Add the change to the item's change map.
+    pub record_change: bool,
+    /// Replace the item's state fields with the new state.
+    pub replace_state: bool,
+}
+
+/// Decides a state write against what is stored. Pure: both adapters apply it.
+pub fn decide(stored: Option<&StoredHead>, new: &OrderState) -> Decision {
+    let Some(stored) = stored else {
+        return Decision {
+            write: StateWrite::Recorded { current: true },
+            record_change: true,
+            replace_state: true,
+        };
+    };
+    let key = new.change_key();
+    match stored.changes.get(&key) {
+        Some(event_id) if *event_id == new.last_event_id => Decision {
+            write: StateWrite::RecordedEarlier {
+                current: stored.change_key == key,
+            },
+            record_change: false,
+            replace_state: false,
+        },
+        Some(_) => Decision {
+            write: StateWrite::KnownChange,
+            record_change: false,
+            replace_state: false,
+        },
+        None => {
+            let newer = is_newer(new, stored);
+            Decision {
+                write: StateWrite::Recorded { current: newer },
+                record_change: true,
+                replace_state: newer,
+            }
+        }
+    }
+}
+
+/// True when `new` (a change not recorded yet) is later in the order's life than the stored
+/// state: by what the changes are (rank, then progress), the event's time only breaking true
+/// ties, so a provider's clock and hookline's (polled events) are never compared when the
+/// changes themselves say which came first.
+pub fn is_newer(new: &OrderState, stored: &StoredHead) -> bool {
+    if new.status_rank != stored.status_rank {
+        return new.status_rank > stored.status_rank;
+    }
+    if let (Some(new_progress), Some(stored_progress)) = (new.progress, stored.progress)
+        && new_progress != stored_progress
+    {
+        return new_progress > stored_progress;
+    }
+    new.last_event_at > stored.last_event_at
 }
 
 pub trait OrderStateStore: Send + Sync {
@@ -71,7 +180,7 @@ pub trait OrderStateStore: Send + Sync {
         state: &OrderState,
     ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send;
 
-    /// Records a movement once; a second write of the same event is `Superseded`.
+    /// Records a movement once; a second write of the same event is `RecordedEarlier`.
     fn record_wallet(
         &self,
         movement: &WalletMovement,
@@ -79,22 +188,30 @@ pub trait OrderStateStore: Send + Sync {
 }
 
 impl OrderState {
-    /// What identifies the change this state records: its status and, for partial deliveries,
-    /// how much was delivered. Two events reporting the same change (a webhook and a poll that
-    /// both saw it) have the same change key, and only the first takes effect.
+    /// What identifies the change this state records: its status, its progress (for partial
+    /// deliveries, how much was delivered), and the provider's `detail`. Two events reporting the same change (a
+    /// webhook and a poll that both saw it) have the same change key, and only the first takes
+    /// effect.
     pub fn change_key(&self) -> String {
-        match self.delivered_quantity {
-            Some(delivered) => format!("{}#{delivered}", self.status),
-            None => self.status.clone(),
+        let mut key = self.status.clone();
+        if let Some(progress) = self.progress {
+            key.push_str(&format!("#{progress}"));
+        }
+        if let Some(detail) = &self.detail {
+            key.push('#');
+            key.push_str(detail);
+        }
+        key
+    }
+
+    /// The head this state would leave as the stored one.
+    pub fn head(&self) -> StoredHead {
+        StoredHead {
+            status_rank: self.status_rank,
+            progress: self.progress,
+            last_event_at: self.last_event_at,
+            change_key: self.change_key(),
+            changes: BTreeMap::new(),
         }
     }
-}
-
-/// True when `new` may replace the stored state: a later status in the order's life, or a
-/// later report of a different change at the same rank.
-pub fn supersedes(new: &OrderState, stored_rank: u8, stored_at: i64, stored_change: &str) -> bool {
-    new.status_rank > stored_rank
-        || (new.status_rank == stored_rank
-            && new.last_event_at > stored_at
-            && new.change_key() != stored_change)
 }

@@ -127,6 +127,7 @@ fn log_outcome(outcome: &Outcome) {
                 ProcessError::Store(_) => "store",
                 ProcessError::Fetch(_) => "fetch",
                 ProcessError::Publish(_) => "publish",
+                ProcessError::TooLarge(_) => "too_large",
             };
             tracing::error!(cause, error = %error, "event failed; SQS will deliver it again")
         }

@@ -1,12 +1,19 @@
-//! The processor: each ingest message takes effect exactly once.
+//! The processor: each ingest message takes effect exactly once, and its order update is
+//! published at least once with a stable deduplication id, whatever fails or crashes on the way.
 //!
 //! Per record: plan the event (pure) → claim it in the event store → fetch the full order when
-//! the event calls for it → record the order state → publish the order update → mark the claim
-//! COMPLETED. An event whose change is already recorded publishes no update, so downstream sees
-//! each change once. Any failure after the claim releases it and reports the record as failed, so SQS
-//! redelivers it (and, after `maxReceiveCount`, moves it to the dead-letter queue). The update
-//! is published before the claim is completed: a crash between the two can repeat an update
-//! (deduplicated by the FIFO order-updates queue within five minutes), never lose one.
+//! the event calls for it → record the order state → register a watch (a partial delivery) →
+//! publish the order update → mark the claim COMPLETED.
+//!
+//! The state write is the commit point. It records which event reported each change, so a
+//! redelivery of an event whose earlier attempt recorded its change and then failed or died
+//! (publish refused, watch not registered, the Lambda killed at its deadline) finds the change
+//! "recorded earlier" and runs every step after the write again, until all are done; a change
+//! reported by another event first is neither recorded nor published twice. Any failure after
+//! the claim releases it (a crash leaves it to its lease) and reports the record as failed, so
+//! SQS redelivers it and, after `maxReceiveCount`, moves it to the dead-letter queue, where it
+//! stays visible and can be redriven. A repeated publish carries the same deduplication id: SQS
+//! drops it within five minutes, downstream after that.
 
 mod batch;
 pub mod lambda;
@@ -22,13 +29,14 @@ use tokio::time::Instant;
 pub use batch::{BatchRecord, RecordResult, process_batch};
 pub use plan::{Plan, PlanError, confirmed_state, plan};
 
+use crate::clock::Clock;
 use crate::idempotency::{
     Claim, ClaimRequest, DEFAULT_RECORD_TTL_SECS, EventStore, StoreError, body_sha256, event_key,
 };
 use crate::message::QueueMessage;
 use crate::order_api::{FetchError, OrderApi};
 use crate::order_state::{OrderStateStore, StateWrite};
-use crate::order_update::{ORDER_UPDATE_VERSION, OrderUpdate};
+use crate::order_update::{ORDER_UPDATE_VERSION, OrderUpdate, UpdateTooLarge};
 use crate::queue::{Queue, QueueError};
 use crate::watch::{Watch, WatchStore};
 
@@ -43,6 +51,8 @@ pub struct ProcessorConfig {
     pub deadline_margin: Duration,
     /// How long a watch registered by an event (a partial delivery) lasts at most.
     pub watch_give_up_secs: i64,
+    /// Leases and record times are read from it (manual in tests).
+    pub clock: Clock,
 }
 
 impl Default for ProcessorConfig {
@@ -52,6 +62,7 @@ impl Default for ProcessorConfig {
             concurrency: 8,
             deadline_margin: Duration::from_secs(1),
             watch_give_up_secs: crate::watch::api::DEFAULT_GIVE_UP_SECS,
+            clock: Clock::system(),
         }
     }
 }
@@ -67,6 +78,8 @@ pub enum ProcessError {
     Fetch(#[from] FetchError),
     #[error("publishing the order update failed: {0}")]
     Publish(#[from] QueueError),
+    #[error(transparent)]
+    TooLarge(#[from] UpdateTooLarge),
 }
 
 /// What became of one record.
@@ -134,7 +147,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         let work_deadline = deadline
             .checked_sub(self.config.deadline_margin)
             .unwrap_or(deadline);
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let now = self.config.clock.now_unix();
         let seconds_left = work_deadline
             .saturating_duration_since(Instant::now())
             .as_secs();
@@ -174,7 +187,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                     .complete(
                         &request.key,
                         &request.lease_token,
-                        OffsetDateTime::now_utc().unix_timestamp(),
+                        self.config.clock.now_unix(),
                     )
                     .await
                 {
@@ -214,8 +227,8 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         }
     }
 
-    /// The event's effects: fetch, state, order update. Returns the state write and how long
-    /// the fetch took.
+    /// The event's effects: fetch, state, watch, order update. Returns the state write and
+    /// how long the fetch took. Safe to run again for the same event: see the module docs.
     async fn apply(
         &self,
         message: &QueueMessage,
@@ -239,11 +252,26 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
             (None, Some(movement)) => Some(self.states.record_wallet(movement).await?),
             (None, None) => None,
         };
-        // Downstream gets each change once: an event whose change is already recorded (a late
-        // event, or a webhook and a poll that saw the same change) publishes nothing.
-        // Only a partial delivery that is news is watched: a late one finds its order settled.
-        if let (true, Some(order), Some(StateWrite::Applied)) = (plan.watch, &plan.order, state) {
-            let now = OffsetDateTime::now_utc().unix_timestamp();
+        match state {
+            Some(StateWrite::KnownChange) => {
+                tracing::info!(
+                    "this change was recorded by another event already; no order update"
+                );
+                return Ok((state, fetch_latency));
+            }
+            Some(StateWrite::RecordedEarlier { .. }) => tracing::warn!(
+                "an earlier attempt recorded this change and did not finish; its remaining steps run again"
+            ),
+            _ => {}
+        }
+        // Only a partial delivery that is the order's state now is watched: a late one finds its
+        // order settled or watched already. Registering is idempotent, so a retry may repeat it.
+        if let (true, Some(order), true) = (
+            plan.watch,
+            &plan.order,
+            state.is_some_and(StateWrite::is_current),
+        ) {
+            let now = self.config.clock.now_unix();
             let watch = Watch::new(order.clone(), None, now, self.config.watch_give_up_secs);
             let registration = self.watches.register(&watch).await?;
             tracing::info!(
@@ -251,12 +279,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 "order watched until it settles (no webhook reports the rest)"
             );
         }
-        if state == Some(StateWrite::Superseded) {
-            tracing::info!(
-                "this change or a later one is recorded already; state left as it is, no order update"
-            );
-        }
-        if plan.known_type && state != Some(StateWrite::Superseded) {
+        if plan.known_type {
             let update = OrderUpdate {
                 v: ORDER_UPDATE_VERSION,
                 provider: message.provider.clone(),
@@ -266,10 +289,15 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 order_kind: plan.order.as_ref().map(|o| o.kind.to_string()),
                 order_id: plan.order.as_ref().map(|o| o.order_id.clone()),
                 status: order_state.as_ref().map(|s| s.status.clone()),
+                current: state.is_none_or(StateWrite::is_current),
                 event_data: plan.event_data.clone(),
                 order: fetched,
+                part: None,
             };
-            self.updates.send(&update.encode()).await?;
+            // Parts in order, one at a time: a FIFO group keeps them in this order.
+            for part in update.encode()? {
+                self.updates.send(&part).await?;
+            }
         }
         Ok((state, fetch_latency))
     }

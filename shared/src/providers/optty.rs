@@ -36,6 +36,12 @@ struct Notification<'a> {
     reference: Option<Cow<'a, str>>,
     #[serde(borrow)]
     order_token: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    capture_status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    capture_reference: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    refund_reference: Option<Cow<'a, str>>,
 }
 
 /// The Optty scheme: the active path tokens.
@@ -120,7 +126,21 @@ pub fn parse_notification(body: &[u8]) -> Result<VerifiedEvent, Rejection> {
         .ok_or_else(|| {
             Rejection::Malformed("notification has no transactionId or reference".into())
         })?;
-    let event_id = format!("{subject}#{event_type}#{status}");
+    // Everything that tells two notifications apart: a capture after its authorisation, or a
+    // second partial refund, keeps the order's status but is a notification of its own.
+    let mut event_id = format!("{subject}#{event_type}#{status}");
+    for part in [
+        &notification.capture_status,
+        &notification.capture_reference,
+        &notification.refund_reference,
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|p| !p.is_empty())
+    {
+        event_id.push('#');
+        event_id.push_str(part);
+    }
     validate_event_id(&event_id)?;
     Ok(VerifiedEvent {
         provider: PROVIDER.to_string(),
@@ -174,6 +194,35 @@ mod tests {
             "ord-1#ORDER_STATUS_UPDATE#CANCELED"
         );
         assert_eq!(order_reference(no_txn).as_deref(), Some("ord-1"));
+    }
+
+    #[test]
+    fn capture_and_refund_notifications_of_one_status_have_ids_of_their_own() {
+        // Regression: `{txn}#{event}#{status}` gave these one id; the second was a Conflict,
+        // dead-lettered, and a redrive conflicted again.
+        let base = r#"{"event":"ORDER_STATUS_UPDATE","status":"SUCCESSFUL","transactionId":"txn-9","orderReference":"ord-9""#;
+        let bodies = [
+            format!("{base}}}"),
+            format!(r#"{base},"captureStatus":"AUTHORIZED"}}"#),
+            format!(r#"{base},"captureStatus":"CAPTURED","captureReference":"cap-1"}}"#),
+            format!(r#"{base},"refundReference":"rf-1"}}"#),
+            format!(r#"{base},"refundReference":"rf-2"}}"#),
+        ];
+        let ids: Vec<String> = bodies
+            .iter()
+            .map(|b| verify(Some(TOKEN), b.as_bytes()).unwrap().event_id)
+            .collect();
+        let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), bodies.len(), "{ids:?}");
+        assert_eq!(
+            ids[2],
+            "txn-9#ORDER_STATUS_UPDATE#SUCCESSFUL#CAPTURED#cap-1"
+        );
+        // The same notification again has the same id (a retry is a duplicate).
+        assert_eq!(
+            verify(Some(TOKEN), bodies[4].as_bytes()).unwrap().event_id,
+            ids[4]
+        );
     }
 
     #[test]

@@ -40,6 +40,11 @@ impl MemoryQueue {
         messages.drain(..n).collect()
     }
 
+    /// Every message held, oldest first, left in the queue.
+    pub fn messages(&self) -> Vec<QueuedMessage> {
+        self.lock().iter().cloned().collect()
+    }
+
     /// Puts a taken message back at the end of the queue, keeping its id (a redelivery).
     pub fn requeue(&self, message: QueuedMessage) {
         self.lock().push_back(message);

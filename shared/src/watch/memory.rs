@@ -24,6 +24,17 @@ impl MemoryWatchStore {
         self.lock().get(key).cloned()
     }
 
+    /// Every watch with why it ended (if it did), sorted by key: for comparing two runs.
+    pub fn snapshot(&self) -> Vec<(String, Option<EndReason>)> {
+        let mut all: Vec<(String, Option<EndReason>)> = self
+            .lock()
+            .iter()
+            .map(|(key, (_, ended))| (key.clone(), *ended))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Watches> {
         self.watches.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -8,15 +8,16 @@
 //! the vouchers stay with the provider until the processor fetches them for the order update.
 
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::{Phase, Watch};
 use crate::idempotency::body_sha256;
 use crate::order::OrderKind;
 
-/// Fields of a fetched order a synthetic event may carry. Never codes, PINs, claim URLs or
-/// activation codes.
+/// Fields of a fetched order a synthetic event may carry: only what is fixed once the change
+/// has happened, so every poll that sees the change builds the same bytes for its id (a resend
+/// after a failure is then a duplicate, never a conflict). Left out: the poll time, and what
+/// moves on its own (`is_installed`, `activation_status`: each is an event of its own). Never
+/// codes, PINs, claim URLs or activation codes.
 const CARRIED_FIELDS: &[&str] = &[
     "id",
     "status",
@@ -32,8 +33,6 @@ const CARRIED_FIELDS: &[&str] = &[
     "data_amount_gb",
     "validity_days",
     "iccid",
-    "is_installed",
-    "activation_status",
     "failure_code",
     "failure_reason",
     "is_user_fixable",
@@ -44,7 +43,8 @@ const CARRIED_FIELDS: &[&str] = &[
 pub struct PolledEvent {
     pub event_id: String,
     pub event_type: String,
-    /// The webhook-shaped body: `{id, type, created_at, source: "poll", data}`.
+    /// The webhook-shaped body: `{id, type, source: "poll", data}`; the same bytes for the same
+    /// id, whenever polled. The processor takes the time from the ingest message.
     pub body: String,
 }
 
@@ -71,7 +71,7 @@ pub fn observe(watch: &Watch, order: &Value, now: i64) -> Observation {
     let delivered = order.get("delivered_quantity").and_then(Value::as_i64);
     let mut settled = false;
     let mut emit = |event_type: &str, change: &str| {
-        events.push(polled_event(watch, event_type, change, order, now));
+        events.push(polled_event(watch, event_type, change, order));
     };
     match watch.order.kind {
         OrderKind::Esim => {
@@ -140,13 +140,7 @@ pub fn observe(watch: &Watch, order: &Value, now: i64) -> Observation {
     }
 }
 
-fn polled_event(
-    watch: &Watch,
-    event_type: &str,
-    change: &str,
-    order: &Value,
-    now: i64,
-) -> PolledEvent {
+fn polled_event(watch: &Watch, event_type: &str, change: &str, order: &Value) -> PolledEvent {
     let order_ref = &watch.order;
     let digest = body_sha256(
         format!(
@@ -164,14 +158,9 @@ fn polled_event(
                 .map(|value| (field.to_string(), value.clone()))
         })
         .collect();
-    let created_at = OffsetDateTime::from_unix_timestamp(now)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default();
     let body = json!({
         "id": event_id,
         "type": event_type,
-        "created_at": created_at,
         "source": "poll",
         "data": data,
     });
@@ -237,14 +226,22 @@ mod tests {
     }
 
     #[test]
-    fn the_same_change_always_has_the_same_event_id() {
-        let a = observe(&watch(OrderKind::Esim), &esim("DELIVERED", false, ""), 1000);
-        let b = observe(&watch(OrderKind::Esim), &esim("DELIVERED", false, ""), 5000);
-        assert_eq!(a.events[0].event_id, b.events[0].event_id);
-        assert_ne!(
-            a.events[0].body, b.events[0].body,
-            "the time differs, the id does not"
+    fn the_same_change_always_has_the_same_event_id_and_the_same_bytes() {
+        // Regression: the body carried the poll time, so a resend after a failed send or a
+        // failed save was a Conflict at the processor, dead-lettered for good.
+        let a = observe(
+            &watch(OrderKind::Esim),
+            &esim("DELIVERED", false, "NOT_INSTALLED"),
+            1000,
         );
+        let b = observe(
+            &watch(OrderKind::Esim),
+            &esim("DELIVERED", true, "ACTIVE"),
+            5000,
+        );
+        assert_eq!(a.events[0].event_id, b.events[0].event_id);
+        assert_eq!(a.events[0].body, b.events[0].body);
+        assert!(!a.events[0].body.contains("created_at"));
     }
 
     #[test]

@@ -10,12 +10,12 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::cadence::{backoff, interval};
 use super::observe::observe;
 use super::{EndReason, Watch, WatchStore};
+use crate::clock::Clock;
 use crate::idempotency::StoreError;
 use crate::message::QueueMessage;
 use crate::order_api::{FetchError, OrderApi};
@@ -31,6 +31,8 @@ pub struct PollerConfig {
     pub lease: Duration,
     /// Work stops this long before the invocation's deadline.
     pub margin: Duration,
+    /// Poll times and lease ends are read from it (manual in tests).
+    pub clock: Clock,
 }
 
 impl Default for PollerConfig {
@@ -40,6 +42,7 @@ impl Default for PollerConfig {
             concurrency: 8,
             lease: Duration::from_secs(120),
             margin: Duration::from_secs(8),
+            clock: Clock::system(),
         }
     }
 }
@@ -103,17 +106,13 @@ pub struct Poller<W, A, Q> {
     pub config: PollerConfig,
 }
 
-fn unix_now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
-}
-
 impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
     /// Polls until nothing more is due before `deadline`.
     pub async fn run(&self, deadline: Instant) -> Result<PollReport, StoreError> {
         let stop = deadline.checked_sub(self.config.margin).unwrap_or(deadline);
         let mut report = PollReport::default();
         loop {
-            let now = unix_now();
+            let now = self.config.clock.now_unix();
             let round = self.poll_due(now, stop).await?;
             if round.rounds > 0 {
                 report.merge(&round);
@@ -221,7 +220,7 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
                 &order.provider,
                 &event.event_id,
                 &event.event_type,
-                OffsetDateTime::now_utc(),
+                self.config.clock.now_utc(),
                 event.body.clone(),
             )
             .encode();

@@ -130,6 +130,8 @@ fn state_of(
         currency: None,
         product_name: None,
         reference: None,
+        progress: None,
+        detail: None,
         last_event_at: occurred_at,
         last_event_id: event_id.to_string(),
     }

@@ -20,7 +20,10 @@ struct Envelope {
     data: Map<String, Value>,
 }
 
-/// Status of an Octopus event type, with its rank in the order's life.
+/// Status of an Octopus event type, with its rank in the order's life: the state table of the
+/// README's "Processing" section. A partial delivery's progress is its delivered quantity.
+/// eSIM: the lifecycle events (installed, activated, depleted) follow delivery; `esim.failed`
+/// and `esim.cancelled` are "always terminal" per the eSIM document, so they outrank them all.
 fn octopus_status(event_type: &str) -> Option<(OrderKind, &'static str, u8, bool)> {
     // (kind, status, rank, fetch)
     Some(match event_type {
@@ -29,11 +32,11 @@ fn octopus_status(event_type: &str) -> Option<(OrderKind, &'static str, u8, bool
         "order.failed" => (OrderKind::Voucher, "FAILED", 2, false),
         "order.cancelled" => (OrderKind::Voucher, "CANCELLED", 2, false),
         "esim.delivered" => (OrderKind::Esim, "DELIVERED", 1, true),
-        "esim.failed" => (OrderKind::Esim, "FAILED", 1, false),
-        "esim.cancelled" => (OrderKind::Esim, "CANCELLED", 1, false),
         "esim.installed" => (OrderKind::Esim, "INSTALLED", 2, false),
         "esim.activated" => (OrderKind::Esim, "ACTIVE", 3, false),
         "esim.depleted" => (OrderKind::Esim, "DEPLETED", 4, false),
+        "esim.failed" => (OrderKind::Esim, "FAILED", 5, false),
+        "esim.cancelled" => (OrderKind::Esim, "CANCELLED", 5, false),
         _ => return None,
     })
 }
@@ -79,6 +82,11 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
             product_name: text(data.get("product_name")),
             reference: text(data.get("reference_code"))
                 .or_else(|| text(data.get("client_reference"))),
+            // Only a partial delivery has progress: the delivered quantity, which only grows.
+            progress: (status == "PARTIALLY_DELIVERED")
+                .then(|| data.get("delivered_quantity").and_then(Value::as_i64))
+                .flatten(),
+            detail: None,
             last_event_at: occurred_at,
             last_event_id: envelope.id.clone(),
         });

@@ -75,6 +75,20 @@ pub fn confirmed_state(
     state.amount = number_text(order.get("amount")).or_else(|| text(order.get("amount")));
     state.currency = text(order.get("currency"));
     state.reference = text(order.get("merchantReference"));
+    // Within one status, a capture comes after its authorisation, and each refund is a change of
+    // its own. The API's word wins; the notification fills in what the API leaves out.
+    let from_either = |field: &str| {
+        text(order.get(field))
+            .or_else(|| text(plan.event_data.get(field)))
+            .filter(|v| !v.is_empty())
+    };
+    let capture = from_either("captureStatus").map(|c| c.to_ascii_uppercase());
+    state.progress = capture.as_deref().map(|c| i64::from(c == "CAPTURED"));
+    let detail: Vec<String> = [capture, from_either("refundReference")]
+        .into_iter()
+        .flatten()
+        .collect();
+    state.detail = (!detail.is_empty()).then(|| detail.join("#"));
     Ok(Some(state))
 }
 

@@ -35,6 +35,14 @@ fn order_status(event_type: &str, object: &Map<String, Value>) -> Option<(String
     })
 }
 
+/// Events that may come several times for one order or intent, each reporting a new fact.
+const REPEATABLE_EVENTS: &[&str] = &[
+    "order.updated",
+    "payment_intent.partial_captured",
+    "payment_intent.refund_created",
+    "payment_intent.refund_cancelled",
+];
+
 /// Rank of a payment intent event in its life: authorisation, capture, settlement and payout,
 /// then refunds (which come after a capture), and last the outcomes that end it early.
 /// `payment_intent.updated` carries no status and changes none.
@@ -105,6 +113,11 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
         order_id,
     };
     let mut state = state_of(&order, &status.0, status.1, occurred_at, &envelope.uuid);
+    // A repeatable event (a second partial capture, another refund, an update that keeps the
+    // status) is a change of its own each time: its uuid makes its change key distinct.
+    if REPEATABLE_EVENTS.contains(&event_type) {
+        state.detail = Some(envelope.uuid.clone());
+    }
     state.amount = number_text(field.get("amount")).or_else(|| text(field.get("amount")));
     state.currency = text(field.get("currency"));
     state.reference = text(field.get("customer_order_id")).or_else(|| text(field.get("reference")));
