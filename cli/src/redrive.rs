@@ -5,6 +5,13 @@
 //! A message is deleted from the dead-letter queue only after the source queue accepted its copy,
 //! so an interrupted redrive loses nothing (at worst a message is in both, and the processor's
 //! dedupe makes the second a duplicate).
+//!
+//! A FIFO copy keeps its group but gets a deduplication id of its own: SQS silently drops a
+//! message whose deduplication id it saw in the last five minutes, so reusing the original's would
+//! let the copy vanish while the DLQ's was deleted. The new id is derived from the original's and
+//! the dead letter's message id, so retrying an interrupted redrive of the same dead letter is
+//! still deduplicated. Consumers deduplicate on the body's identity (`event_id`, and `part` of a
+//! split order update), never on the SQS id.
 
 use std::collections::HashSet;
 
@@ -101,7 +108,7 @@ async fn move_message(sqs: &Client, args: &RedriveArgs, message: &Message) -> Re
         .queue_url(&args.to)
         .message_body(message.body.clone().unwrap_or_default())
         .set_message_attributes(message.message_attributes.clone())
-        // FIFO queues (order updates) keep their group and deduplication ids.
+        // FIFO queues (order updates) keep their group; see the module docs for the id.
         .set_message_group_id(
             system
                 .get(&MessageSystemAttributeName::MessageGroupId)
@@ -110,7 +117,7 @@ async fn move_message(sqs: &Client, args: &RedriveArgs, message: &Message) -> Re
         .set_message_deduplication_id(
             system
                 .get(&MessageSystemAttributeName::MessageDeduplicationId)
-                .cloned(),
+                .map(|original| redrive_deduplication_id(original, message)),
         );
     send.send().await.map_err(|e| {
         format!(
@@ -133,6 +140,12 @@ async fn move_message(sqs: &Client, args: &RedriveArgs, message: &Message) -> Re
             )
         })?;
     Ok(())
+}
+
+/// A deduplication id for the redriven copy: new to SQS, the same for the same dead letter.
+fn redrive_deduplication_id(original: &str, message: &Message) -> String {
+    let dead_letter = message.message_id.as_deref().unwrap_or_default();
+    hookline::idempotency::body_sha256(format!("{original}#redrive#{dead_letter}").as_bytes())
 }
 
 /// One line about a message: identity and history, never its body.

@@ -247,3 +247,34 @@ async fn replay_sends_genuine_requests_and_refuses_a_tampered_one() {
         "nothing sent when one file fails"
     );
 }
+
+#[tokio::test]
+async fn redrive_of_a_fifo_message_within_five_minutes_of_its_original_is_not_dropped() {
+    // Regression: the copy kept the original deduplication id, SQS silently dropped it as a
+    // duplicate of the original sent minutes before, and the DLQ copy was then deleted.
+    let sqs = moto().sqs().await;
+    let source = hookline_tests::create_fifo_queue(&sqs, "redrive-fifo-source").await;
+    let dlq = hookline_tests::create_fifo_queue(&sqs, "redrive-fifo-dlq").await;
+    let body = dead_letter("evt_fifo");
+    for queue in [&source, &dlq] {
+        sqs.send_message()
+            .queue_url(queue)
+            .message_body(&body)
+            .message_group_id("octopus#voucher#1")
+            .message_deduplication_id("original-dedup-id")
+            .send()
+            .await
+            .unwrap();
+    }
+    // (moto applies deduplication only against messages still in the queue, real SQS for five
+    // minutes after the send: the original is left in place so moto shows the real behaviour.)
+    let (ok, _, stderr) = hookline(&["redrive", "--from", &dlq, "--to", &source]);
+    assert!(ok, "{stderr}");
+    let moved = drain_queue(&sqs, &source).await;
+    assert_eq!(
+        moved,
+        vec![body.clone(), body],
+        "the copy is really in the source queue, beside the original"
+    );
+    assert_eq!(count(&sqs, &dlq).await, 0);
+}

@@ -161,7 +161,9 @@ pub fn decide(stored: Option<&StoredHead>, new: &OrderState) -> Decision {
 /// True when `new` (a change not recorded yet) is later in the order's life than the stored
 /// state: by what the changes are (rank, then progress), the event's time only breaking true
 /// ties, so a provider's clock and hookline's (polled events) are never compared when the
-/// changes themselves say which came first.
+/// changes themselves say which came first. Two different changes at the same rank, progress
+/// and millisecond are ordered by their keys, so the final state never depends on which
+/// arrived first.
 pub fn is_newer(new: &OrderState, stored: &StoredHead) -> bool {
     if new.status_rank != stored.status_rank {
         return new.status_rank > stored.status_rank;
@@ -171,7 +173,10 @@ pub fn is_newer(new: &OrderState, stored: &StoredHead) -> bool {
     {
         return new_progress > stored_progress;
     }
-    new.last_event_at > stored.last_event_at
+    if new.last_event_at != stored.last_event_at {
+        return new.last_event_at > stored.last_event_at;
+    }
+    new.change_key() > stored.change_key
 }
 
 pub trait OrderStateStore: Send + Sync {

@@ -78,9 +78,10 @@ pub fn confirmed_state(
     // Within one status, a capture comes after its authorisation, and each refund is a change of
     // its own. The API's word wins; the notification fills in what the API leaves out.
     let from_either = |field: &str| {
+        let present = |v: &String| !v.is_empty();
         text(order.get(field))
-            .or_else(|| text(plan.event_data.get(field)))
-            .filter(|v| !v.is_empty())
+            .filter(present)
+            .or_else(|| text(plan.event_data.get(field)).filter(present))
     };
     let capture = from_either("captureStatus").map(|c| c.to_ascii_uppercase());
     state.progress = capture.as_deref().map(|c| i64::from(c == "CAPTURED"));
