@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # hookline's performance figures, each against its budget, in one table (README, Performance).
 #   scripts/bench.sh           everything: criterion, cold starts, sizes (x86_64 and, where the
-#                              aarch64 target is installed, arm64), local throughput (~20 min cold)
+#                              aarch64 target is installed, arm64), local throughput, the full
+#                              failure storm (~20 min cold)
 #   scripts/bench.sh --quick   what CI checks: sizes and ratios only, never an absolute time
 # Builds the release binaries, starts a moto server on 127.0.0.1 for the SDK calls, measures, and
 # exits non-zero when a budget is broken.
@@ -61,5 +62,7 @@ if $quick; then
   report+=(--quick)
 else
   RUST_LOG=warn target/release/hookline bench-local --count 20000 > "$out/throughput.md"
+  # The full failure storm (README, Reliability): exits non-zero on any violation.
+  target/release/hookline storm --full --seed 1 2 3 4 5 | tee "$out/storm.txt"
 fi
 "$HOOKLINE_VENV/bin/python" bench/report.py "${report[@]}"

@@ -147,3 +147,295 @@ async fn every_fault_at_every_call_of_every_sample_ends_as_the_fault_free_run() 
     );
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
+
+/// The DynamoDB and SQS code paths under the same faults: a partial delivery (fetch, state,
+/// watch, publish, complete) on moto, every call failed each way, compared with the fault-free
+/// run on moto.
+mod on_moto {
+    use super::*;
+    use hookline::clock::Clock;
+    use hookline::faults::Faulty;
+    use hookline::faults::harness::{Delivered, START, deliver};
+    use hookline::idempotency::DynamoEventStore;
+    use hookline::order_state::DynamoOrderStateStore;
+    use hookline::order_update::OrderUpdate;
+    use hookline::processor::{Processor, ProcessorConfig};
+    use hookline::queue::SqsQueue;
+    use hookline::watch::DynamoWatchStore;
+    use hookline_tests::{create_fifo_queue, create_table, drain_queue, moto};
+
+    const ORDER: u64 = 12346;
+
+    /// What a run leaves on moto: the order item's state and changes, whether the order is
+    /// watched, and the order updates in the FIFO queue (what each says).
+    #[derive(Debug, PartialEq)]
+    struct MotoEnd {
+        order: Vec<(String, String)>,
+        watched: bool,
+        updates: Vec<String>,
+        delivered: Delivered,
+    }
+
+    async fn run(faults: &Faults) -> MotoEnd {
+        let sqs = moto().sqs().await;
+        let dynamodb = moto().dynamodb().await;
+        let table = create_table(&dynamodb).await;
+        let updates_url = create_fifo_queue(&sqs, "crash-updates").await;
+        let clock = Clock::manual(START);
+        let processor = Processor {
+            events: Faulty::new(DynamoEventStore::new(dynamodb.clone(), &table), faults),
+            states: Faulty::new(DynamoOrderStateStore::new(dynamodb.clone(), &table), faults),
+            api: Faulty::new(sample_api(), faults),
+            updates: Faulty::new(SqsQueue::new(sqs.clone(), &updates_url), faults),
+            watches: Faulty::new(DynamoWatchStore::new(dynamodb.clone(), &table), faults),
+            config: ProcessorConfig {
+                clock: clock.clone(),
+                ..ProcessorConfig::default()
+            },
+        };
+        let body = octopus_payloads()
+            .into_iter()
+            .find(|b| b.contains("order.partially_delivered"))
+            .unwrap();
+        let delivered = deliver(&processor, faults, &clock, &body).await;
+        // A provider's retry after success is a duplicate, publishing nothing more.
+        let again = deliver(&processor, faults, &clock, &body).await;
+        assert!(matches!(again, Delivered::Acknowledged { .. }));
+        let item = |pk: String| {
+            let dynamodb = dynamodb.clone();
+            let table = table.clone();
+            async move {
+                dynamodb
+                    .get_item()
+                    .table_name(table)
+                    .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .unwrap()
+                    .item
+            }
+        };
+        let order = item(format!("ORDER#octopus#voucher#{ORDER}"))
+            .await
+            .map(|item| {
+                let mut fields: Vec<(String, String)> =
+                    ["status", "change_key", "changes", "last_event_id"]
+                        .iter()
+                        .filter_map(|name| {
+                            Some((name.to_string(), format!("{:?}", item.get(*name)?)))
+                        })
+                        .collect();
+                fields.sort();
+                fields
+            })
+            .unwrap_or_default();
+        let watched = item(format!("WATCH#octopus#voucher#{ORDER}"))
+            .await
+            .is_some();
+        let mut updates: Vec<String> = drain_queue(&sqs, &updates_url)
+            .await
+            .iter()
+            .map(|body| {
+                let mut update: OrderUpdate = serde_json::from_str(body).unwrap();
+                update.current = true;
+                serde_json::to_string(&update).unwrap()
+            })
+            .collect();
+        updates.sort();
+        MotoEnd {
+            order,
+            watched,
+            updates,
+            delivered,
+        }
+    }
+
+    #[tokio::test]
+    async fn every_fault_at_every_call_of_a_partial_delivery_on_moto() {
+        let clean = Faults::none();
+        let expected = run(&clean).await;
+        assert!(
+            expected.watched && expected.updates.len() == 1,
+            "{expected:?}"
+        );
+        let names = clean.call_names();
+        // The calls of the first delivery: the retry after success only claims.
+        let steps = names.iter().position(|n| *n == "complete").unwrap() as u64 + 1;
+        let mut cases = 0;
+        let mut violations = Vec::new();
+        for step in 0..steps {
+            for kind in FaultKind::ALL {
+                let faults = Faults::at(step, kind);
+                let got = run(&faults).await;
+                cases += 1;
+                if got.order != expected.order
+                    || got.watched != expected.watched
+                    || got.updates != expected.updates
+                    || matches!(got.delivered, Delivered::DeadLettered)
+                {
+                    violations.push(format!(
+                        "{} at {} ({step}): {got:?}",
+                        kind.as_str(),
+                        names[step as usize]
+                    ));
+                }
+            }
+        }
+        println!(
+            "crash-point matrix on moto: {cases} cases ({steps} calls x 3 kinds: {:?}), {} violations",
+            &names[..steps as usize],
+            violations.len()
+        );
+        assert!(violations.is_empty(), "{}", violations.join("\n"));
+    }
+}
+
+/// The poller's runs under the same faults: a voucher order partially delivered by webhook (the
+/// processor registers its watch) and an eSIM order registered by a client, both followed by
+/// polling as the provider's answers move on, every polled change processed. One fault at each
+/// call of the whole scenario, poller and processor alike, each way.
+mod poller_runs {
+    use super::*;
+    use hookline::faults::Faulty;
+    use hookline::faults::harness::START;
+    use hookline::queue::MemoryQueue;
+    use hookline::watch::poller::{Poller, PollerConfig};
+    use hookline::watch::{Watch, WatchStore};
+    use serde_json::json;
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    fn voucher() -> OrderRef {
+        OrderRef {
+            provider: "octopus".into(),
+            kind: OrderKind::Voucher,
+            order_id: "12346".into(),
+        }
+    }
+
+    fn esim() -> OrderRef {
+        OrderRef {
+            provider: "octopus".into(),
+            kind: OrderKind::Esim,
+            order_id: "9302490".into(),
+        }
+    }
+
+    /// What the provider answers in round `round` (one round a simulated minute).
+    fn answers(api: &MemoryOrderApi, round: u32) {
+        let esim_answer = |status: &str, installed: bool, activation: &str| {
+            json!({"id": 9302490, "status": status, "iccid": "8910", "is_installed": installed,
+                   "activation_status": activation, "activation_code": "LPA:1$x$SECRET"})
+        };
+        api.set(
+            &esim(),
+            match round {
+                0 => esim_answer("PENDING", false, "NOT_INSTALLED"),
+                1 | 2 => esim_answer("DELIVERED", false, "NOT_INSTALLED"),
+                3 => esim_answer("DELIVERED", true, "INSTALLED"),
+                _ => esim_answer("DELIVERED", true, "ACTIVE"),
+            },
+        );
+        let status = if round < 2 {
+            "PARTIALLY_DELIVERED"
+        } else {
+            "DELIVERED"
+        };
+        let delivered = if round < 2 { 87 } else { 100 };
+        api.set(
+            &voucher(),
+            json!({"id": 12346, "status": status, "quantity": 100, "delivered_quantity": delivered,
+                   "vouchers": [{"code": "SECRET-1", "pin": "1"}]}),
+        );
+    }
+
+    async fn run(faults: &Faults) -> EndState {
+        let api = sample_api();
+        answers(&api, 0);
+        let rig = Rig::new(api.clone());
+        let processor = rig.processor(faults);
+        let ingest = MemoryQueue::new();
+        let poller = Poller {
+            watches: Faulty::new(rig.watches.clone(), faults),
+            api: Faulty::new(api.clone(), faults),
+            ingest: Faulty::new(ingest.clone(), faults),
+            config: PollerConfig {
+                clock: rig.clock.clone(),
+                ..PollerConfig::default()
+            },
+        };
+        // A client registers the eSIM order (outside the faults: its own call, retried by it).
+        rig.watches
+            .register(&Watch::new(esim(), None, START, 86_400))
+            .await
+            .unwrap();
+        let partial = octopus_payloads()
+            .into_iter()
+            .find(|b| b.contains("order.partially_delivered"))
+            .unwrap();
+        rig.deliver(&processor, faults, &partial).await;
+        for round in 0..40 {
+            answers(&api, round);
+            faults.restart();
+            let now = rig.clock.now_unix();
+            let _ = poller
+                .poll_due(now, Instant::now() + Duration::from_secs(50))
+                .await;
+            faults.restart();
+            for message in ingest.take(usize::MAX) {
+                rig.deliver(&processor, faults, &message.message.body).await;
+            }
+            rig.clock.advance(60);
+        }
+        rig.end_state()
+    }
+
+    #[tokio::test]
+    async fn every_fault_at_every_call_of_polled_orders_ends_as_the_fault_free_run() {
+        let clean = Faults::none();
+        let expected = run(&clean).await;
+        assert_eq!(
+            expected
+                .watches
+                .iter()
+                .filter(|(_, ended)| ended.is_some())
+                .count(),
+            2,
+            "both watches settle: {:?}",
+            expected.watches
+        );
+        assert!(expected.updates.len() >= 5, "{:?}", expected.updates.keys());
+        let steps = clean.calls();
+        let names = clean.call_names();
+        let mut violations = Vec::new();
+        let mut cases = 0;
+        for step in 0..steps {
+            for kind in FaultKind::ALL {
+                let got = run(&Faults::at(step, kind)).await;
+                cases += 1;
+                for violation in got.violations(&expected) {
+                    violations.push(format!(
+                        "{} at step {step} ({}): {violation}",
+                        kind.as_str(),
+                        names[step as usize]
+                    ));
+                }
+                let ended = |s: &EndState| s.watches.clone();
+                if ended(&got) != ended(&expected) {
+                    violations.push(format!(
+                        "{} at step {step}: watches end {:?}, expected {:?}",
+                        kind.as_str(),
+                        got.watches,
+                        expected.watches
+                    ));
+                }
+            }
+        }
+        println!(
+            "crash-point matrix of the poller's runs: {cases} cases ({steps} calls x 3 kinds), {} violations",
+            violations.len()
+        );
+        assert!(violations.is_empty(), "{}", violations.join("\n"));
+    }
+}

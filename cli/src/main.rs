@@ -13,6 +13,7 @@ mod replay;
 mod serve;
 mod sign;
 mod sqs_event;
+mod storm;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,8 @@ enum Command {
     ProviderStub(provider_stub::ProviderStubArgs),
     /// Have an order polled where no webhook reports it (eSIM, what follows a partial delivery).
     Watch(watch::WatchArgs),
+    /// Run the seeded failure storm against the fault-free run; non-zero exit on any violation.
+    Storm(storm::StormArgs),
 }
 
 #[tokio::main]
@@ -66,6 +69,7 @@ async fn main() -> std::process::ExitCode {
         Command::EmulatorSetup(args) => emulator_setup::run(args).await,
         Command::ProviderStub(args) => provider_stub::run(args).await,
         Command::Watch(args) => watch::run(args).await,
+        Command::Storm(args) => storm::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

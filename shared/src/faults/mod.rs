@@ -110,6 +110,15 @@ impl Faults {
         self.lock().log.iter().filter(|(_, f)| f.is_some()).count()
     }
 
+    /// Crash faults injected so far.
+    pub fn crashes(&self) -> usize {
+        self.lock()
+            .log
+            .iter()
+            .filter(|(_, f)| *f == Some(FaultKind::Crash))
+            .count()
+    }
+
     /// True once a crash fault fired and no restart followed.
     pub fn crashed(&self) -> bool {
         self.lock().crashed

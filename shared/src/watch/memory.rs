@@ -57,7 +57,8 @@ impl WatchStore for MemoryWatchStore {
             .filter(|(watch, ended)| ended.is_none() && watch.next_poll_at <= now)
             .map(|(watch, _)| watch.clone())
             .collect();
-        due.sort_by_key(|watch| watch.next_poll_at);
+        // Ties broken by key, so runs are reproducible (a HashMap's order is not).
+        due.sort_by_key(|watch| (watch.next_poll_at, watch.key()));
         due.truncate(limit);
         Ok(due)
     }
