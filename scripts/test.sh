@@ -4,5 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python-env.sh
+rm -rf target/tmp/reliability
 cargo test --workspace --locked
+echo "== reliability figures (README, Reliability)"
+cat target/tmp/reliability/*.txt
 "$HOOKLINE_VENV/bin/python" -m pytest -q tests/template_test.py

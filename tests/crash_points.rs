@@ -140,10 +140,13 @@ async fn every_fault_at_every_call_of_every_sample_ends_as_the_fault_free_run() 
             }
         }
     }
-    println!(
-        "crash-point matrix: {} sequences, {cases} cases (steps x 3 kinds), {} violations, {repeats} repeated copies under their deduplication id",
-        sequences.len(),
-        violations.len()
+    hookline_tests::report_figure(
+        "crash-points",
+        &format!(
+            "crash-point matrix, every sample of every provider: {} sequences, {cases} cases (calls x 3 kinds), {} violations, {repeats} repeated copies under their deduplication id",
+            sequences.len(),
+            violations.len()
+        ),
     );
     assert!(violations.is_empty(), "{}", violations.join("\n"));
 }
@@ -282,10 +285,13 @@ mod on_moto {
                 }
             }
         }
-        println!(
-            "crash-point matrix on moto: {cases} cases ({steps} calls x 3 kinds: {:?}), {} violations",
-            &names[..steps as usize],
-            violations.len()
+        hookline_tests::report_figure(
+            "crash-points-moto",
+            &format!(
+                "crash-point matrix on moto (DynamoDB, SQS): {cases} cases ({steps} calls x 3 kinds: {}), {} violations",
+                names[..steps as usize].join(", "),
+                violations.len()
+            ),
         );
         assert!(violations.is_empty(), "{}", violations.join("\n"));
     }
@@ -432,9 +438,12 @@ mod poller_runs {
                 }
             }
         }
-        println!(
-            "crash-point matrix of the poller's runs: {cases} cases ({steps} calls x 3 kinds), {} violations",
-            violations.len()
+        hookline_tests::report_figure(
+            "crash-points-poller",
+            &format!(
+                "crash-point matrix of the poller's runs: {cases} cases ({steps} calls x 3 kinds), {} violations",
+                violations.len()
+            ),
         );
         assert!(violations.is_empty(), "{}", violations.join("\n"));
     }

@@ -1005,3 +1005,45 @@ async fn no_code_pin_token_or_activation_code_in_logs_or_table() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_order_too_large_for_one_sqs_message_is_published_in_parts_not_dropped() {
+    // Regression: an order of thousands of vouchers made an update over SQS's 256 KiB; the send
+    // failed on every try and the update was then swallowed.
+    let rig = rig().await;
+    let vouchers: Vec<Value> = (0..4_000)
+        .map(|i| {
+            json!({"code": format!("GIFT-{i:06}-XK9P-4LZD"), "pin": format!("{i:06}"),
+                        "claim_url": format!("https://claim.example/c/{i:08}")})
+        })
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/4000"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": 4000, "status": "DELIVERED", "quantity": 4000, "delivered_quantity": 4000,
+            "vouchers": vouchers}})))
+        .mount(&rig.api)
+        .await;
+    assert_processed(&rig.process(&delivered("evt_big_order", 4000)).await);
+    let parts = rig.updates().await;
+    assert!(parts.len() > 1, "split into parts: {}", parts.len());
+    let mut joined = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let p = part
+            .part
+            .as_ref()
+            .expect("each message says which part it is");
+        assert_eq!((p.index as usize, p.count as usize), (i, parts.len()));
+        assert_eq!(part.event_id, "evt_big_order");
+        joined.extend(
+            part.order.as_ref().unwrap()["vouchers"]
+                .as_array()
+                .unwrap()
+                .clone(),
+        );
+    }
+    assert_eq!(
+        joined, vouchers,
+        "every voucher in exactly one part, in order"
+    );
+}

@@ -246,7 +246,12 @@ async fn every_ordered_pair_ends_the_same_and_publishes_every_change_once() {
         assert_eq!(published.len(), events.len(), "{provider}");
         assert_eq!(ids(&published), ids(&published_reversed), "{provider}");
     }
-    println!("state tables: {pairs} ordered pairs, each ending the same either way");
+    hookline_tests::report_figure(
+        "state-tables",
+        &format!(
+            "state tables: {pairs} ordered pairs of events, each ending the same either way, every change published once"
+        ),
+    );
 }
 
 #[tokio::test]

@@ -14,9 +14,10 @@ async fn short_storms_lose_nothing_and_publish_each_change_under_one_id() {
         .chain(REGRESSION_SEEDS.iter().copied())
         .collect();
     let mut failures = Vec::new();
+    let mut lines = Vec::new();
     for seed in seeds {
         let report = storm(&StormConfig::short(seed)).await;
-        println!("{}", report.summary());
+        lines.push(report.summary());
         assert!(
             report.faults_injected > 0 && report.crashes > 0,
             "{report:?}"
@@ -29,6 +30,7 @@ async fn short_storms_lose_nothing_and_publish_each_change_under_one_id() {
             ));
         }
     }
+    hookline_tests::report_figure("storm", &lines.join("\n"));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

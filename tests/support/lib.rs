@@ -216,3 +216,19 @@ pub fn capture_logs() -> CapturedLogs {
     })
     .clone()
 }
+
+/// Records a reliability figure (matrix sizes, storm results): printed by the test and kept in
+/// `target/tmp/reliability/{name}.txt`, which `scripts/test.sh` shows after the run (cargo
+/// hides a passing test's output).
+pub fn report_figure(name: &str, line: &str) {
+    println!("{line}");
+    let dir = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/tmp/reliability"
+    ));
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join(format!("{name}.txt")), format!("{line}\n")));
+    if let Err(error) = written {
+        eprintln!("cannot keep the figure {name}: {error}");
+    }
+}
