@@ -559,20 +559,25 @@ async fn provider_429_with_a_retry_after_that_fits_is_honoured() {
 #[tokio::test]
 async fn provider_429_with_a_retry_after_past_the_deadline_fails_at_once() {
     let rig = rig().await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/orders/430"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
-        .mount(&rig.api)
-        .await;
-    let outcome = rig.process(&delivered("evt_430", 430)).await;
-    assert!(
-        matches!(
-            outcome,
-            Outcome::Failed(ProcessError::Fetch(FetchError::RateLimited { .. }))
-        ),
-        "{outcome:?}"
-    );
-    assert_eq!(rig.requests_to("/api/v1/orders/430").await, 1);
+    // 18446744073709551615 (u64::MAX) once overflowed `Instant + Duration` and panicked the batch.
+    for (order, wait) in [(430, "120"), (431, "18446744073709551615")] {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/orders/{order}")))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", wait))
+            .mount(&rig.api)
+            .await;
+        let outcome = rig
+            .process(&delivered(&format!("evt_{order}"), order))
+            .await;
+        assert!(
+            matches!(
+                outcome,
+                Outcome::Failed(ProcessError::Fetch(FetchError::RateLimited { .. }))
+            ),
+            "Retry-After {wait}: {outcome:?}"
+        );
+        assert_eq!(rig.requests_to(&format!("/api/v1/orders/{order}")).await, 1);
+    }
 }
 
 #[tokio::test]
