@@ -226,7 +226,7 @@ pub fn report_figure(name: &str, line: &str) {
         env!("CARGO_MANIFEST_DIR"),
         "/../target/tmp/reliability"
     ));
-    let written = std::fs::create_dir_all(&dir)
+    let written = std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(dir.join(format!("{name}.txt")), format!("{line}\n")));
     if let Err(error) = written {
         eprintln!("cannot keep the figure {name}: {error}");
