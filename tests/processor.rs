@@ -649,6 +649,38 @@ async fn provider_404_fails_without_retry() {
 }
 
 #[tokio::test]
+async fn a_redirect_is_not_followed_and_the_token_goes_nowhere_else() {
+    // Regression: the client followed up to 10 redirects, carrying the request wherever an
+    // answer pointed.
+    let rig = rig().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/302"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/steal", elsewhere.uri()).as_str()),
+        )
+        .mount(&rig.api)
+        .await;
+    let outcome = rig.process(&delivered("evt_302", 302)).await;
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed(ProcessError::Fetch(FetchError::Redirected { status: 302 }))
+        ),
+        "{outcome:?}"
+    );
+    assert!(
+        elsewhere
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "the redirect target was never called"
+    );
+}
+
+#[tokio::test]
 async fn dynamodb_unreachable_at_claim_fails_before_any_effect() {
     let rig = rig().await;
     rig.mount_voucher_order(31).await;

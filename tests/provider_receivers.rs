@@ -520,7 +520,7 @@ async fn set_secret(client: &aws_sdk_secretsmanager::Client, name: &str, value: 
 async fn rotated_secrets_take_effect_after_refresh_and_a_failed_read_keeps_the_current_ones() {
     let client = aws_sdk_secretsmanager::Client::new(&moto().sdk_config().await);
     let event = first("coinme-webhook", &["coinme"], "refund.json");
-    let name = put_secret(&client, r#"["an-older-secret"]"#).await;
+    let name = put_secret(&client, r#"["an-older-signing-secret"]"#).await;
     // Interval zero: every request re-reads, so each step below sees the last write.
     let (keyring, refresher) =
         SecretRefresher::start(client.clone(), &name, Duration::ZERO, SecretSet::parse)
@@ -536,21 +536,37 @@ async fn rotated_secrets_take_effect_after_refresh_and_a_failed_read_keeps_the_c
     set_secret(
         &client,
         &name,
-        &format!(r#"["an-older-secret", "{COINME_TEST_SECRET}"]"#),
+        &format!(r#"["an-older-signing-secret", "{COINME_TEST_SECRET}"]"#),
     )
     .await;
     assert_eq!(invoke(&receiver, &event).await.0, 200, "two active secrets");
 
-    set_secret(&client, &name, r#"["a-newer-secret"]"#).await;
+    set_secret(&client, &name, r#"["a-newer-signing-secret"]"#).await;
     assert_eq!(
         invoke(&receiver, &event).await.0,
         401,
         "removed after refresh"
     );
 
-    // Secrets Manager refuses the read: the secrets in force stay in force.
+    // A placeholder left in the secret is no key: refused, the secrets in force stay.
     set_secret(&client, &name, &format!(r#"["{COINME_TEST_SECRET}"]"#)).await;
     assert_eq!(invoke(&receiver, &event).await.0, 200);
+    set_secret(&client, &name, r#"["changeme"]"#).await;
+    let logs = hookline_tests::capture_logs();
+    assert_eq!(
+        invoke(&receiver, &event).await.0,
+        200,
+        "a too-short secret is not put in force"
+    );
+    let text = logs.text();
+    assert!(
+        text.contains("not refreshed") && text.contains("shorter than the 16"),
+        "{text}"
+    );
+    assert!(!text.contains("changeme"), "the value is never logged");
+    set_secret(&client, &name, &format!(r#"["{COINME_TEST_SECRET}"]"#)).await;
+
+    // Secrets Manager refuses the read: the secrets in force stay in force.
     client
         .delete_secret()
         .secret_id(&name)
@@ -562,6 +578,16 @@ async fn rotated_secrets_take_effect_after_refresh_and_a_failed_read_keeps_the_c
         invoke(&receiver, &event).await.0,
         200,
         "kept after a failed refresh"
+    );
+
+    // A too-short secret at init stops the function, naming the secret, never the value.
+    let short = put_secret(&client, r#"["whsec_"]"#).await;
+    let err = SecretRefresher::start(client.clone(), &short, Duration::ZERO, SecretSet::parse)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(&short) && err.to_string().contains("secret #1"),
+        "{err}"
     );
 
     // A missing secret at init stops the function from starting, with the secret's name.

@@ -408,3 +408,15 @@ def test_dashboard_body_is_json_with_the_metrics_it_promises(resources):
     assert {"WebhookAccepted", "WebhookRejected", "DuplicateSkipped", "FetchFailed",
             "ProcessingLatencyMs", "ApproximateAgeOfOldestMessage"} <= shown
     assert set(names) == {"Ingest", "IngestDlq", "UpdatesDlq"}
+
+
+def test_a_secret_renewal_alarms_for_owlpay_and_for_harbor(resources):
+    # Regression: Harbor's renewal was counted under owlpay-harbor, but only owlpay was alarmed.
+    watched = {
+        dimension["Value"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+        and resource["Properties"].get("MetricName") == "SecretRenewalAnnounced"
+        for dimension in resource["Properties"]["Dimensions"]
+    }
+    assert watched == {"owlpay", "owlpay-harbor"}

@@ -69,15 +69,15 @@ mod tests {
 
     #[test]
     fn a_replacement_is_seen_through_every_handle() {
-        let keyring = Keyring::new(SecretSet::parse("old").unwrap());
+        let keyring = Keyring::new(SecretSet::parse("old-signing-secret").unwrap());
         let handle = keyring.clone();
-        keyring.replace(SecretSet::parse("new").unwrap());
-        assert_eq!(handle.current().primary().expose(), b"new");
+        keyring.replace(SecretSet::parse("new-signing-secret").unwrap());
+        assert_eq!(handle.current().primary().expose(), b"new-signing-secret");
     }
 
     #[test]
     fn debug_shows_no_secret() {
-        let keyring = Keyring::new(SecretSet::parse("hunter2").unwrap());
+        let keyring = Keyring::new(SecretSet::parse("hunter2-hunter2-hunter2").unwrap());
         assert!(!format!("{keyring:?}").contains("hunter2"));
     }
 }

@@ -62,12 +62,30 @@ fn mac_of(mut mac: HmacSha256, parts: &[&[u8]]) -> [u8; TAG_LEN] {
     mac.finalize().into_bytes().into()
 }
 
+/// Shortest secret accepted: a placeholder or a typo must never become a key. No provider hookline
+/// knows documents shorter secrets, so there is no setting to go below it.
+pub const MIN_SECRET_BYTES: usize = 16;
+
+/// Most signatures one request may present (a header listing several during a rotation).
+/// Beyond it the request is refused before any hashing, so an attacker cannot make one request
+/// cost more than a genuine one.
+pub const MAX_SIGNATURE_CANDIDATES: usize = 8;
+
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum SecretSetError {
     #[error("no signing secret is configured")]
     Empty,
     #[error("the secret list is not a JSON array of strings")]
     NotJsonList,
+    /// Names the secret's place in the list, never its value.
+    #[error(
+        "secret #{position} of the list is {len} bytes, shorter than the {min} required (a placeholder or a typo?)"
+    )]
+    TooShort {
+        position: usize,
+        len: usize,
+        min: usize,
+    },
 }
 
 /// The secrets that are active for one provider; a signature made with any of them is valid.
@@ -87,9 +105,28 @@ impl fmt::Debug for SecretSet {
 }
 
 impl SecretSet {
+    /// A set of secrets each at least [`MIN_SECRET_BYTES`] long.
     pub fn new(secrets: Vec<Secret>) -> Result<Self, SecretSetError> {
+        Self::with_min_len(secrets, MIN_SECRET_BYTES)
+    }
+
+    /// A set of secrets each at least `min` bytes long (a scheme whose specification asks for
+    /// more, such as Standard Webhooks' 24). Never accepts an empty key.
+    pub fn with_min_len(secrets: Vec<Secret>, min: usize) -> Result<Self, SecretSetError> {
         if secrets.is_empty() {
             return Err(SecretSetError::Empty);
+        }
+        let min = min.max(1);
+        if let Some((position, secret)) = secrets
+            .iter()
+            .enumerate()
+            .find(|(_, secret)| secret.0.len() < min)
+        {
+            return Err(SecretSetError::TooShort {
+                position: position + 1,
+                len: secret.0.len(),
+                min,
+            });
         }
         let keyed = secrets.iter().map(Secret::keyed).collect();
         Ok(Self { secrets, keyed })
@@ -97,24 +134,13 @@ impl SecretSet {
 
     /// Parses a list of secrets: either a JSON array of strings (the shape kept in Secrets
     /// Manager) or a comma- or newline-separated list (convenient in an environment variable).
-    /// Blank entries are ignored; an empty result is an error, never "accept everything".
+    /// Blank entries are ignored; an empty result is an error, never "accept everything"; a
+    /// secret shorter than [`MIN_SECRET_BYTES`] is an error.
     pub fn parse(list: &str) -> Result<Self, SecretSetError> {
-        let trimmed = list.trim();
-        let secrets: Vec<Secret> = if trimmed.starts_with('[') {
-            serde_json::from_str::<Vec<String>>(trimmed)
-                .map_err(|_| SecretSetError::NotJsonList)?
-                .into_iter()
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| Secret::new(s.trim().as_bytes()))
-                .collect()
-        } else {
-            trimmed
-                .split([',', '\n'])
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| Secret::new(s.as_bytes()))
-                .collect()
-        };
+        let secrets = split_list(list)?
+            .into_iter()
+            .map(|s| Secret::new(s.into_bytes()))
+            .collect();
         Self::new(secrets)
     }
 
@@ -138,6 +164,21 @@ impl SecretSet {
         let mut matched = Choice::from(0);
         for keyed in &self.keyed {
             matched |= mac_of(keyed.clone(), parts).ct_eq(tag);
+        }
+        matched.into()
+    }
+
+    /// True when any of `tags` is the HMAC-SHA256 of `parts` under any active secret. Each
+    /// secret's MAC of `parts` is computed once and compared with every tag in constant time,
+    /// so the cost is one pass over the body per secret, whatever the number of tags; callers
+    /// cap the tags at [`MAX_SIGNATURE_CANDIDATES`].
+    pub fn verify_any(&self, parts: &[&[u8]], tags: &[[u8; TAG_LEN]]) -> bool {
+        let mut matched = Choice::from(0);
+        for keyed in &self.keyed {
+            let mac = mac_of(keyed.clone(), parts);
+            for tag in tags {
+                matched |= mac.ct_eq(tag);
+            }
         }
         matched.into()
     }
@@ -179,6 +220,30 @@ impl SecretSet {
     }
 }
 
+/// The entries of a secret list (see [`SecretSet::parse`]), trimmed, blanks left out.
+pub fn split_list(list: &str) -> Result<Vec<String>, SecretSetError> {
+    let trimmed = list.trim();
+    let entries: Vec<String> = if trimmed.starts_with('[') {
+        serde_json::from_str::<Vec<String>>(trimmed)
+            .map_err(|_| SecretSetError::NotJsonList)?
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    } else {
+        trimmed
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    if entries.is_empty() {
+        return Err(SecretSetError::Empty);
+    }
+    Ok(entries)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,23 +268,21 @@ mod tests {
     #[test]
     fn rfc4231_test_case_2() {
         // RFC 4231 §4.3: key "Jefe", data "what do ya want for nothing?".
-        let secrets = set("Jefe");
+        // Too short for a SecretSet: the vector checks the HMAC itself.
         assert_eq!(
-            secrets
-                .primary()
-                .sign_hex(&[b"what do ya want ", b"for nothing?"]),
+            Secret::new("Jefe").sign_hex(&[b"what do ya want ", b"for nothing?"]),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }
 
     #[test]
     fn any_active_secret_verifies() {
-        let secrets = set("old-secret, new-secret");
-        let by_new = Secret::new("new-secret").sign_hex(&[BODY]);
-        let by_old = Secret::new("old-secret").sign_hex(&[BODY]);
+        let secrets = set("old-signing-secret, new-signing-secret");
+        let by_new = Secret::new("new-signing-secret").sign_hex(&[BODY]);
+        let by_old = Secret::new("old-signing-secret").sign_hex(&[BODY]);
         assert!(secrets.verify_hex(&[BODY], &by_new));
         assert!(secrets.verify_hex(&[BODY], &by_old));
-        let by_removed = Secret::new("removed-secret").sign_hex(&[BODY]);
+        let by_removed = Secret::new("removed-signing-secret").sign_hex(&[BODY]);
         assert!(!secrets.verify_hex(&[BODY], &by_removed));
     }
 
@@ -241,8 +304,9 @@ mod tests {
 
     #[test]
     fn parses_json_and_separated_lists() {
-        assert_eq!(set(r#"["a", "b"]"#).secrets().len(), 2);
-        assert_eq!(set("a,b\nc").secrets().len(), 3);
+        let (a, b, c) = ("aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc");
+        assert_eq!(set(&format!(r#"["{a}", "{b}"]"#)).secrets().len(), 2);
+        assert_eq!(set(&format!("{a},{b}\n{c}")).secrets().len(), 3);
         assert_eq!(
             SecretSet::parse(" , \n").unwrap_err(),
             SecretSetError::Empty
@@ -252,6 +316,42 @@ mod tests {
             SecretSet::parse("[1, 2]").unwrap_err(),
             SecretSetError::NotJsonList
         );
+    }
+
+    #[test]
+    fn a_placeholder_or_a_short_secret_is_refused_and_not_shown() {
+        for list in ["changeme", "q", "hookline-test-secret,tiny1", r#"["TODO"]"#] {
+            let err = SecretSet::parse(list).unwrap_err();
+            assert!(
+                matches!(err, SecretSetError::TooShort { min: 16, .. }),
+                "{list}: {err:?}"
+            );
+            for secret in ["changeme", "tiny1", "TODO"] {
+                assert!(!err.to_string().contains(secret), "{err}");
+            }
+        }
+        let err = SecretSet::parse("hookline-test-secret,tiny1").unwrap_err();
+        assert!(err.to_string().contains("secret #2"), "{err}");
+        assert!(SecretSet::parse("exactly-16-bytes").is_ok());
+        assert_eq!(
+            SecretSet::with_min_len(vec![Secret::new("")], 0).unwrap_err(),
+            SecretSetError::TooShort {
+                position: 1,
+                len: 0,
+                min: 1
+            },
+            "an empty key is refused whatever the minimum"
+        );
+    }
+
+    #[test]
+    fn verify_any_checks_every_tag_against_every_secret() {
+        let secrets = set("old-signing-secret, new-signing-secret");
+        let good = Secret::new("new-signing-secret").sign(&[BODY]);
+        let bad = Secret::new("attacker-secret-xx").sign(&[BODY]);
+        assert!(secrets.verify_any(&[BODY], &[bad, bad, good]));
+        assert!(!secrets.verify_any(&[BODY], &[bad, bad]));
+        assert!(!secrets.verify_any(&[BODY], &[]));
     }
 
     #[test]

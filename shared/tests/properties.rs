@@ -15,8 +15,8 @@ use hookline::providers::standard_webhooks::{self, StandardWebhooksScheme};
 use hookline::providers::{Rejection, Route, WebhookScheme};
 use hookline::signature::{Secret, SecretSet};
 
-const SECRET: &str = "property-secret";
-const STD_SECRET: &str = "whsec_cHJvcGVydHktc2VjcmV0";
+const SECRET: &str = "property-test-secret";
+const STD_SECRET: &str = "whsec_cHJvcGVydHktc3RkLXNlY3JldC0yNC1i";
 
 /// Header names the schemes read, and a few they do not.
 const NAMES: &[&str] = &[

@@ -16,7 +16,7 @@ pub const SIZES: [usize; 3] = [1024, 4096, 65536];
 pub const BUDGET_SIZE: usize = 4096;
 
 pub const SECRET: &str = "hookline-bench-secret";
-const STD_SECRET: &str = "whsec_aG9va2xpbmUtYmVuY2gtc2VjcmV0";
+const STD_SECRET: &str = "whsec_aG9va2xpbmUtYmVuY2gtc3RkLXNlY3JldA==";
 const NOW: i64 = 1_795_341_600;
 
 /// A JSON body padded to `size` bytes with a realistic data field.

@@ -44,6 +44,9 @@ impl<P: OrderPath> HttpOrderClient<P> {
             .map_err(|_| "order API token is not a valid header value".to_string())?;
         authorization.set_sensitive(true);
         let http = reqwest::Client::builder()
+            // An order fetch has no reason to be redirected: a redirect would send the token
+            // wherever the answer points. Refused, and counted as a fetch failure.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(policy.connect_timeout)
             .timeout(policy.attempt_timeout)
             .build()
@@ -91,6 +94,15 @@ impl<P: OrderPath> HttpOrderClient<P> {
                     .and_then(|v| v.to_str().ok()),
             );
             return Attempt::RateLimited(wait);
+        }
+        if status.is_redirection() {
+            tracing::warn!(
+                status = status.as_u16(),
+                "order API answered with a redirect; not followed (the configured base URL may be wrong)"
+            );
+            return Attempt::Failed(FetchError::Redirected {
+                status: status.as_u16(),
+            });
         }
         if !status.is_success() {
             return Attempt::Failed(FetchError::Status {

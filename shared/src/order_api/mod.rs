@@ -29,6 +29,8 @@ use crate::order::OrderRef;
 pub enum FetchError {
     #[error("order API answered HTTP {status}")]
     Status { status: u16 },
+    #[error("order API answered with a redirect (HTTP {status}); redirects are not followed")]
+    Redirected { status: u16 },
     #[error("order API answered 429 and asked to wait {retry_after:?}, more than the time left")]
     RateLimited { retry_after: Option<Duration> },
     #[error("order API did not answer in time")]
@@ -58,6 +60,7 @@ impl FetchError {
     pub fn metric_reason(&self) -> &'static str {
         match self {
             Self::Status { status: 500..=599 } => "http_5xx",
+            Self::Redirected { .. } => "redirect",
             Self::Status { .. } => "http_4xx",
             Self::RateLimited { .. } => "rate_limited",
             Self::Timeout => "timeout",

@@ -18,7 +18,7 @@ use super::{
     validate_event_id,
 };
 use crate::keyring::Keyring;
-use crate::signature::{Secret, SecretSet, TAG_LEN};
+use crate::signature::{MAX_SIGNATURE_CANDIDATES, Secret, SecretSet, TAG_LEN};
 
 pub const PROVIDER: &str = "owlpay";
 pub const HARBOR_PROVIDER: &str = "owlpay-harbor";
@@ -172,12 +172,8 @@ impl WebhookScheme for OwlPayScheme {
         let parsed = parse_signature_header(header)?;
         let signed = [parsed.timestamp_text, b".".as_slice(), body];
         let secrets = keyring.current();
-        // Every candidate against every secret, combined without short-circuit.
-        let genuine = parsed
-            .tags
-            .iter()
-            .fold(false, |any, tag| any | secrets.verify(&signed, tag));
-        if !genuine {
+        // One MAC per secret, compared with every candidate (at most 8, checked while parsing).
+        if !secrets.verify_any(&signed, &parsed.tags) {
             return Err(Rejection::InvalidSignature(
                 "no v1 signature matches under any active secret",
             ));
@@ -202,6 +198,12 @@ fn parse_signature_header(header: &str) -> Result<SignatureHeader<'_>, Rejection
     const BAD: &str = "signature header must be t=<unix>,v1=<64 hex digits>[,v1=...]";
     let mut timestamp_text: Option<&str> = None;
     let mut tags = Vec::new();
+    // Bounded before any hashing: an attacker's header costs no more than a genuine one.
+    if header.split(',').count() > MAX_SIGNATURE_CANDIDATES + 1 {
+        return Err(Rejection::InvalidSignature(
+            "more than 8 signatures in the signature header",
+        ));
+    }
     for element in header.split(',') {
         let (key, value) = element
             .trim()
@@ -324,6 +326,19 @@ mod tests {
     }
 
     #[test]
+    fn more_than_eight_signatures_are_refused_before_hashing() {
+        // Regression: each candidate re-hashed the whole body, so a long header multiplied the
+        // cost of an unauthenticated request.
+        let decoy = format!(",v1={}", "0".repeat(64));
+        let eight = format!("t={T}{},v1={TAG}", decoy.repeat(7));
+        assert!(verify(&eight).is_ok());
+        let nine = format!("t={T}{},v1={TAG}", decoy.repeat(8));
+        let err = verify(&nine).unwrap_err();
+        assert_eq!(err.status(), 401);
+        assert!(err.to_string().contains("more than 8"), "{err}");
+    }
+
+    #[test]
     fn harbor_uses_its_own_header_and_route() {
         let harbor = verify_header(
             HARBOR_SIGNATURE_HEADER,
@@ -405,7 +420,7 @@ mod tests {
     #[test]
     fn rotation_two_secrets_verify() {
         let scheme = OwlPayScheme::new(
-            SecretSet::parse(&format!("new-one,{SECRET}")).unwrap(),
+            SecretSet::parse(&format!("new-owlpay-secret-2,{SECRET}")).unwrap(),
             None::<SecretSet>,
         );
         let mut headers = HeaderMap::new();

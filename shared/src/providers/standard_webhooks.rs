@@ -16,7 +16,9 @@ use super::{
     unix_seconds, validate_event_id,
 };
 use crate::keyring::Keyring;
-use crate::signature::{Secret, SecretSet, TAG_LEN};
+use crate::signature::{
+    MAX_SIGNATURE_CANDIDATES, Secret, SecretSet, SecretSetError, TAG_LEN, split_list,
+};
 
 /// The scheme's name; each sender's events are `std:{source}`.
 pub const PROVIDER: &str = "std";
@@ -39,7 +41,19 @@ pub enum SecretError {
     NotSourceMap,
     #[error("source names are 1 to 64 characters of a-z, 0-9 and -")]
     BadSourceName,
+    /// Names the secret's place in its list, never its value.
+    #[error(
+        "Standard Webhooks secret #{position} decodes to {len} bytes; the specification asks for at least {min}"
+    )]
+    TooShort {
+        position: usize,
+        len: usize,
+        min: usize,
+    },
 }
+
+/// The shortest key the Standard Webhooks specification allows ("between 24 and 64 bytes").
+pub const MIN_KEY_BYTES: usize = 24;
 
 /// The active secrets of each configured source.
 pub type SourceSecrets = BTreeMap<String, SecretSet>;
@@ -71,22 +85,26 @@ fn is_source_name(source: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// Decodes a list of `whsec_` secrets (comma- or newline-separated, or a JSON array).
+/// Decodes a list of `whsec_` secrets (comma- or newline-separated, or a JSON array). A key
+/// shorter than [`MIN_KEY_BYTES`] once decoded (`whsec_` alone, a placeholder) is refused.
 pub fn parse_secrets(list: &str) -> Result<SecretSet, SecretError> {
-    let listed = SecretSet::parse(list).map_err(|_| SecretError::Empty)?;
-    let decoded = listed
-        .secrets()
+    let decoded = split_list(list)
+        .map_err(|_| SecretError::Empty)?
         .iter()
-        .map(|secret| {
-            let text = String::from_utf8_lossy(secret.expose()).into_owned();
-            let encoded = text.strip_prefix(SECRET_PREFIX).unwrap_or(&text);
+        .map(|text| {
+            let encoded = text.strip_prefix(SECRET_PREFIX).unwrap_or(text);
             STANDARD
                 .decode(encoded)
                 .map(Secret::new)
                 .map_err(|_| SecretError::NotBase64)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    SecretSet::new(decoded).map_err(|_| SecretError::Empty)
+    SecretSet::with_min_len(decoded, MIN_KEY_BYTES).map_err(|e| match e {
+        SecretSetError::TooShort { position, len, min } => {
+            SecretError::TooShort { position, len, min }
+        }
+        _ => SecretError::Empty,
+    })
 }
 
 /// The part of the payload hookline reads; Standard Webhooks payloads carry `type` by
@@ -157,12 +175,14 @@ impl WebhookScheme for StandardWebhooksScheme {
         let timestamp_text = header_str(headers, TIMESTAMP_HEADER).unwrap_or_default();
         let timestamp = unix_seconds(header_str(headers, TIMESTAMP_HEADER), TIMESTAMP_HEADER)?;
         let signed = [id.as_bytes(), b".", timestamp_text.as_bytes(), b".", body];
+        // Bounded before any hashing: one pass over the body per secret, whatever was sent.
+        if signature.split(' ').filter(|e| !e.is_empty()).count() > MAX_SIGNATURE_CANDIDATES {
+            return Err(Rejection::InvalidSignature(
+                "more than 8 signatures in webhook-signature",
+            ));
+        }
         let candidates = v1_signatures(signature);
-        // Every candidate is checked against every secret (constant time within each check).
-        let matched = candidates
-            .iter()
-            .fold(false, |any, tag| any | secrets.verify(&signed, tag));
-        if !matched {
+        if !secrets.verify_any(&signed, &candidates) {
             return Err(Rejection::InvalidSignature(
                 "no v1 signature in webhook-signature matches under any active secret",
             ));
@@ -327,7 +347,7 @@ mod tests {
     fn sources_are_chosen_by_route_and_unknown_ones_are_not_found() {
         let sources = parse_sources(&format!(
             r#"{{"acme": ["{SECRET}"], "other": ["whsec_{}"]}}"#,
-            STANDARD.encode(b"other key")
+            STANDARD.encode(b"the other source key, 24+")
         ))
         .unwrap();
         let scheme = StandardWebhooksScheme::new(sources);
@@ -359,7 +379,10 @@ mod tests {
 
     #[test]
     fn rotation_and_secret_errors() {
-        let rotated = format!("whsec_{}, {SECRET}", STANDARD.encode(b"the new key"));
+        let rotated = format!(
+            "whsec_{}, {SECRET}",
+            STANDARD.encode(b"the new key, 24 bytes long")
+        );
         assert!(
             scheme(&rotated)
                 .at_acme(&headers(SIGNATURE), BODY, TIMESTAMP)
@@ -370,6 +393,45 @@ mod tests {
             SecretError::NotBase64
         );
         assert_eq!(parse_secrets(" ").unwrap_err(), SecretError::Empty);
+    }
+
+    #[test]
+    fn a_key_that_is_no_key_is_refused_at_load() {
+        // Regression: `whsec_` alone decoded to a zero-length HMAC key anyone could sign with.
+        for (list, len) in [
+            ("whsec_", 0),
+            ("whsec_AA==", 1),
+            (
+                &format!(
+                    "{SECRET}, whsec_{}",
+                    STANDARD.encode(b"23 bytes, one too few!!")
+                ),
+                23,
+            ),
+        ] {
+            match parse_secrets(list) {
+                Err(SecretError::TooShort { len: got, min, .. }) => {
+                    assert_eq!((got, min), (len, MIN_KEY_BYTES), "{list}");
+                }
+                other => panic!("{list}: {other:?}"),
+            }
+        }
+        let err = parse_sources(r#"{"acme": ["whsec_"]}"#).unwrap_err();
+        assert!(err.to_string().contains("at least 24"), "{err}");
+    }
+
+    #[test]
+    fn more_than_eight_signatures_are_refused_before_hashing() {
+        let scheme = scheme(SECRET);
+        let decoy = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let eight = format!("{}{SIGNATURE}", format!("{decoy} ").repeat(7));
+        assert!(scheme.at_acme(&headers(&eight), BODY, TIMESTAMP).is_ok());
+        let nine = format!("{decoy} {eight}");
+        let err = scheme
+            .at_acme(&headers(&nine), BODY, TIMESTAMP)
+            .unwrap_err();
+        assert_eq!(err.status(), 401);
+        assert!(err.to_string().contains("more than 8"), "{err}");
     }
 
     #[test]
