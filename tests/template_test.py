@@ -378,8 +378,12 @@ def test_alarms_notify_the_topic_when_one_is_given(resources):
 
 def test_alarms_watch_the_metrics_the_code_emits(resources):
     metrics_rs = (ROOT / "shared/src/metrics.rs").read_text()
+    # Metrics made by a log metric filter of the template, not by the code.
+    from_filters = {t["MetricName"] for r in resources.values()
+                    if r["Type"] == "AWS::Logs::MetricFilter"
+                    for t in r["Properties"]["MetricTransformations"]}
     for name, alarm in alarms(resources).items():
-        if alarm["Namespace"] == "Hookline":
+        if alarm["Namespace"] == "Hookline" and alarm["MetricName"] not in from_filters:
             assert f'"{alarm["MetricName"]}"' in metrics_rs, name
             assert [d["Name"] for d in alarm["Dimensions"]] == ["provider"], name
     names = {a["MetricName"] for a in alarms(resources).values()}
@@ -420,3 +424,46 @@ def test_a_secret_renewal_alarms_for_owlpay_and_for_harbor(resources):
         for dimension in resource["Properties"]["Dimensions"]
     }
     assert watched == {"owlpay", "owlpay-harbor"}
+
+
+RECEIVER_FUNCTIONS = list(RECEIVERS)
+
+
+def test_every_route_is_throttled_by_parameters(resources):
+    stages = [r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"]
+    assert stages
+    for stage in stages:
+        settings = stage["Properties"]["DefaultRouteSettings"]
+        assert settings["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRateLimit"}
+        assert settings["ThrottlingBurstLimit"] == {"Ref": "ApiThrottleBurstLimit"}
+    defaults = raw_template()["Parameters"]
+    assert defaults["ApiThrottleRateLimit"]["Default"] == 50
+    assert defaults["ApiThrottleBurstLimit"]["Default"] == 100
+
+
+def test_each_receiver_has_reserved_concurrency_unless_turned_off(resources):
+    for name in RECEIVER_FUNCTIONS:
+        reserved = resources[name]["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved == {"Fn::If": ["ReservesReceiverConcurrency",
+                                       {"Ref": "ReceiverReservedConcurrency"},
+                                       {"Ref": "AWS::NoValue"}]}, name
+
+
+def test_throttled_requests_are_counted_from_the_access_log_and_alarmed(resources):
+    metric_filter = resources["ThrottledRequestsMetricFilter"]["Properties"]
+    assert metric_filter["LogGroupName"] == {"Ref": "WebhookApiAccessLogGroup"}
+    assert '$.status = "429"' in metric_filter["FilterPattern"]
+    # The access log writes the status as a string: the filter must compare it as one.
+    api_format = raw_template()["Resources"]["WebhookApi"]["Properties"]["AccessLogSettings"]["Format"]
+    assert '"status":"$context.status"' in api_format
+    alarm = resources["ThrottledRequestsAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Hookline", "ThrottledRequests")
+
+
+def test_the_processor_cannot_fan_out_beyond_its_maximum_concurrency(resources):
+    mappings = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+                and r["Properties"]["FunctionName"] == {"Ref": "ProcessorFunction"}]
+    assert len(mappings) == 1
+    scaling = mappings[0]["Properties"]["ScalingConfig"]
+    assert scaling == {"MaximumConcurrency": {"Ref": "ProcessorMaxConcurrency"}}
+    assert raw_template()["Parameters"]["ProcessorMaxConcurrency"]["MinValue"] == 2
