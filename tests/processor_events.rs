@@ -214,6 +214,19 @@ async fn optty_records_what_the_api_says_not_the_notification() {
     assert_eq!(first.status.as_deref(), Some("DECLINED"));
     assert_eq!(first.event_data["notified_status"], "SUCCESSFUL");
     assert_eq!(first.order.as_ref().unwrap()["status"], "DECLINED");
+    // Only the allow-listed notification fields go downstream: never the card token.
+    for update in &published {
+        for field in [
+            "token",
+            "rawBnplResponse",
+            "metaData",
+            "redirectUrl",
+            "hash",
+        ] {
+            assert!(update.event_data.get(field).is_none(), "{field} forwarded");
+        }
+        assert!(update.event_data.get("orderReference").is_some());
+    }
 }
 
 #[tokio::test]

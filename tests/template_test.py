@@ -336,6 +336,7 @@ def test_processor_gets_the_variables_the_code_reads(resources):
         "EVENT_RECORD_TTL_SECS": {"Ref": "EventRecordTtlSeconds"},
         "PROCESSOR_CONCURRENCY": {"Ref": "ProcessorConcurrency"},
         "WATCH_GIVE_UP_SECS": {"Ref": "WatchGiveUpSeconds"},
+        "FORWARD_ALL_EVENT_FIELDS": {"Ref": "ForwardAllEventFields"},
     }
     for const, value in expected.items():
         assert variables[rust_const("shared/src/config.rs", const)] == value

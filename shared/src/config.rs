@@ -31,6 +31,10 @@ pub const EVENT_RECORD_TTL_SECS: &str = "EVENT_RECORD_TTL_SECS";
 /// Optional: records of one batch processed at once (default 8).
 pub const PROCESSOR_CONCURRENCY: &str = "PROCESSOR_CONCURRENCY";
 
+/// Optional: `true` forwards every field of an event's data downstream, not only the provider's
+/// allow-list (`processor::forward`). Default `false`.
+pub const FORWARD_ALL_EVENT_FIELDS: &str = "FORWARD_ALL_EVENT_FIELDS";
+
 /// Optional: seconds after which a registered watch gives up (default a day).
 pub const WATCH_GIVE_UP_SECS: &str = "WATCH_GIVE_UP_SECS";
 
@@ -122,6 +126,8 @@ pub struct ProcessorEnv {
     pub concurrency: usize,
     /// How long a watch registered by a partial delivery lasts at most.
     pub watch_give_up_secs: i64,
+    /// Forward every event field, not only the allow-listed ones.
+    pub forward_all_event_fields: bool,
 }
 
 impl ProcessorEnv {
@@ -154,6 +160,19 @@ impl ProcessorEnv {
                 WATCH_GIVE_UP_SECS,
                 defaults.watch_give_up_secs,
             )?,
+            forward_all_event_fields: match lookup(FORWARD_ALL_EVENT_FIELDS)
+                .map(|v| v.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                None | Some("" | "false") => false,
+                Some("true") => true,
+                Some(_) => {
+                    return Err(ConfigError::Invalid {
+                        var: FORWARD_ALL_EVENT_FIELDS,
+                        reason: "must be true or false".into(),
+                    });
+                }
+            },
         })
     }
 }

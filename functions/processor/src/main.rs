@@ -39,6 +39,7 @@ async fn main() -> Result<(), Error> {
             record_ttl_secs: env.record_ttl_secs,
             concurrency: env.concurrency,
             watch_give_up_secs: env.watch_give_up_secs,
+            forward_all_event_fields: env.forward_all_event_fields,
             ..ProcessorConfig::default()
         },
     };

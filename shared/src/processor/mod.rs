@@ -16,6 +16,7 @@
 //! drops it within five minutes, downstream after that.
 
 mod batch;
+pub mod forward;
 pub mod lambda;
 mod plan;
 
@@ -53,6 +54,9 @@ pub struct ProcessorConfig {
     pub watch_give_up_secs: i64,
     /// Leases and record times are read from it (manual in tests).
     pub clock: Clock,
+    /// Forward every field of an event's data, not only the provider's allow-list
+    /// ([`forward`]).
+    pub forward_all_event_fields: bool,
 }
 
 impl Default for ProcessorConfig {
@@ -63,6 +67,7 @@ impl Default for ProcessorConfig {
             deadline_margin: Duration::from_secs(1),
             watch_give_up_secs: crate::watch::api::DEFAULT_GIVE_UP_SECS,
             clock: Clock::system(),
+            forward_all_event_fields: false,
         }
     }
 }
@@ -290,7 +295,11 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 order_id: plan.order.as_ref().map(|o| o.order_id.clone()),
                 status: order_state.as_ref().map(|s| s.status.clone()),
                 current: state.is_none_or(StateWrite::is_current),
-                event_data: plan.event_data.clone(),
+                event_data: if self.config.forward_all_event_fields {
+                    plan.event_data.clone()
+                } else {
+                    forward::forwarded(&message.provider, &plan.event_data)
+                },
                 order: fetched,
                 part: None,
             };
