@@ -141,6 +141,38 @@ impl Case {
     }
 }
 
+/// The body size of the signature-candidates rows: SQS's largest message.
+pub const CANDIDATES_BODY: usize = 256 * 1024;
+
+/// A request of `case` (OwlPay or Standard Webhooks) whose signature header carries `decoys`
+/// wrong signatures before the right one: what an attacker pads a header with.
+pub fn with_decoys(case: &Case, size: usize, decoys: usize) -> (Vec<u8>, HeaderMap) {
+    let (body, mut headers) = (case.make)(size);
+    let (name, padded) = match case.provider {
+        "owlpay" => {
+            let value = headers[owlpay::SIGNATURE_HEADER]
+                .to_str()
+                .expect("ascii")
+                .to_string();
+            let (t, v1) = value.split_once(',').expect("t=..,v1=..");
+            let decoy = format!(",v1={}", "0".repeat(64));
+            (
+                owlpay::SIGNATURE_HEADER,
+                format!("{t}{}{},{v1}", decoy.repeat(decoys), ""),
+            )
+        }
+        "std" => {
+            let name = standard_webhooks::SIGNATURE_HEADER;
+            let value = headers[name].to_str().expect("ascii").to_string();
+            let decoy = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= ";
+            (name, format!("{}{value}", decoy.repeat(decoys)))
+        }
+        other => panic!("{other} has no signature list"),
+    };
+    headers.insert(name, HeaderValue::from_str(&padded).expect("header value"));
+    (body, headers)
+}
+
 /// The floor: HMAC-SHA256 of the same bytes, keyed for each call.
 pub fn bare_hmac(secret: &Secret, body: &[u8]) -> [u8; TAG_LEN] {
     secret.sign(&[body])

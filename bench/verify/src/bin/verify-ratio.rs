@@ -7,9 +7,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use hookline::signature::Secret;
+use hookline::signature::{MAX_SIGNATURE_CANDIDATES, Secret};
 use serde_json::json;
-use verify_bench::{BUDGET_SIZE, SECRET, bare_hmac, cases};
+use verify_bench::{BUDGET_SIZE, CANDIDATES_BODY, SECRET, bare_hmac, cases, with_decoys};
 
 /// Trials per scheme; each times a batch of bare HMACs and a batch of verifies back to back, so
 /// the machine's speed at that moment cancels out of their ratio.
@@ -63,6 +63,42 @@ fn main() {
             "size": BUDGET_SIZE,
             "bare_hmac_ns": median(bare_ns),
             "verify_and_parse_ns": median(verify_ns),
+            "ratio": median(ratios),
+        }));
+    }
+    // The cost of a signature list: the most candidates a header may carry against one, over
+    // the same 256 KiB body. One MAC per secret whatever the count: the ratio stays near 1.
+    for case in cases()
+        .into_iter()
+        .filter(|c| matches!(c.provider, "owlpay" | "std"))
+    {
+        let (body, one) = with_decoys(&case, CANDIDATES_BODY, 0);
+        let (_, most) = with_decoys(&case, CANDIDATES_BODY, MAX_SIGNATURE_CANDIDATES - 1);
+        let mut verify_one = || assert!(case.verify(black_box(&one), black_box(&body)));
+        let mut verify_most = || assert!(case.verify(black_box(&most), black_box(&body)));
+        let per_call = nanos_per_call(20, &mut verify_one);
+        nanos_per_call(20, &mut verify_most);
+        let calls = (BATCH_NANOS / per_call).clamp(5.0, 1_000.0) as u32;
+        let (mut one_ns, mut most_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for trial in 0..TRIALS {
+            let (o, m) = if trial % 2 == 0 {
+                let o = nanos_per_call(calls, &mut verify_one);
+                (o, nanos_per_call(calls, &mut verify_most))
+            } else {
+                let m = nanos_per_call(calls, &mut verify_most);
+                (nanos_per_call(calls, &mut verify_one), m)
+            };
+            one_ns.push(o);
+            most_ns.push(m);
+            ratios.push(m / o);
+        }
+        rows.push(json!({
+            "provider": case.provider,
+            "kind": "candidates",
+            "size": CANDIDATES_BODY,
+            "candidates": MAX_SIGNATURE_CANDIDATES,
+            "one_candidate_ns": median(one_ns),
+            "max_candidates_ns": median(most_ns),
             "ratio": median(ratios),
         }));
     }
