@@ -1084,3 +1084,60 @@ async fn an_order_too_large_for_one_sqs_message_is_published_in_parts_not_droppe
         "every voucher in exactly one part, in order"
     );
 }
+
+#[tokio::test]
+async fn the_api_token_is_read_from_secrets_manager_and_re_read_after_a_401() {
+    use hookline::order::{OrderKind, OrderRef};
+    use hookline::order_api::{ApiToken, OrderApi};
+    let secrets = aws_sdk_secretsmanager::Client::new(&moto().sdk_config().await);
+    let name = hookline_tests::unique_name("hookline/octopus-api");
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string("token-before-rotation")
+        .send()
+        .await
+        .unwrap();
+    let api = MockServer::start().await;
+    // The provider accepts only the token after rotation.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/77"))
+        .and(header("authorization", "Bearer token-after-rotation"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(voucher_order(77)))
+        .mount(&api)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/77"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&api)
+        .await;
+    // A long interval: only the 401 makes it read again.
+    let token = ApiToken::from_secrets_manager(secrets.clone(), &name, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let client = OctopusOrderClient::with_token(&api.uri(), token, fast_policy()).unwrap();
+    let order = OrderRef {
+        provider: "octopus".into(),
+        kind: OrderKind::Voucher,
+        order_id: "77".into(),
+    };
+    let deadline = || Instant::now() + Duration::from_secs(5);
+    // Not rotated yet: 401, one re-read (the same token), then the 401 stands.
+    assert_eq!(
+        client.fetch(&order, deadline()).await.unwrap_err(),
+        FetchError::Status { status: 401 }
+    );
+    assert_eq!(api.received_requests().await.unwrap().len(), 2);
+    secrets
+        .put_secret_value()
+        .secret_id(&name)
+        .secret_string("token-after-rotation")
+        .send()
+        .await
+        .unwrap();
+    // Rotated: the 401 makes the client read the new token and try again at once.
+    let fetched = client.fetch(&order, deadline()).await.unwrap();
+    assert_eq!(fetched["id"], 77);
+    // The token never shows in the client's debug output.
+    assert!(!format!("{client:?}").contains("token-after-rotation"));
+}

@@ -130,7 +130,9 @@ def test_the_poller_runs_every_minute_alone_with_least_privilege(resources):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         for action in actions:
             granted[action] = json.dumps(statement["Resource"])
-    assert set(granted) == {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:SendMessage"}
+    assert set(granted) == {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:SendMessage",
+                            "secretsmanager:GetSecretValue"}
+    assert "OctopusApiTokenSecretName" in granted["secretsmanager:GetSecretValue"]
     assert "/index/due" in granted["dynamodb:Query"]
     assert "IngestQueue" in granted["sqs:SendMessage"]
     watch_role = statements_of(resources["OrderWatchRole"])
@@ -295,7 +297,10 @@ def test_processor_role_is_least_privilege(resources):
         assert statement["Resource"] != "*"
         for action in actions:
             assert "*" not in action, action
-            granted[action] = statement["Resource"]["Fn::GetAtt"][0]
+            resource = statement["Resource"]
+            granted[action] = resource["Fn::GetAtt"][0] if "Fn::GetAtt" in resource else json.dumps(resource)
+    secrets = granted.pop("secretsmanager:GetSecretValue")
+    assert "OctopusApiTokenSecretName" in secrets and "OpttyApiKeySecretName" in secrets
     assert granted == {
         "sqs:ReceiveMessage": "IngestQueue",
         "sqs:DeleteMessage": "IngestQueue",
@@ -340,12 +345,31 @@ def test_processor_gets_the_variables_the_code_reads(resources):
     }
     for const, value in expected.items():
         assert variables[rust_const("shared/src/config.rs", const)] == value
-    token = variables[rust_const("shared/src/config.rs", "OCTOPUS_API_TOKEN")]
-    assert "resolve:secretsmanager:${OctopusApiTokenSecretName}" in token["Fn::Sub"]
+    token = variables[rust_const("shared/src/config.rs", "OCTOPUS_API_TOKEN_SECRET_ID")]
+    assert token == {"Ref": "OctopusApiTokenSecretName"}
     optty_base = variables[rust_const("shared/src/config.rs", "OPTTY_API_BASE_URL")]
     assert optty_base["Fn::If"][:2] == ["HasOpttyApi", {"Ref": "OpttyApiBaseUrl"}]
-    optty_key = variables[rust_const("shared/src/config.rs", "OPTTY_API_KEY")]
-    assert "resolve:secretsmanager:${OpttyApiKeySecretName}" in optty_key["Fn::If"][1]["Fn::Sub"]
+    optty_key = variables[rust_const("shared/src/config.rs", "OPTTY_API_KEY_SECRET_ID")]
+    assert optty_key["Fn::If"][:2] == ["HasOpttyApi", {"Ref": "OpttyApiKeySecretName"}]
+
+
+def test_no_token_is_resolved_into_a_function_configuration(resources):
+    # Regression: dynamic references put the API tokens in plain text in the functions'
+    # configuration, readable with lambda:GetFunctionConfiguration.
+    text = (ROOT / "template.yaml").read_text()
+    assert "resolve:secretsmanager" not in text
+    for name in ("ProcessorFunction", "OrderPollerFunction"):
+        variables = resources[name]["Properties"]["Environment"]["Variables"]
+        assert "OCTOPUS_API_TOKEN" not in variables and "OPTTY_API_KEY" not in variables, name
+        assert variables["OCTOPUS_API_TOKEN_SECRET_ID"] == {"Ref": "OctopusApiTokenSecretName"}
+
+
+def test_the_processor_and_the_poller_may_read_only_their_api_tokens(resources):
+    for role in ("ProcessorRole", "OrderPollerRole"):
+        statements = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        reads = [s for s in statements if s["Action"] == "secretsmanager:GetSecretValue"]
+        assert len(reads) == 1, role
+        assert "OctopusApiTokenSecretName" in json.dumps(reads[0]["Resource"]), role
 
 
 def alarms(resources):

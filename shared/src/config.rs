@@ -18,10 +18,36 @@ pub const ORDER_UPDATES_QUEUE_URL: &str = "ORDER_UPDATES_QUEUE_URL";
 pub const OCTOPUS_API_BASE_URL: &str = "OCTOPUS_API_BASE_URL";
 /// Bearer token of the Octopus Cards API.
 pub const OCTOPUS_API_TOKEN: &str = "OCTOPUS_API_TOKEN";
+/// In AWS: the Secrets Manager secret holding the Octopus API token (preferred over the value).
+pub const OCTOPUS_API_TOKEN_SECRET_ID: &str = "OCTOPUS_API_TOKEN_SECRET_ID";
 /// Optional: base URL of the Optty merchant API (Optty notifications fail without it).
 pub const OPTTY_API_BASE_URL: &str = "OPTTY_API_BASE_URL";
 /// Bearer token of the Optty merchant API; required when the base URL is set.
 pub const OPTTY_API_KEY: &str = "OPTTY_API_KEY";
+/// In AWS: the Secrets Manager secret holding the Optty API key (preferred over the value).
+pub const OPTTY_API_KEY_SECRET_ID: &str = "OPTTY_API_KEY_SECRET_ID";
+
+/// Where an API token comes from: a Secrets Manager secret (in AWS: never in the function's
+/// configuration) or the value itself (local runs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenSource {
+    Value(Secret),
+    SecretId(String),
+}
+
+/// `{id_var}` if set, else `{value_var}`; neither is an error naming the secret variable.
+fn token_source(
+    lookup: &impl Fn(&str) -> Option<String>,
+    id_var: &'static str,
+    value_var: &'static str,
+) -> Result<TokenSource, ConfigError> {
+    let set = |name| lookup(name).filter(|v: &String| !v.trim().is_empty());
+    match (set(id_var), set(value_var)) {
+        (Some(id), _) => Ok(TokenSource::SecretId(id.trim().to_string())),
+        (None, Some(value)) => Ok(TokenSource::Value(Secret::new(value.trim().as_bytes()))),
+        (None, None) => Err(ConfigError::Missing(id_var)),
+    }
+}
 /// Coinme: the signature header's name (default `X-Coinme-Signature`).
 pub const COINME_SIGNATURE_HEADER: &str = "COINME_SIGNATURE_HEADER";
 /// Coinme: `base64` (default) or `hex`.
@@ -53,7 +79,7 @@ pub struct PollerEnv {
     pub events_table: String,
     pub ingest_queue_url: String,
     pub octopus_api_base_url: String,
-    pub octopus_api_token: Secret,
+    pub octopus_api_token: TokenSource,
 }
 
 impl PollerEnv {
@@ -66,7 +92,11 @@ impl PollerEnv {
             events_table: required(&lookup, EVENTS_TABLE)?,
             ingest_queue_url: required(&lookup, INGEST_QUEUE_URL)?,
             octopus_api_base_url: required(&lookup, OCTOPUS_API_BASE_URL)?,
-            octopus_api_token: Secret::new(required(&lookup, OCTOPUS_API_TOKEN)?.trim().as_bytes()),
+            octopus_api_token: token_source(
+                &lookup,
+                OCTOPUS_API_TOKEN_SECRET_ID,
+                OCTOPUS_API_TOKEN,
+            )?,
         })
     }
 }
@@ -119,9 +149,9 @@ pub struct ProcessorEnv {
     pub events_table: String,
     pub order_updates_queue_url: String,
     pub octopus_api_base_url: String,
-    pub octopus_api_token: Secret,
+    pub octopus_api_token: TokenSource,
     /// The Optty API base URL and key, when Optty is in use.
-    pub optty_api: Option<(String, Secret)>,
+    pub optty_api: Option<(String, TokenSource)>,
     pub record_ttl_secs: i64,
     pub concurrency: usize,
     /// How long a watch registered by a partial delivery lasts at most.
@@ -141,12 +171,16 @@ impl ProcessorEnv {
             events_table: required(&lookup, EVENTS_TABLE)?,
             order_updates_queue_url: required(&lookup, ORDER_UPDATES_QUEUE_URL)?,
             octopus_api_base_url: required(&lookup, OCTOPUS_API_BASE_URL)?,
-            octopus_api_token: Secret::new(required(&lookup, OCTOPUS_API_TOKEN)?.trim().as_bytes()),
+            octopus_api_token: token_source(
+                &lookup,
+                OCTOPUS_API_TOKEN_SECRET_ID,
+                OCTOPUS_API_TOKEN,
+            )?,
             optty_api: match lookup(OPTTY_API_BASE_URL).filter(|v| !v.trim().is_empty()) {
                 None => None,
                 Some(base) => Some((
                     base,
-                    Secret::new(required(&lookup, OPTTY_API_KEY)?.trim().as_bytes()),
+                    token_source(&lookup, OPTTY_API_KEY_SECRET_ID, OPTTY_API_KEY)?,
                 )),
             },
             record_ttl_secs: optional_number(
@@ -305,7 +339,7 @@ mod tests {
         ];
         assert_eq!(
             ProcessorEnv::from_lookup(lookup(&base)).unwrap_err(),
-            ConfigError::Missing(OPTTY_API_KEY)
+            ConfigError::Missing(OPTTY_API_KEY_SECRET_ID)
         );
         let mut with_key = base.to_vec();
         with_key.push((OPTTY_API_KEY, "k"));
@@ -314,6 +348,26 @@ mod tests {
                 .unwrap()
                 .optty_api
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn a_token_secret_id_is_preferred_to_a_token_in_the_environment() {
+        let base = [
+            (EVENTS_TABLE, "t"),
+            (ORDER_UPDATES_QUEUE_URL, "http://q"),
+            (OCTOPUS_API_BASE_URL, "http://api"),
+            (OCTOPUS_API_TOKEN, "tok"),
+            (OCTOPUS_API_TOKEN_SECRET_ID, "hookline/octopus-api"),
+        ];
+        let env = ProcessorEnv::from_lookup(lookup(&base)).unwrap();
+        assert_eq!(
+            env.octopus_api_token,
+            TokenSource::SecretId("hookline/octopus-api".into())
+        );
+        assert_eq!(
+            ProcessorEnv::from_lookup(lookup(&base[..3])).unwrap_err(),
+            ConfigError::Missing(OCTOPUS_API_TOKEN_SECRET_ID)
         );
     }
 }

@@ -3,7 +3,7 @@
 //! `hookline::watch`.
 
 use hookline::config::PollerEnv;
-use hookline::order_api::{OctopusOrderClient, RetryPolicy};
+use hookline::order_api::{ApiToken, OctopusOrderClient, RetryPolicy};
 use hookline::queue::SqsQueue;
 use hookline::watch::poller::{Poller, PollerConfig};
 use hookline::watch::{DynamoWatchStore, lambda};
@@ -16,9 +16,9 @@ async fn main() -> Result<(), Error> {
     let aws = hookline::aws::from_env().await;
     let poller = Poller {
         watches: DynamoWatchStore::new(aws_sdk_dynamodb::Client::new(&aws), &env.events_table),
-        api: OctopusOrderClient::new(
+        api: OctopusOrderClient::with_token(
             &env.octopus_api_base_url,
-            &env.octopus_api_token,
+            ApiToken::load(&env.octopus_api_token).await?,
             RetryPolicy::default(),
         )?,
         ingest: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &env.ingest_queue_url),

@@ -3,7 +3,9 @@
 
 use hookline::config::ProcessorEnv;
 use hookline::idempotency::DynamoEventStore;
-use hookline::order_api::{OctopusOrderClient, OpttyOrderClient, ProviderApis, RetryPolicy};
+use hookline::order_api::{
+    ApiToken, OctopusOrderClient, OpttyOrderClient, ProviderApis, RetryPolicy,
+};
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::processor::{Processor, ProcessorConfig, lambda};
 use hookline::queue::SqsQueue;
@@ -21,15 +23,17 @@ async fn main() -> Result<(), Error> {
         events: DynamoEventStore::new(dynamodb.clone(), &env.events_table),
         states: DynamoOrderStateStore::new(dynamodb.clone(), &env.events_table),
         api: ProviderApis {
-            octopus: Some(OctopusOrderClient::new(
+            octopus: Some(OctopusOrderClient::with_token(
                 &env.octopus_api_base_url,
-                &env.octopus_api_token,
+                ApiToken::load(&env.octopus_api_token).await?,
                 RetryPolicy::default(),
             )?),
             optty: match &env.optty_api {
-                Some((base, key)) => {
-                    Some(OpttyOrderClient::new(base, key, RetryPolicy::default())?)
-                }
+                Some((base, key)) => Some(OpttyOrderClient::with_token(
+                    base,
+                    ApiToken::load(key).await?,
+                    RetryPolicy::default(),
+                )?),
                 None => None,
             },
         },

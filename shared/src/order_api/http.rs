@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use tokio::time::Instant;
 
 use super::retry::parse_retry_after;
-use super::{FetchError, OrderApi, RetryPolicy, unwrap_order};
+use super::{ApiToken, FetchError, OrderApi, RetryPolicy, unwrap_order};
 use crate::order::OrderRef;
 use crate::signature::Secret;
 
@@ -24,7 +24,7 @@ pub trait OrderPath: Clone + Default + Send + Sync {
 pub struct HttpOrderClient<P> {
     http: reqwest::Client,
     base: Url,
-    authorization: HeaderValue,
+    token: ApiToken,
     policy: RetryPolicy,
     paths: P,
 }
@@ -33,16 +33,18 @@ impl<P: OrderPath> HttpOrderClient<P> {
     /// `base` is the configured API origin, e.g. `https://api.octopuscards.example`; hosts are
     /// never taken from payloads.
     pub fn new(base: &str, token: &Secret, policy: RetryPolicy) -> Result<Self, String> {
+        Self::with_token(base, ApiToken::fixed(token)?, policy)
+    }
+
+    /// Like [`new`](Self::new) with a token that may change while the client runs (read from
+    /// Secrets Manager, re-read after a 401).
+    pub fn with_token(base: &str, token: ApiToken, policy: RetryPolicy) -> Result<Self, String> {
         let mut base = Url::parse(base).map_err(|e| format!("order API base URL: {e}"))?;
         if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
             return Err("order API base URL must be http(s)".into());
         }
         base.set_query(None);
         base.set_fragment(None);
-        let bearer = format!("Bearer {}", String::from_utf8_lossy(token.expose()));
-        let mut authorization = HeaderValue::from_str(&bearer)
-            .map_err(|_| "order API token is not a valid header value".to_string())?;
-        authorization.set_sensitive(true);
         let http = reqwest::Client::builder()
             // An order fetch has no reason to be redirected: a redirect would send the token
             // wherever the answer points. Refused, and counted as a fetch failure.
@@ -54,7 +56,7 @@ impl<P: OrderPath> HttpOrderClient<P> {
         Ok(Self {
             http,
             base,
-            authorization,
+            token,
             policy,
             paths: P::default(),
         })
@@ -75,7 +77,7 @@ impl<P: OrderPath> HttpOrderClient<P> {
         let response = self
             .http
             .get(url.clone())
-            .header(AUTHORIZATION, self.authorization.clone())
+            .header(AUTHORIZATION, self.token.header())
             .header("accept", "application/json")
             .timeout(timeout)
             .send()
@@ -141,7 +143,9 @@ impl<P: OrderPath> OrderApi for HttpOrderClient<P> {
         deadline: Instant,
     ) -> Result<serde_json::Value, FetchError> {
         let url = self.order_url(order)?;
+        self.token.refresh_if_due().await;
         let mut last_error = FetchError::OutOfTime;
+        let mut token_reread = false;
         for attempt in 0..self.policy.max_attempts {
             let Some(timeout) = self.policy.attempt_timeout(deadline) else {
                 return Err(last_error);
@@ -155,6 +159,15 @@ impl<P: OrderPath> OrderApi for HttpOrderClient<P> {
                         Some(_) => return Err(last_error),
                         None => self.policy.backoff(attempt),
                     }
+                }
+                // A rotated token: read it again once, and try again at once.
+                Attempt::Failed(FetchError::Status { status: 401 })
+                    if !token_reread && self.token.refresh_now().await =>
+                {
+                    token_reread = true;
+                    last_error = FetchError::Status { status: 401 };
+                    tracing::info!("order API answered 401; token re-read, trying again");
+                    continue;
                 }
                 Attempt::Failed(error) if error.is_transient() => {
                     last_error = error;

@@ -7,6 +7,7 @@ mod memory;
 mod octopus;
 mod optty;
 mod retry;
+mod token;
 
 use std::future::Future;
 use std::time::Duration;
@@ -20,6 +21,7 @@ pub use memory::MemoryOrderApi;
 pub use octopus::{OctopusOrderClient, OctopusPaths, octopus_order_id};
 pub use optty::{OpttyOrderClient, OpttyPaths, optty_reference};
 pub use retry::RetryPolicy;
+pub use token::ApiToken;
 
 use crate::order::OrderRef;
 
