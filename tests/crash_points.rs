@@ -190,6 +190,7 @@ mod on_moto {
             states: Faulty::new(DynamoOrderStateStore::new(dynamodb.clone(), &table), faults),
             api: Faulty::new(sample_api(), faults),
             updates: Faulty::new(SqsQueue::new(sqs.clone(), &updates_url), faults),
+            credentials: None,
             watches: Faulty::new(DynamoWatchStore::new(dynamodb.clone(), &table), faults),
             config: ProcessorConfig {
                 clock: clock.clone(),

@@ -103,6 +103,7 @@ async fn rig() -> Rig {
             states: DynamoOrderStateStore::new(dynamodb.clone(), &table),
             api: client(RetryPolicy::default()),
             updates: SqsQueue::new(sqs.clone(), &updates_url),
+            credentials: None,
             watches,
             config: ProcessorConfig::default(),
         },

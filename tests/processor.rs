@@ -81,6 +81,7 @@ async fn rig_with(policy: RetryPolicy) -> Rig {
         states: DynamoOrderStateStore::new(dynamodb.clone(), &table),
         api: OctopusOrderClient::new(&api.uri(), &Secret::new(API_TOKEN), policy).unwrap(),
         updates: SqsQueue::new(sqs.clone(), &updates_url),
+        credentials: None,
         watches: DynamoWatchStore::new(dynamodb.clone(), &table),
         config: ProcessorConfig::default(),
     };
@@ -691,6 +692,7 @@ async fn dynamodb_unreachable_at_claim_fails_before_any_effect() {
         api: OctopusOrderClient::new(&rig.api.uri(), &Secret::new(API_TOKEN), fast_policy())
             .unwrap(),
         updates: SqsQueue::new(rig.sqs.clone(), &rig.updates_url),
+        credentials: None,
         watches: DynamoWatchStore::new(rig.dynamodb.clone(), &rig.table),
         config: ProcessorConfig::default(),
     };
@@ -735,6 +737,7 @@ async fn dynamodb_unreachable_at_completion_publishes_once_and_holds_the_lease()
         api: OctopusOrderClient::new(&rig.api.uri(), &Secret::new(API_TOKEN), fast_policy())
             .unwrap(),
         updates: SqsQueue::new(rig.sqs.clone(), &rig.updates_url),
+        credentials: None,
         watches: DynamoWatchStore::new(rig.dynamodb.clone(), &rig.table),
         config: ProcessorConfig::default(),
     };
@@ -1140,4 +1143,57 @@ async fn the_api_token_is_read_from_secrets_manager_and_re_read_after_a_401() {
     assert_eq!(fetched["id"], 77);
     // The token never shows in the client's debug output.
     assert!(!format!("{client:?}").contains("token-after-rotation"));
+}
+
+#[tokio::test]
+async fn an_activation_code_goes_only_to_the_short_retention_credentials_queue() {
+    // The eSIM document: never keep the activation code beyond the install window. Scan every
+    // store hookline writes: the table, the logs, the order-updates queue, the credentials queue.
+    let logs = hookline_tests::capture_logs();
+    let mut rig = rig().await;
+    let credentials_url = create_fifo_queue(&rig.sqs, "esim-credentials").await;
+    rig.processor.credentials = Some(SqsQueue::new(rig.sqs.clone(), &credentials_url));
+    Mock::given(method("GET"))
+        .and(path("/api/v1/esim/orders/9302482"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(esim_order(9302482)))
+        .mount(&rig.api)
+        .await;
+    rig.mount_voucher_order(12399).await;
+    let esim = ingest(
+        "esim.delivered",
+        "evt_esim_2",
+        "2026-11-22T10:00:00Z",
+        json!({"id": 9302482, "status": "DELIVERED"}),
+    );
+    assert_processed(&rig.process(&esim).await);
+    assert_processed(&rig.process(&delivered("evt_v_12399", 12399)).await);
+
+    let credentials: Vec<OrderUpdate> = drain_queue(&rig.sqs, &credentials_url)
+        .await
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    assert_eq!(credentials.len(), 1);
+    assert_eq!(
+        credentials[0].order.as_ref().unwrap()["activation_code"],
+        ACTIVATION_CODE
+    );
+    let updates = rig.updates().await;
+    assert_eq!(
+        updates.len(),
+        1,
+        "the voucher update stays on the order-updates queue"
+    );
+    assert_eq!(updates[0].event_id, "evt_v_12399");
+    for update in &updates {
+        assert!(
+            !serde_json::to_string(update)
+                .unwrap()
+                .contains(ACTIVATION_CODE)
+        );
+    }
+    for item in table_items(&rig.dynamodb, &rig.table).await {
+        assert!(!item.contains(ACTIVATION_CODE), "in the table: {item}");
+    }
+    assert!(logs.line_with(ACTIVATION_CODE).is_none(), "in a log line");
 }

@@ -58,6 +58,7 @@ async fn processor(api: &MockServer) -> LocalProcessor {
             optty: Some(OpttyOrderClient::new(&api.uri(), &key, RetryPolicy::default()).unwrap()),
         },
         updates: MemoryQueue::new(),
+        credentials: None,
         watches: MemoryWatchStore::new(),
         config: ProcessorConfig::default(),
     }

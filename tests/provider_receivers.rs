@@ -277,6 +277,7 @@ async fn every_sample_reaches_sqs_and_then_the_order_updates_queue() {
                 ),
             },
             updates: SqsQueue::new(sqs.clone(), &updates_url),
+            credentials: None,
             watches: MemoryWatchStore::new(),
             config: ProcessorConfig::default(),
         };

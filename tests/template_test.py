@@ -298,7 +298,10 @@ def test_processor_role_is_least_privilege(resources):
         for action in actions:
             assert "*" not in action, action
             resource = statement["Resource"]
-            granted[action] = resource["Fn::GetAtt"][0] if "Fn::GetAtt" in resource else json.dumps(resource)
+            if isinstance(resource, list):
+                granted[action] = sorted(r["Fn::GetAtt"][0] for r in resource)
+            else:
+                granted[action] = resource["Fn::GetAtt"][0] if "Fn::GetAtt" in resource else json.dumps(resource)
     secrets = granted.pop("secretsmanager:GetSecretValue")
     assert "OctopusApiTokenSecretName" in secrets and "OpttyApiKeySecretName" in secrets
     assert granted == {
@@ -309,7 +312,7 @@ def test_processor_role_is_least_privilege(resources):
         "dynamodb:GetItem": "EventsTable",
         "dynamodb:PutItem": "EventsTable",
         "dynamodb:UpdateItem": "EventsTable",
-        "sqs:SendMessage": "OrderUpdatesQueue",
+        "sqs:SendMessage": ["EsimCredentialsQueue", "OrderUpdatesQueue"],
     }
 
 
@@ -387,7 +390,8 @@ def test_every_queue_with_a_dead_letter_queue_has_an_alarm_on_it(resources):
         for r in resources.values()
         if r["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in r["Properties"]
     }
-    assert dead_letter_queues == {"IngestDeadLetterQueue", "OrderUpdatesDeadLetterQueue"}
+    assert dead_letter_queues == {"IngestDeadLetterQueue", "OrderUpdatesDeadLetterQueue",
+                                  "EsimCredentialsDeadLetterQueue"}
     assert dead_letter_queues <= watched
     for alarm in alarms(resources).values():
         if alarm["MetricName"] == "ApproximateNumberOfMessagesVisible":
@@ -492,3 +496,17 @@ def test_the_processor_cannot_fan_out_beyond_its_maximum_concurrency(resources):
     scaling = mappings[0]["Properties"]["ScalingConfig"]
     assert scaling == {"MaximumConcurrency": {"Ref": "ProcessorMaxConcurrency"}}
     assert raw_template()["Parameters"]["ProcessorMaxConcurrency"]["MinValue"] == 2
+
+
+def test_activation_codes_live_no_longer_than_the_install_window(resources):
+    # The eSIM document: never keep the activation code beyond the install window. The only
+    # store that holds it is the credentials queue (the table and logs never do: tests/processor.rs).
+    for name in ("EsimCredentialsQueue", "EsimCredentialsDeadLetterQueue"):
+        queue = resources[name]["Properties"]
+        assert queue["MessageRetentionPeriod"] == {"Ref": "ActivationCodeRetentionSeconds"}, name
+        assert queue["FifoQueue"] and queue["SqsManagedSseEnabled"], name
+    parameter = raw_template()["Parameters"]["ActivationCodeRetentionSeconds"]
+    assert parameter["Default"] <= 3600 and parameter["MaxValue"] <= 86400
+    variables = resources["ProcessorFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables[rust_const("shared/src/config.rs", "ESIM_CREDENTIALS_QUEUE_URL")] == {
+        "Ref": "EsimCredentialsQueue"}

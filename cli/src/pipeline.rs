@@ -59,6 +59,7 @@ pub fn local_processor(apis: &LocalApis) -> Result<LocalProcessor, String> {
             )?),
         },
         updates: MemoryQueue::new(),
+        credentials: None,
         watches: MemoryWatchStore::new(),
         config: ProcessorConfig::default(),
     })

@@ -39,6 +39,7 @@ fn process_record(c: &mut Criterion) {
         api: InstantApi(json!({"id": 12345, "status": "DELIVERED",
             "vouchers": [{"code": "BENCH-0001", "pin": "1234"}]})),
         updates: MemoryQueue::new(),
+        credentials: None,
         watches: MemoryWatchStore::new(),
         config: ProcessorConfig::default(),
     };

@@ -14,6 +14,9 @@ pub const OCTOPUS_WEBHOOK_SECRETS: &str = "OCTOPUS_WEBHOOK_SECRETS";
 pub const EVENTS_TABLE: &str = "EVENTS_TABLE";
 /// The FIFO queue the processor publishes order updates to.
 pub const ORDER_UPDATES_QUEUE_URL: &str = "ORDER_UPDATES_QUEUE_URL";
+/// Optional: the short-retention FIFO queue for order updates that carry an eSIM activation
+/// code; without it they go to the order-updates queue.
+pub const ESIM_CREDENTIALS_QUEUE_URL: &str = "ESIM_CREDENTIALS_QUEUE_URL";
 /// Origin of the Octopus Cards API, e.g. `https://api.example.com`.
 pub const OCTOPUS_API_BASE_URL: &str = "OCTOPUS_API_BASE_URL";
 /// Bearer token of the Octopus Cards API.
@@ -148,6 +151,7 @@ impl ReceiverConfig {
 pub struct ProcessorEnv {
     pub events_table: String,
     pub order_updates_queue_url: String,
+    pub esim_credentials_queue_url: Option<String>,
     pub octopus_api_base_url: String,
     pub octopus_api_token: TokenSource,
     /// The Optty API base URL and key, when Optty is in use.
@@ -170,6 +174,8 @@ impl ProcessorEnv {
         Ok(Self {
             events_table: required(&lookup, EVENTS_TABLE)?,
             order_updates_queue_url: required(&lookup, ORDER_UPDATES_QUEUE_URL)?,
+            esim_credentials_queue_url: lookup(ESIM_CREDENTIALS_QUEUE_URL)
+                .filter(|v| !v.trim().is_empty()),
             octopus_api_base_url: required(&lookup, OCTOPUS_API_BASE_URL)?,
             octopus_api_token: token_source(
                 &lookup,

@@ -176,6 +176,17 @@ impl OrderUpdate {
         }
     }
 
+    /// True when the fetched order holds an eSIM activation code (which the eSIM document says
+    /// must not be kept beyond the install window).
+    pub fn carries_activation_code(&self) -> bool {
+        self.order_kind.as_deref() == Some("esim")
+            && self
+                .order
+                .as_ref()
+                .and_then(|o| o.get("activation_code"))
+                .is_some_and(|code| !code.is_null())
+    }
+
     /// Stable for the same event (and part), whatever attempt sends it.
     pub fn deduplication_id(&self) -> String {
         let key = match &self.part {

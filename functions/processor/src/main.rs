@@ -38,6 +38,10 @@ async fn main() -> Result<(), Error> {
             },
         },
         updates: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &env.order_updates_queue_url),
+        credentials: env
+            .esim_credentials_queue_url
+            .as_ref()
+            .map(|url| SqsQueue::new(aws_sdk_sqs::Client::new(&aws), url)),
         watches: DynamoWatchStore::new(dynamodb.clone(), &env.events_table),
         config: ProcessorConfig {
             record_ttl_secs: env.record_ttl_secs,

@@ -112,6 +112,7 @@ impl Rig {
             states: Faulty::new(self.states.clone(), faults),
             api: Faulty::new(self.api.clone(), faults),
             updates: Faulty::new(self.updates.clone(), faults),
+            credentials: None,
             watches: Faulty::new(self.watches.clone(), faults),
             config: ProcessorConfig {
                 clock: self.clock.clone(),

@@ -310,6 +310,7 @@ impl World {
             states: Faulty::new(states.clone(), &faults),
             api: Faulty::new(api.clone(), &faults),
             updates: Faulty::new(updates.clone(), &faults),
+            credentials: None,
             watches: Faulty::new(watches.clone(), &faults),
             config: ProcessorConfig {
                 clock: clock.clone(),

@@ -124,6 +124,9 @@ pub struct Processor<E, S, A, U, W> {
     pub states: S,
     pub api: A,
     pub updates: U,
+    /// Where order updates carrying an eSIM activation code go instead, when set: a queue whose
+    /// retention is the install window (README, Security), so the code outlives it nowhere.
+    pub credentials: Option<U>,
     /// Where orders to poll are registered (a partial delivery is watched to its end).
     pub watches: W,
     pub config: ProcessorConfig,
@@ -303,9 +306,13 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 order: fetched,
                 part: None,
             };
+            let queue = match &self.credentials {
+                Some(credentials) if update.carries_activation_code() => credentials,
+                _ => &self.updates,
+            };
             // Parts in order, one at a time: a FIFO group keeps them in this order.
             for part in update.encode()? {
-                self.updates.send(&part).await?;
+                queue.send(&part).await?;
             }
         }
         Ok((state, fetch_latency))
