@@ -19,7 +19,8 @@
 //!
 //! Around both:
 //! - [`metrics`], [`telemetry`]: CloudWatch EMF metrics and logging set-up.
-//! - [`config`], [`aws`]: environment configuration and AWS SDK set-up; [`emulator`]: the
+//! - [`config`], [`aws`]: environment configuration and AWS SDK set-up; [`dynamo`]: what the
+//!   DynamoDB adapters share; [`emulator`]: the
 //!   queues and table on a local emulator.
 //! - [`dev_defaults`]: the published test secret and local defaults.
 //! - [`clock`]: the time source (manual in tests); [`faults`]: failure injection at every call
@@ -29,6 +30,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod dev_defaults;
+pub mod dynamo;
 pub mod emulator;
 #[cfg(any(test, feature = "faults"))]
 pub mod faults;

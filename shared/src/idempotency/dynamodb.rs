@@ -1,11 +1,11 @@
 //! DynamoDB adapter of the event store: conditional writes on one item per event.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+
+use crate::dynamo::{Item, n, s, unavailable};
 
 use super::{
     Claim, ClaimRequest, EventStore, ExistingRecord, STATUS_COMPLETED, STATUS_IN_PROGRESS,
@@ -17,24 +17,6 @@ use super::{
 pub struct DynamoEventStore {
     client: Client,
     table: String,
-}
-
-type Item = HashMap<String, AttributeValue>;
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_string())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    StoreError::Unavailable(DisplayErrorContext(&error).to_string())
 }
 
 /// The item of a failed condition, when DynamoDB returned it.
@@ -84,16 +66,7 @@ impl DynamoEventStore {
     }
 
     async fn read(&self, key: &str) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(output.item)
+        crate::dynamo::get(&self.client, &self.table, key).await
     }
 }
 

@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{OrderState, OrderStateStore, StateWrite, StoredHead, WalletMovement, decide};
 
-type Item = HashMap<String, AttributeValue>;
+use crate::dynamo::{Item, is_condition_failure, n, number, s, unavailable};
 use crate::idempotency::StoreError;
 
 #[derive(Clone, Debug)]
@@ -32,14 +32,6 @@ fn put(item: &mut HashMap<String, AttributeValue>, name: &str, value: Option<Att
     }
 }
 
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_string())
-}
-
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 /// True when the write happened, false when its condition failed (another writer first).
 fn written<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
 where
@@ -55,28 +47,6 @@ where
 
 /// Writes retried when another writer changed the item between the read and the write.
 const MAX_WRITE_TRIES: usize = 8;
-
-fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    error
-        .as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "ConditionalCheckFailedException")
-}
-
-fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    StoreError::Unavailable(DisplayErrorContext(&error).to_string())
-}
-
-fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
-    item.get(name)?.as_n().ok()?.parse().ok()
-}
 
 /// The head of a stored order item. Items written before the change map existed count their
 /// one recorded change.
@@ -144,16 +114,7 @@ fn state_item(state: &OrderState) -> Item {
 
 impl DynamoOrderStateStore {
     async fn read(&self, key: &str) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(output.item)
+        crate::dynamo::get(&self.client, &self.table, key).await
     }
 }
 

@@ -5,13 +5,11 @@
 //! shard, never a scan. An ended watch loses `due_shard`, so it leaves the index, and expires by
 //! TTL a week after its give-up time.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{EndReason, Phase, Registration, Watch, WatchStore};
+use crate::dynamo::{Item, is_condition_failure, n, s, unavailable};
 use crate::idempotency::StoreError;
 use crate::order::{OrderKind, OrderRef};
 
@@ -21,8 +19,6 @@ pub const DUE_INDEX: &str = "due";
 const SHARDS: u32 = 4;
 /// How long an ended watch stays readable before TTL removes it.
 const RETAIN_ENDED_SECS: i64 = 7 * 24 * 3600;
-
-type Item = HashMap<String, AttributeValue>;
 
 #[derive(Clone, Debug)]
 pub struct DynamoWatchStore {
@@ -37,32 +33,6 @@ impl DynamoWatchStore {
             table: table.into(),
         }
     }
-}
-
-fn s(value: &str) -> AttributeValue {
-    AttributeValue::S(value.to_string())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn unavailable<E, R>(error: SdkError<E, R>) -> StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    StoreError::Unavailable(DisplayErrorContext(&error).to_string())
-}
-
-fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    error
-        .as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
 /// The shard of an order: stable, so a watch stays in one index partition.

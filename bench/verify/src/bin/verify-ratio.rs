@@ -30,6 +30,30 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// Times `base` and `measured` in alternating batches of `calls` over [`TRIALS`] trials (which
+/// goes first alternates, so neither always gets the warmer cache or clock): the median
+/// nanoseconds per call of each, and the median of their per-trial ratio `measured / base`.
+fn side_by_side(
+    calls: u32,
+    base: &mut impl FnMut(),
+    measured: &mut impl FnMut(),
+) -> (f64, f64, f64) {
+    let (mut base_ns, mut measured_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for trial in 0..TRIALS {
+        let (b, m) = if trial % 2 == 0 {
+            let b = nanos_per_call(calls, &mut *base);
+            (b, nanos_per_call(calls, &mut *measured))
+        } else {
+            let m = nanos_per_call(calls, &mut *measured);
+            (nanos_per_call(calls, &mut *base), m)
+        };
+        base_ns.push(b);
+        measured_ns.push(m);
+        ratios.push(m / b);
+    }
+    (median(base_ns), median(measured_ns), median(ratios))
+}
+
 fn main() {
     let secret = Secret::new(SECRET);
     let mut rows = Vec::new();
@@ -44,26 +68,13 @@ fn main() {
         nanos_per_call(2_000, &mut verify);
         let calls = (BATCH_NANOS / per_call).clamp(100.0, 1_000_000.0) as u32;
 
-        let (mut bare_ns, mut verify_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for trial in 0..TRIALS {
-            // Alternate which goes first, so neither always gets the warmer cache or clock.
-            let (b, v) = if trial % 2 == 0 {
-                let b = nanos_per_call(calls, &mut bare);
-                (b, nanos_per_call(calls, &mut verify))
-            } else {
-                let v = nanos_per_call(calls, &mut verify);
-                (nanos_per_call(calls, &mut bare), v)
-            };
-            bare_ns.push(b);
-            verify_ns.push(v);
-            ratios.push(v / b);
-        }
+        let (bare_ns, verify_ns, ratio) = side_by_side(calls, &mut bare, &mut verify);
         rows.push(json!({
             "provider": case.provider,
             "size": BUDGET_SIZE,
-            "bare_hmac_ns": median(bare_ns),
-            "verify_and_parse_ns": median(verify_ns),
-            "ratio": median(ratios),
+            "bare_hmac_ns": bare_ns,
+            "verify_and_parse_ns": verify_ns,
+            "ratio": ratio,
         }));
     }
     // The cost of a signature list: the most candidates a header may carry against one, over
@@ -79,27 +90,15 @@ fn main() {
         let per_call = nanos_per_call(20, &mut verify_one);
         nanos_per_call(20, &mut verify_most);
         let calls = (BATCH_NANOS / per_call).clamp(5.0, 1_000.0) as u32;
-        let (mut one_ns, mut most_ns, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for trial in 0..TRIALS {
-            let (o, m) = if trial % 2 == 0 {
-                let o = nanos_per_call(calls, &mut verify_one);
-                (o, nanos_per_call(calls, &mut verify_most))
-            } else {
-                let m = nanos_per_call(calls, &mut verify_most);
-                (nanos_per_call(calls, &mut verify_one), m)
-            };
-            one_ns.push(o);
-            most_ns.push(m);
-            ratios.push(m / o);
-        }
+        let (one_ns, most_ns, ratio) = side_by_side(calls, &mut verify_one, &mut verify_most);
         rows.push(json!({
             "provider": case.provider,
             "kind": "candidates",
             "size": CANDIDATES_BODY,
             "candidates": MAX_SIGNATURE_CANDIDATES,
-            "one_candidate_ns": median(one_ns),
-            "max_candidates_ns": median(most_ns),
-            "ratio": median(ratios),
+            "one_candidate_ns": one_ns,
+            "max_candidates_ns": most_ns,
+            "ratio": ratio,
         }));
     }
     println!("{}", serde_json::Value::Array(rows));
