@@ -7,8 +7,6 @@ use crate::signature::Secret;
 
 /// The ingest queue every receiver sends to.
 pub const INGEST_QUEUE_URL: &str = "INGEST_QUEUE_URL";
-/// The Octopus webhook secrets: a JSON array or a comma-separated list (several during rotation).
-pub const OCTOPUS_WEBHOOK_SECRETS: &str = "OCTOPUS_WEBHOOK_SECRETS";
 
 /// The DynamoDB table of claim records and order state.
 pub const EVENTS_TABLE: &str = "EVENTS_TABLE";

@@ -60,7 +60,6 @@ impl Reply {
 pub struct Receiver<S, Q> {
     scheme: S,
     queue: Q,
-    max_message_bytes: usize,
     refreshers: Vec<SecretRefresher>,
 }
 
@@ -69,7 +68,6 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         Self {
             scheme,
             queue,
-            max_message_bytes: SQS_MAX_MESSAGE_BYTES,
             refreshers: Vec::new(),
         }
     }
@@ -80,12 +78,6 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         refreshers: impl IntoIterator<Item = SecretRefresher>,
     ) -> Self {
         self.refreshers.extend(refreshers);
-        self
-    }
-
-    /// Overrides the largest queue message accepted (the default is SQS's limit).
-    pub fn with_max_message_bytes(mut self, max: usize) -> Self {
-        self.max_message_bytes = max;
         self
     }
 
@@ -187,8 +179,8 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
             return Err(Rejection::MethodNotAllowed(method.to_string()));
         }
         // Cheap early refusal before any hashing: a body this large cannot fit in a message.
-        if body.len() > self.max_message_bytes {
-            return Err(too_large(body.len(), self.max_message_bytes));
+        if body.len() > SQS_MAX_MESSAGE_BYTES {
+            return Err(too_large(body.len(), SQS_MAX_MESSAGE_BYTES));
         }
         let event = self
             .scheme
@@ -204,8 +196,8 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         )
         .encode();
         let size = message.sqs_size();
-        if size > self.max_message_bytes {
-            return Err(too_large(size, self.max_message_bytes));
+        if size > SQS_MAX_MESSAGE_BYTES {
+            return Err(too_large(size, SQS_MAX_MESSAGE_BYTES));
         }
         Ok((message, event))
     }
