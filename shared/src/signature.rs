@@ -158,14 +158,7 @@ impl SecretSet {
     /// Every secret is tried and the results are combined with constant-time operations. A tag
     /// of the wrong length never matches.
     pub fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
-        if tag.len() != TAG_LEN {
-            return false;
-        }
-        let mut matched = Choice::from(0);
-        for keyed in &self.keyed {
-            matched |= mac_of(keyed.clone(), parts).ct_eq(tag);
-        }
-        matched.into()
+        <[u8; TAG_LEN]>::try_from(tag).is_ok_and(|tag| self.verify_any(parts, &[tag]))
     }
 
     /// True when any of `tags` is the HMAC-SHA256 of `parts` under any active secret. Each
