@@ -306,8 +306,8 @@ mod poller_runs {
     use super::*;
     use hookline::faults::Faulty;
     use hookline::faults::harness::START;
+    use hookline::poller::{Poller, PollerConfig};
     use hookline::queue::MemoryQueue;
-    use hookline::watch::poller::{Poller, PollerConfig};
     use hookline::watch::{Watch, WatchStore};
     use serde_json::json;
     use std::time::Duration;

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use hookline::dev_defaults::OCTOPUS_TEST_SECRET;
 use hookline::message::QueueMessage;
 use hookline::providers::octopus::OctopusScheme;
+use hookline::providers::octopus::TEST_SECRET as OCTOPUS_TEST_SECRET;
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
 use hookline::receiver::{Receiver, lambda};
 use hookline::signature::SecretSet;

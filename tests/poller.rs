@@ -11,13 +11,14 @@ use std::time::Duration;
 use hookline::idempotency::DynamoEventStore;
 use hookline::message::QueueMessage;
 use hookline::order::{OrderKind, OrderRef};
-use hookline::order_api::{OctopusOrderClient, RetryPolicy};
+use hookline::order_api::RetryPolicy;
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::order_update::OrderUpdate;
+use hookline::poller::{PollReport, Poller, PollerConfig};
 use hookline::processor::{Outcome, Processor, ProcessorConfig};
+use hookline::providers::octopus::OctopusOrderClient;
 use hookline::queue::SqsQueue;
 use hookline::signature::Secret;
-use hookline::watch::poller::{PollReport, Poller, PollerConfig};
 use hookline::watch::{DynamoWatchStore, Registration, Watch, WatchStore};
 use hookline_tests::{
     capture_logs, create_fifo_queue, create_queue, create_table, drain_queue, moto, table_items,
@@ -356,7 +357,7 @@ async fn a_watch_gives_up_at_its_time_and_is_counted() {
     assert_eq!(rig.round(t0 + 30).await.polled, 1);
     let report = rig.round(t0 + 61).await;
     assert_eq!(report.given_up, 1);
-    let line = hookline::metrics::poller_run(&report, OffsetDateTime::now_utc());
+    let line = hookline::poller::metrics::poller_run(&report, OffsetDateTime::now_utc());
     let emf: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(emf["WatchesGivenUp"], 1.0);
     assert_eq!(
@@ -454,7 +455,7 @@ async fn the_sample_events_run_through_the_lambda_handlers() {
     // POST /orders/watch, as API Gateway hands it to the order-watch function.
     let text = std::fs::read_to_string(events.join("order-watch/register-esim.json")).unwrap();
     let request = lambda_http::request::from_str(&text).expect("an API Gateway v2 event");
-    let response = hookline::watch::lambda::register(&rig.poller.watches, 3600, request)
+    let response = hookline::poller::lambda::register(&rig.poller.watches, 3600, request)
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 201);
@@ -467,7 +468,7 @@ async fn the_sample_events_run_through_the_lambda_handlers() {
     let mut context = lambda_runtime::Context::default();
     context.deadline =
         u64::try_from(OffsetDateTime::now_utc().unix_timestamp() * 1000 + 15_000).unwrap();
-    let reply = hookline::watch::lambda::poll(
+    let reply = hookline::poller::lambda::poll(
         &rig.poller,
         lambda_runtime::LambdaEvent::new(schedule, context),
     )

@@ -7,17 +7,19 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use hookline::idempotency::{
-    Claim, ClaimRequest, DynamoEventStore, EventStore, StoreError, body_sha256, event_key,
+    Claim, ClaimRequest, DynamoEventStore, EventStore, body_sha256, event_key,
 };
 use hookline::message::QueueMessage;
-use hookline::order_api::{FetchError, OctopusOrderClient, RetryPolicy};
+use hookline::order_api::{FetchError, RetryPolicy};
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::order_update::OrderUpdate;
 use hookline::processor::{
     BatchRecord, Outcome, ProcessError, Processor, ProcessorConfig, lambda, process_batch,
 };
+use hookline::providers::octopus::OctopusOrderClient;
 use hookline::queue::SqsQueue;
 use hookline::signature::Secret;
+use hookline::store::StoreError;
 use hookline::watch::DynamoWatchStore;
 use hookline_tests::{
     create_fifo_queue, create_queue, create_table, drain_queue, moto, table_items,
@@ -1034,7 +1036,8 @@ async fn no_code_pin_token_or_activation_code_in_logs_or_table() {
         );
     }
     let metrics =
-        hookline::metrics::processor_batch(&results, OffsetDateTime::now_utc()).join("\n");
+        hookline::processor::metrics::processor_batch(&results, OffsetDateTime::now_utc())
+            .join("\n");
     for item in table_items(&rig.dynamodb, &rig.table)
         .await
         .iter()

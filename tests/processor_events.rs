@@ -6,10 +6,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::sqs::SqsEvent;
 use hookline::idempotency::MemoryEventStore;
-use hookline::order_api::{OctopusOrderClient, OpttyOrderClient, ProviderApis, RetryPolicy};
+use hookline::order_api::{ApiToken, RetryPolicy};
 use hookline::order_state::MemoryOrderStateStore;
 use hookline::order_update::OrderUpdate;
 use hookline::processor::{Processor, ProcessorConfig, lambda};
+use hookline::providers::{Provider, ProviderApis};
 use hookline::queue::MemoryQueue;
 use hookline::signature::Secret;
 use hookline::watch::MemoryWatchStore;
@@ -51,12 +52,13 @@ async fn processor(api: &MockServer) -> LocalProcessor {
     Processor {
         events: MemoryEventStore::new(),
         states: MemoryOrderStateStore::new(),
-        api: ProviderApis {
-            octopus: Some(
-                OctopusOrderClient::new(&api.uri(), &key, RetryPolicy::default()).unwrap(),
-            ),
-            optty: Some(OpttyOrderClient::new(&api.uri(), &key, RetryPolicy::default()).unwrap()),
-        },
+        api: [Provider::Octopus, Provider::Optty]
+            .into_iter()
+            .try_fold(ProviderApis::default(), |apis, provider| {
+                let token = ApiToken::fixed(&key)?;
+                apis.with(provider, &api.uri(), token, RetryPolicy::default())
+            })
+            .unwrap(),
         updates: MemoryQueue::new(),
         credentials: None,
         watches: MemoryWatchStore::new(),

@@ -6,23 +6,29 @@
 use std::path::Path;
 use std::time::Duration;
 
-use hookline::dev_defaults::{
-    COINME_TEST_SECRET, OPTTY_API_TEST_KEY, OPTTY_TEST_TOKEN, OWLPAY_HARBOR_TEST_SECRET,
-    OWLPAY_TEST_SECRET, STD_TEST_SECRET,
-};
 use hookline::idempotency::DynamoEventStore;
 use hookline::message::QueueMessage;
-use hookline::order_api::{OpttyOrderClient, ProviderApis, RetryPolicy};
+use hookline::order_api::{ApiToken, RetryPolicy};
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::order_update::OrderUpdate;
 use hookline::processor::{Outcome, Processor, ProcessorConfig};
 use hookline::providers::WebhookScheme;
+use hookline::providers::coinme::TEST_SECRET as COINME_TEST_SECRET;
 use hookline::providers::coinme::{CoinmeOptions, CoinmeScheme, Encoding};
 use hookline::providers::optty::OpttyScheme;
+use hookline::providers::optty::{
+    API_TEST_KEY as OPTTY_API_TEST_KEY, TEST_TOKEN as OPTTY_TEST_TOKEN,
+};
 use hookline::providers::owlpay::OwlPayScheme;
+use hookline::providers::owlpay::{
+    HARBOR_TEST_SECRET as OWLPAY_HARBOR_TEST_SECRET, TEST_SECRET as OWLPAY_TEST_SECRET,
+};
+use hookline::providers::standard_webhooks::TEST_SECRET as STD_TEST_SECRET;
 use hookline::providers::standard_webhooks::{StandardWebhooksScheme, parse_sources};
+use hookline::providers::{Provider, ProviderApis};
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
-use hookline::receiver::{Receiver, lambda};
+use hookline::receiver::Receiver;
+use hookline::receiver::lambda::{self, ReceiverFunction};
 use hookline::secrets_manager::SecretRefresher;
 use hookline::signature::{Secret, SecretSet};
 use hookline::watch::MemoryWatchStore;
@@ -103,6 +109,20 @@ async fn invoke_at<S: WebhookScheme, Q: Queue>(
     let at = OffsetDateTime::from_unix_timestamp(signed_at + skew).unwrap();
     let request = lambda_http::request::from_str(event).expect("an API Gateway v2 event");
     let response = lambda::handle_at(receiver, request, at).await.unwrap();
+    let body = serde_json::from_slice(response.body().as_ref()).unwrap();
+    (response.status().as_u16(), body)
+}
+
+/// Like [`invoke`], through the Lambda function (secret refreshers included).
+async fn invoke_function<S: WebhookScheme, Q: Queue>(
+    function: &ReceiverFunction<S, Q>,
+    event: &str,
+) -> (u16, serde_json::Value) {
+    let json: serde_json::Value = serde_json::from_str(event).unwrap();
+    let signed_at = json["requestContext"]["timeEpoch"].as_i64().unwrap() / 1000;
+    let at = OffsetDateTime::from_unix_timestamp(signed_at).unwrap();
+    let request = lambda_http::request::from_str(event).expect("an API Gateway v2 event");
+    let response = function.handle_at(request, at).await.unwrap();
     let body = serde_json::from_slice(response.body().as_ref()).unwrap();
     (response.status().as_u16(), body)
 }
@@ -265,17 +285,14 @@ async fn every_sample_reaches_sqs_and_then_the_order_updates_queue() {
         let processor = Processor {
             events: DynamoEventStore::new(dynamodb.clone(), &table),
             states: DynamoOrderStateStore::new(dynamodb.clone(), &table),
-            api: ProviderApis {
-                octopus: None,
-                optty: Some(
-                    OpttyOrderClient::new(
-                        &optty_api.uri(),
-                        &Secret::new(OPTTY_API_TEST_KEY),
-                        RetryPolicy::default(),
-                    )
-                    .unwrap(),
-                ),
-            },
+            api: ProviderApis::default()
+                .with(
+                    Provider::Optty,
+                    &optty_api.uri(),
+                    ApiToken::fixed(&Secret::new(OPTTY_API_TEST_KEY)).unwrap(),
+                    RetryPolicy::default(),
+                )
+                .unwrap(),
             updates: SqsQueue::new(sqs.clone(), &updates_url),
             credentials: None,
             watches: MemoryWatchStore::new(),
@@ -527,12 +544,19 @@ async fn rotated_secrets_take_effect_after_refresh_and_a_failed_read_keeps_the_c
         SecretRefresher::start(client.clone(), &name, Duration::ZERO, SecretSet::parse)
             .await
             .unwrap();
-    let receiver = Receiver::new(
-        CoinmeScheme::new(keyring, CoinmeOptions::default()),
-        MemoryQueue::new(),
-    )
-    .with_refreshers([refresher]);
-    assert_eq!(invoke(&receiver, &event).await.0, 401, "not active yet");
+    // Refreshing is the Lambda adapter's: the function holds the receiver and its refreshers.
+    let function = ReceiverFunction {
+        receiver: Receiver::new(
+            CoinmeScheme::new(keyring, CoinmeOptions::default()),
+            MemoryQueue::new(),
+        ),
+        refreshers: vec![refresher],
+    };
+    assert_eq!(
+        invoke_function(&function, &event).await.0,
+        401,
+        "not active yet"
+    );
 
     set_secret(
         &client,
@@ -540,22 +564,26 @@ async fn rotated_secrets_take_effect_after_refresh_and_a_failed_read_keeps_the_c
         &format!(r#"["an-older-signing-secret", "{COINME_TEST_SECRET}"]"#),
     )
     .await;
-    assert_eq!(invoke(&receiver, &event).await.0, 200, "two active secrets");
+    assert_eq!(
+        invoke_function(&function, &event).await.0,
+        200,
+        "two active secrets"
+    );
 
     set_secret(&client, &name, r#"["a-newer-signing-secret"]"#).await;
     assert_eq!(
-        invoke(&receiver, &event).await.0,
+        invoke_function(&function, &event).await.0,
         401,
         "removed after refresh"
     );
 
     // A placeholder left in the secret is no key: refused, the secrets in force stay.
     set_secret(&client, &name, &format!(r#"["{COINME_TEST_SECRET}"]"#)).await;
-    assert_eq!(invoke(&receiver, &event).await.0, 200);
+    assert_eq!(invoke_function(&function, &event).await.0, 200);
     set_secret(&client, &name, r#"["changeme"]"#).await;
     let logs = hookline_tests::capture_logs();
     assert_eq!(
-        invoke(&receiver, &event).await.0,
+        invoke_function(&function, &event).await.0,
         200,
         "a too-short secret is not put in force"
     );
@@ -576,7 +604,7 @@ async fn rotated_secrets_take_effect_after_refresh_and_a_failed_read_keeps_the_c
         .await
         .unwrap();
     assert_eq!(
-        invoke(&receiver, &event).await.0,
+        invoke_function(&function, &event).await.0,
         200,
         "kept after a failed refresh"
     );

@@ -8,14 +8,11 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use futures::StreamExt;
-use hookline::dev_defaults::{OCTOPUS_API_TEST_TOKEN, OCTOPUS_TEST_SECRET, OPTTY_API_TEST_KEY};
-use hookline::providers::octopus;
 use hookline::queue::MemoryQueue;
-use hookline::signature::Secret;
 use time::OffsetDateTime;
 
 use crate::pipeline::{self, Counters};
-use crate::providers::{LocalSecrets, Receivers};
+use crate::providers::{LocalApis, LocalSecrets, Receivers, RouteArg, parse_route};
 use crate::serve;
 
 #[derive(Args)]
@@ -36,14 +33,12 @@ pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
         return Err("--count must be positive and --duplicates in [0, 1)".into());
     }
     // Each event is a different order, as in real traffic: every one is a change to publish.
-    let stub =
-        serve::start_stub_on("127.0.0.1:0".parse().map_err(|_| "address")?, Some(12345)).await?;
+    let apis = LocalApis::default();
+    let address = "127.0.0.1:0".parse().map_err(|_| "address")?;
+    let stub = serve::start_stub_on(address, Some(12345), &apis).await?;
     let ingest = MemoryQueue::new();
     let counters = Counters::default();
-    let processor = pipeline::local_processor(&pipeline::LocalApis {
-        octopus: (stub.clone(), OCTOPUS_API_TEST_TOKEN.into()),
-        optty: (stub.clone(), OPTTY_API_TEST_KEY.into()),
-    })?;
+    let processor = pipeline::local_processor(&apis.resolved(Some(&stub)))?;
     tokio::spawn(pipeline::run_in_memory(
         processor,
         ingest.clone(),
@@ -54,16 +49,18 @@ pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| e.to_string())?;
+    let route = parse_route(BENCH_ROUTE)?;
     let url = format!(
-        "http://{}/webhooks/octopus",
-        listener.local_addr().map_err(|e| e.to_string())?
+        "http://{}{}",
+        listener.local_addr().map_err(|e| e.to_string())?,
+        route.route.path(None)
     );
     tokio::spawn(async move { axum::serve(listener, serve::router(receivers)).await });
 
     let distinct = ((args.count as f64) * (1.0 - args.duplicates))
         .round()
         .max(1.0) as usize;
-    let sends = plan_sends(args.count, distinct)?;
+    let sends = plan_sends(route, args.count, distinct)?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()
@@ -158,11 +155,13 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-type Send = (Vec<u8>, Vec<(&'static str, String)>);
+/// The route the benchmark's payloads (Octopus `order.delivered`, one order each) are for.
+const BENCH_ROUTE: &str = "octopus";
+
+type Send = (Vec<u8>, Vec<(String, String)>);
 
 /// `count` signed requests for `distinct` events, the repeats mixed in at random.
-fn plan_sends(count: usize, distinct: usize) -> Result<Vec<Send>, String> {
-    let secret = Secret::new(OCTOPUS_TEST_SECRET);
+fn plan_sends(route: RouteArg, count: usize, distinct: usize) -> Result<Vec<Send>, String> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let events: Vec<Send> = (0..distinct)
         .map(|i| {
@@ -171,8 +170,8 @@ fn plan_sends(count: usize, distinct: usize) -> Result<Vec<Send>, String> {
                 r#"{{"id":"evt_bench_{i}","type":"order.delivered","created_at":"2026-11-22T10:00:00Z","data":{{"id":{order},"status":"DELIVERED","quantity":5,"delivered_quantity":5,"amount":250.00}}}}"#
             )
             .into_bytes();
-            let headers = octopus::signed_headers(&secret, &body, now).map_err(|e| e.to_string())?;
-            Ok((body, headers))
+            let signed = route.sign(route.test_secret(), "", &body, now)?;
+            Ok((body, signed.headers))
         })
         .collect::<Result<_, String>>()?;
     let mut sends = events.clone();

@@ -10,16 +10,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hookline::idempotency::{EventStore, MemoryEventStore};
-use hookline::order_api::{
-    OctopusOrderClient, OpttyOrderClient, OrderApi, ProviderApis, RetryPolicy,
-};
+use hookline::order_api::{ApiToken, OrderApi, RetryPolicy};
 use hookline::order_state::{MemoryOrderStateStore, OrderStateStore};
 use hookline::order_update::OrderUpdate;
+use hookline::poller::Poller;
 use hookline::processor::{BatchRecord, Outcome, Processor, ProcessorConfig, process_batch};
+use hookline::providers::{Provider, ProviderApis};
 use hookline::queue::{MemoryQueue, QueuedMessage};
 use hookline::redact::redact;
 use hookline::signature::Secret;
-use hookline::watch::poller::Poller;
 use hookline::watch::{MemoryWatchStore, WatchStore};
 use tokio::time::Instant;
 
@@ -35,29 +34,24 @@ const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
 pub type LocalProcessor =
     Processor<MemoryEventStore, MemoryOrderStateStore, ProviderApis, MemoryQueue, MemoryWatchStore>;
 
-/// Base URL and bearer token of each provider API the local processor fetches from.
-pub struct LocalApis {
-    pub octopus: (String, String),
-    pub optty: (String, String),
+/// The provider APIs at the given bases with the given tokens.
+pub fn provider_apis(
+    apis: &[(Provider, String, String)],
+    policy: RetryPolicy,
+) -> Result<ProviderApis, String> {
+    apis.iter()
+        .try_fold(ProviderApis::default(), |all, (provider, base, token)| {
+            let token = ApiToken::fixed(&Secret::new(token.as_bytes()))?;
+            all.with(*provider, base, token, policy.clone())
+        })
 }
 
-pub fn local_processor(apis: &LocalApis) -> Result<LocalProcessor, String> {
-    let secret = |token: &String| Secret::new(token.as_bytes());
+/// The processor with the provider APIs at the given bases (and tokens).
+pub fn local_processor(apis: &[(Provider, String, String)]) -> Result<LocalProcessor, String> {
     Ok(Processor {
         events: MemoryEventStore::new(),
         states: MemoryOrderStateStore::new(),
-        api: ProviderApis {
-            octopus: Some(OctopusOrderClient::new(
-                &apis.octopus.0,
-                &secret(&apis.octopus.1),
-                RetryPolicy::default(),
-            )?),
-            optty: Some(OpttyOrderClient::new(
-                &apis.optty.0,
-                &secret(&apis.optty.1),
-                RetryPolicy::default(),
-            )?),
-        },
+        api: provider_apis(apis, RetryPolicy::default())?,
         updates: MemoryQueue::new(),
         credentials: None,
         watches: MemoryWatchStore::new(),

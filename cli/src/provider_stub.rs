@@ -1,5 +1,7 @@
-//! `hookline provider-stub`: stand-in Octopus Cards and Optty order APIs on 127.0.0.1, serving
-//! the sample orders in `events/provider-api/`, so the processor's follow-up fetches work locally.
+//! `hookline provider-stub`: stand-in order APIs on 127.0.0.1 for every provider with one (the
+//! registry's `stub_routes`), serving the sample orders in `events/provider-api/`, so the
+//! processor's follow-up fetches work locally. Each API wants its own bearer token: the
+//! variable the processor reads (e.g. `OCTOPUS_API_TOKEN`), else its published test token.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,24 +13,23 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Args;
-use hookline::dev_defaults::{OCTOPUS_API_TEST_TOKEN, OPTTY_API_TEST_KEY, PROVIDER_STUB_ADDR};
+use hookline::dev_defaults::PROVIDER_STUB_ADDR;
 use subtle::ConstantTimeEq;
+
+use crate::providers::LocalApis;
 
 #[derive(Args, Clone)]
 pub struct ProviderStubArgs {
     #[arg(long, default_value = PROVIDER_STUB_ADDR)]
     pub listen: SocketAddr,
-    /// Folder with `orders/{id}.json`, `esim-orders/{id}.json` and `optty-orders/{reference}.json`.
+    /// Folder with one sub-folder of `{id}.json` orders per stand-in route (e.g. `orders/`).
     #[arg(long, default_value_os_t = default_orders_dir())]
     pub orders_dir: PathBuf,
-    /// Bearer token the Octopus stand-in requires.
-    #[arg(long, default_value = OCTOPUS_API_TEST_TOKEN, hide_default_value = true)]
-    pub token: String,
-    /// Bearer token the Optty stand-in requires.
-    #[arg(long, default_value = OPTTY_API_TEST_KEY, hide_default_value = true)]
-    pub optty_key: String,
-    /// Answer a voucher order id that has no file with this order's file, under the asked id
-    /// (load tests over many orders).
+    /// The bearer tokens the stand-ins require (`--{provider}-api-token`).
+    #[command(flatten)]
+    pub apis: LocalApis,
+    /// Answer an order id that has no file with this order's file (of the same folder), under
+    /// the asked id (load tests over many orders).
     #[arg(long)]
     pub any_voucher_as: Option<u64>,
 }
@@ -44,9 +45,15 @@ struct Stub {
     /// When each timeline order was first asked for: its clock starts then.
     first_asked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     orders_dir: PathBuf,
-    token: String,
-    optty_key: String,
     any_voucher_as: Option<u64>,
+}
+
+/// One stand-in route: its folder and the token it wants.
+#[derive(Clone)]
+struct Served {
+    stub: Arc<Stub>,
+    folder: &'static str,
+    token: String,
 }
 
 pub async fn run(args: ProviderStubArgs) -> Result<(), String> {
@@ -63,48 +70,41 @@ pub async fn serve(
 ) -> Result<(), String> {
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(
-        "stand-in Octopus and Optty APIs on http://{bound} serving {}",
+        "stand-in provider APIs on http://{bound} serving {}",
         args.orders_dir.display()
     );
     let stub = Arc::new(Stub {
         first_asked: std::sync::Mutex::default(),
         orders_dir: args.orders_dir,
-        token: args.token,
-        optty_key: args.optty_key,
         any_voucher_as: args.any_voucher_as,
     });
-    let app = Router::new()
-        .route("/api/v1/orders/{id}", get(voucher_order))
-        .route("/api/v1/esim/orders/{id}", get(esim_order))
-        .route("/orders/{reference}", get(optty_order))
-        .with_state(stub);
+    let mut app = Router::new();
+    for (provider, _, token) in args.apis.resolved(None) {
+        let Some(api) = &provider.spec().order_api else {
+            continue;
+        };
+        for (path, folder) in api.stub_routes {
+            let served = Served {
+                stub: Arc::clone(&stub),
+                folder,
+                token: token.clone(),
+            };
+            app = app.route(path, get(order).with_state(served));
+        }
+    }
     axum::serve(listener, app)
         .await
         .map_err(|e| format!("provider stub failed: {e}"))
 }
 
-async fn voucher_order(
-    State(stub): State<Arc<Stub>>,
+async fn order(
+    State(served): State<Served>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    stub.answer(&headers, "orders", &id)
-}
-
-async fn esim_order(
-    State(stub): State<Arc<Stub>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    stub.answer(&headers, "esim-orders", &id)
-}
-
-async fn optty_order(
-    State(stub): State<Arc<Stub>>,
-    headers: HeaderMap,
-    Path(reference): Path<String>,
-) -> Response {
-    stub.answer(&headers, "optty-orders", &reference)
+    served
+        .stub
+        .answer(&headers, &served.token, served.folder, &id)
 }
 
 /// One step of an order that changes over time (`{id}.timeline.json`).
@@ -145,12 +145,7 @@ impl Stub {
         )
     }
 
-    fn answer(&self, headers: &HeaderMap, kind: &str, id: &str) -> Response {
-        let token = if kind == "optty-orders" {
-            &self.optty_key
-        } else {
-            &self.token
-        };
+    fn answer(&self, headers: &HeaderMap, token: &str, kind: &str, id: &str) -> Response {
         let expected = format!("Bearer {token}");
         let given = headers
             .get("authorization")
@@ -173,13 +168,11 @@ impl Stub {
         }
         let body = match (file(id), self.any_voucher_as) {
             (Ok(body), _) => Some(body),
-            (Err(_), Some(model)) if kind == "orders" => {
-                file(&model.to_string()).ok().map(|body| {
-                    String::from_utf8_lossy(&body)
-                        .replacen(&format!("\"id\":{model}"), &format!("\"id\":{id}"), 1)
-                        .into_bytes()
-                })
-            }
+            (Err(_), Some(model)) => file(&model.to_string()).ok().map(|body| {
+                String::from_utf8_lossy(&body)
+                    .replacen(&format!("\"id\":{model}"), &format!("\"id\":{id}"), 1)
+                    .into_bytes()
+            }),
             _ => None,
         };
         match body {

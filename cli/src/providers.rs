@@ -1,33 +1,40 @@
-//! The providers as the CLI knows them: their routes, their test secrets, how to sign for
-//! them, and the receivers `hookline serve` runs for all of them at once.
+//! The providers as the CLI knows them, all from the registry (`hookline::providers`): the
+//! `--provider` values, signing, the secrets and API flags, and the receivers `hookline serve`
+//! and `hookline replay` run for every provider at once. Nothing here names a provider.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use clap::{Args, ValueEnum};
-use hookline::config::coinme_options;
-use hookline::dev_defaults::{
-    COINME_TEST_SECRET, OCTOPUS_TEST_SECRET, OPTTY_TEST_TOKEN, OWLPAY_HARBOR_TEST_SECRET,
-    OWLPAY_TEST_SECRET, STD_TEST_SECRET, STD_TEST_SOURCE,
+use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
+use hookline::config::env_lookup;
+use hookline::keyring::LoadedSecrets;
+use hookline::providers::{
+    Provider, Route, SignRequest, VerifiedEvent, WebhookRoute, WebhookScheme,
 };
-use hookline::providers::Route;
-use hookline::providers::coinme::{self, CoinmeScheme};
-use hookline::providers::octopus::{self, OctopusScheme};
-use hookline::providers::optty::OpttyScheme;
-use hookline::providers::owlpay::{self, OwlPayScheme, Variant};
-use hookline::providers::standard_webhooks::{self, StandardWebhooksScheme};
 use hookline::queue::Queue;
 use hookline::receiver::{Receiver, Reply};
-use hookline::signature::{Secret, SecretSet};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Provider {
-    Octopus,
-    Coinme,
-    Owlpay,
-    OwlpayHarbor,
-    Optty,
-    /// A Standard Webhooks sender; its source name is `--source`.
-    Std,
+/// A webhook route named on the command line (`--provider owlpay-harbor`).
+#[derive(Clone, Copy)]
+pub struct RouteArg {
+    pub provider: Provider,
+    pub route: &'static WebhookRoute,
+}
+
+impl std::fmt::Debug for RouteArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.route.name)
+    }
+}
+
+/// Parses `--provider`: one of the registry's route names.
+pub fn parse_route(name: &str) -> Result<RouteArg, String> {
+    Provider::route(name)
+        .map(|(provider, route)| RouteArg { provider, route })
+        .ok_or_else(|| {
+            let names: Vec<_> = Provider::routes().map(|(_, r)| r.name).collect();
+            format!("unknown provider {name:?}; one of {}", names.join(", "))
+        })
 }
 
 /// A request as the provider would send it.
@@ -41,28 +48,10 @@ pub struct SignedRequest {
     pub headers: Vec<(String, String)>,
 }
 
-impl Provider {
+impl RouteArg {
     /// The test secret (Optty: path token) the samples are signed with.
     pub fn test_secret(self) -> &'static str {
-        match self {
-            Self::Octopus => OCTOPUS_TEST_SECRET,
-            Self::Coinme => COINME_TEST_SECRET,
-            Self::Owlpay => OWLPAY_TEST_SECRET,
-            Self::OwlpayHarbor => OWLPAY_HARBOR_TEST_SECRET,
-            Self::Optty => OPTTY_TEST_TOKEN,
-            Self::Std => STD_TEST_SECRET,
-        }
-    }
-
-    pub fn route_key(self) -> &'static str {
-        match self {
-            Self::Octopus => "ANY /webhooks/octopus",
-            Self::Coinme => "POST /webhooks/coinme",
-            Self::Owlpay => "POST /webhooks/owlpay",
-            Self::OwlpayHarbor => "POST /webhooks/owlpay-harbor",
-            Self::Optty => "POST /webhooks/optty/{token}",
-            Self::Std => "POST /webhooks/std/{source}",
-        }
+        self.route.test_secret
     }
 
     /// Signs `body` as the provider would at `timestamp` with `secret`. `source` names the
@@ -74,68 +63,21 @@ impl Provider {
         body: &[u8],
         timestamp: i64,
     ) -> Result<SignedRequest, String> {
-        let key = Secret::new(secret.as_bytes());
-        let owned = |headers: Vec<(&str, String)>| {
-            headers
-                .into_iter()
-                .map(|(n, v)| (n.to_string(), v))
-                .collect::<Vec<_>>()
-        };
-        let (path, path_parameter, headers) = match self {
-            Self::Octopus => (
-                "/webhooks/octopus".to_string(),
-                None,
-                owned(octopus::signed_headers(&key, body, timestamp).map_err(|e| e.to_string())?),
-            ),
-            Self::Coinme => {
-                let options =
-                    coinme_options(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
-                (
-                    "/webhooks/coinme".to_string(),
-                    None,
-                    coinme::signed_headers(&key, body, &options),
-                )
-            }
-            Self::Owlpay | Self::OwlpayHarbor => {
-                let variant = if self == Self::Owlpay {
-                    Variant::OwlPay
-                } else {
-                    Variant::Harbor
-                };
-                let path = format!("/webhooks/{}", variant.provider());
-                let headers = owned(owlpay::signed_headers(variant, &key, body, timestamp));
-                (path, None, headers)
-            }
-            Self::Optty => (
-                format!("/webhooks/optty/{secret}"),
-                Some(("token", secret.to_string())),
-                vec![("content-type".into(), "application/json".into())],
-            ),
-            Self::Std => {
-                let secrets =
-                    standard_webhooks::parse_secrets(secret).map_err(|e| e.to_string())?;
-                let id = message_id(body);
-                let mut headers = owned(standard_webhooks::signed_headers(
-                    &secrets, &id, timestamp, body,
-                ));
-                headers.insert(0, ("content-type".into(), "application/json".into()));
-                (
-                    format!("/webhooks/std/{source}"),
-                    Some(("source", source.to_string())),
-                    headers,
-                )
-            }
-        };
+        let signed = (self.route.sign)(&SignRequest {
+            secret,
+            source,
+            body,
+            timestamp,
+            settings: &env_lookup,
+        })?;
         Ok(SignedRequest {
-            path,
-            route_key: self.route_key(),
-            path_parameter,
-            headers,
+            path: self.route.path(signed.path_param.as_deref()),
+            route_key: self.route.route_key,
+            path_parameter: self.route.param_name().zip(signed.path_param),
+            headers: signed.headers,
         })
     }
-}
 
-impl Provider {
     /// What the provider's receiver makes of `body` signed with its test secret at `timestamp`:
     /// the same checks the Lambda runs, so a sample that passes here passes there.
     pub fn verify_sample(
@@ -143,8 +85,7 @@ impl Provider {
         source: &str,
         body: &[u8],
         timestamp: i64,
-    ) -> Result<hookline::providers::VerifiedEvent, String> {
-        use hookline::providers::{Route, WebhookScheme};
+    ) -> Result<VerifiedEvent, String> {
         let request = self.sign(self.test_secret(), source, body, timestamp)?;
         let headers: http::HeaderMap = request
             .headers
@@ -163,119 +104,211 @@ impl Provider {
                 .as_ref()
                 .map(|(_, value)| value.as_str()),
         };
-        let secrets = LocalSecrets::default();
-        let result =
-            match self {
-                Self::Octopus => Receivers::scheme_octopus(&secrets)?
-                    .verify_routed(&route, &headers, body, timestamp),
-                Self::Coinme => Receivers::scheme_coinme(&secrets)?
-                    .verify_routed(&route, &headers, body, timestamp),
-                Self::Owlpay | Self::OwlpayHarbor => Receivers::scheme_owlpay(&secrets)?
-                    .verify_routed(&route, &headers, body, timestamp),
-                Self::Optty => Receivers::scheme_optty(&secrets)?
-                    .verify_routed(&route, &headers, body, timestamp),
-                Self::Std => Receivers::scheme_std(&secrets)?
-                    .verify_routed(&route, &headers, body, timestamp),
-            };
-        result.map_err(|e| e.to_string())
+        let scheme = LocalSecrets::default().scheme(self.provider)?;
+        scheme
+            .verify_routed(&route, &headers, body, timestamp)
+            .map_err(|e| e.to_string())
     }
 }
 
-/// A Standard Webhooks message id for a payload: its own `id` when it has one, else one derived
-/// from its bytes, so signing the same file twice gives the same id (as a retry would).
-fn message_id(body: &[u8]) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("id").and_then(|id| id.as_str().map(str::to_string)))
-        .unwrap_or_else(|| format!("msg_{}", &hookline::idempotency::body_sha256(body)[..24]))
-}
-
-/// The active secrets of every receiver `hookline serve` runs; the same variables as the
-/// Lambdas read, defaulting to the published test secrets.
-#[derive(Args, Clone)]
+/// The active secrets of every receiver: `--{route}-secrets`, or the variables the Lambdas read
+/// (`{PREFIX}_WEBHOOK_SECRETS`), defaulting to the published test secrets. Built from the
+/// registry, so a new provider's flags appear without an edit here.
+#[derive(Clone)]
 pub struct LocalSecrets {
-    #[arg(long, env = "OCTOPUS_WEBHOOK_SECRETS", default_value = OCTOPUS_TEST_SECRET, hide_env_values = true, hide_default_value = true)]
-    octopus_secrets: String,
-    #[arg(long, env = "COINME_WEBHOOK_SECRETS", default_value = COINME_TEST_SECRET, hide_env_values = true, hide_default_value = true)]
-    coinme_secrets: String,
-    #[arg(long, env = "OWLPAY_WEBHOOK_SECRETS", default_value = OWLPAY_TEST_SECRET, hide_env_values = true, hide_default_value = true)]
-    owlpay_secrets: String,
-    #[arg(long, env = "OWLPAY_HARBOR_WEBHOOK_SECRETS", default_value = OWLPAY_HARBOR_TEST_SECRET, hide_env_values = true, hide_default_value = true)]
-    owlpay_harbor_secrets: String,
-    /// Optty path tokens.
-    #[arg(long, env = "OPTTY_WEBHOOK_SECRETS", default_value = OPTTY_TEST_TOKEN, hide_env_values = true, hide_default_value = true)]
-    optty_secrets: String,
-    /// Standard Webhooks sources and secrets: `{"source": ["whsec_..."]}`.
-    #[arg(long, env = "STD_WEBHOOK_SECRETS", default_value_t = default_std_sources(), hide_env_values = true, hide_default_value = true)]
-    std_secrets: String,
+    /// By secret list (`env_prefix`).
+    values: BTreeMap<&'static str, String>,
 }
 
 impl Default for LocalSecrets {
     fn default() -> Self {
         Self {
-            octopus_secrets: OCTOPUS_TEST_SECRET.into(),
-            coinme_secrets: COINME_TEST_SECRET.into(),
-            owlpay_secrets: OWLPAY_TEST_SECRET.into(),
-            owlpay_harbor_secrets: OWLPAY_HARBOR_TEST_SECRET.into(),
-            optty_secrets: OPTTY_TEST_TOKEN.into(),
-            std_secrets: default_std_sources(),
+            values: Provider::routes()
+                .map(|(_, r)| (r.secrets.env_prefix, r.secrets.test_value.to_string()))
+                .collect(),
         }
     }
 }
 
-fn default_std_sources() -> String {
-    format!(r#"{{"{STD_TEST_SOURCE}": ["{STD_TEST_SECRET}"]}}"#)
+impl LocalSecrets {
+    /// The lists as a receiver loads them.
+    pub fn loaded(&self) -> LoadedSecrets {
+        let mut loaded = LoadedSecrets::default();
+        for (_, route) in Provider::routes() {
+            if let Some(value) = self.values.get(route.secrets.env_prefix) {
+                loaded.insert(route.secrets, format!("--{}-secrets", route.name), value);
+            }
+        }
+        loaded
+    }
+
+    /// `provider`'s scheme with these secrets.
+    pub fn scheme(&self, provider: Provider) -> Result<Box<dyn WebhookScheme>, String> {
+        (provider.spec().scheme)(&self.loaded(), &env_lookup).map_err(|e| e.to_string())
+    }
 }
 
-fn set(list: &str, flag: &str) -> Result<SecretSet, String> {
-    SecretSet::parse(list).map_err(|e| format!("--{flag}: {e}"))
+impl Args for LocalSecrets {
+    fn augment_args(cmd: Command) -> Command {
+        Provider::routes().fold(cmd, |cmd, (_, route)| {
+            let list = route.secrets;
+            cmd.arg(
+                Arg::new(list.env_prefix)
+                    .long(format!("{}-secrets", route.name))
+                    .env(list.list_var())
+                    .default_value(list.test_value)
+                    .hide_env_values(true)
+                    .hide_default_value(true)
+                    .help(format!(
+                        "Active secrets of {} (comma-separated or a JSON array)",
+                        route.route_key
+                    )),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
 }
 
-/// One receiver per provider, all sending to clones of one queue.
+impl FromArgMatches for LocalSecrets {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut secrets = Self::default();
+        secrets.update_from_arg_matches(matches)?;
+        Ok(secrets)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        for (_, route) in Provider::routes() {
+            let prefix = route.secrets.env_prefix;
+            if let Some(value) = matches.get_one::<String>(prefix) {
+                self.values.insert(prefix, value.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The order APIs the local processor and poller fetch from: `--{provider}-api-base` and
+/// `--{provider}-api-token` (or the variables the Lambdas read), by the registry. An API without
+/// a base goes to the stand-in, with its test token.
+#[derive(Clone, Default)]
+pub struct LocalApis {
+    /// By provider: base URL (when given) and token.
+    values: BTreeMap<Provider, (Option<String>, String)>,
+}
+
+impl LocalApis {
+    fn providers() -> impl Iterator<Item = Provider> {
+        Provider::ALL
+            .into_iter()
+            .filter(|p| p.spec().order_api.is_some())
+    }
+
+    fn ids(provider: Provider) -> (String, String) {
+        let name = provider.spec().name;
+        (format!("{name}-api-base"), format!("{name}-api-token"))
+    }
+
+    /// Every API's base and token; `stub` stands in for those without a base.
+    pub fn resolved(&self, stub: Option<&str>) -> Vec<(Provider, String, String)> {
+        Self::providers()
+            .map(|provider| {
+                let test_token = provider
+                    .spec()
+                    .order_api
+                    .as_ref()
+                    .map_or("", |api| api.test_token);
+                let (base, token) = self
+                    .values
+                    .get(&provider)
+                    .cloned()
+                    .unwrap_or((None, test_token.to_string()));
+                let base = base.or(stub.map(str::to_string)).unwrap_or_default();
+                (provider, base, token)
+            })
+            .collect()
+    }
+
+    /// True when every API has a base of its own: no stand-in is needed.
+    pub fn all_given(&self) -> bool {
+        Self::providers().all(|p| self.values.get(&p).is_some_and(|(base, _)| base.is_some()))
+    }
+}
+
+impl Args for LocalApis {
+    fn augment_args(cmd: Command) -> Command {
+        Self::providers().fold(cmd, |cmd, provider| {
+            let Some(api) = &provider.spec().order_api else {
+                return cmd;
+            };
+            let (base, token) = Self::ids(provider);
+            let name = provider.spec().name;
+            cmd.arg(
+                Arg::new(base.clone())
+                    .long(base)
+                    .env(api.base_url_var)
+                    .help(format!(
+                        "The {name} API the processor fetches from (default: a stand-in serving events/provider-api/)"
+                    )),
+            )
+            .arg(
+                Arg::new(token.clone())
+                    .long(token)
+                    .env(api.token_var)
+                    .default_value(api.test_token)
+                    .hide_env_values(true)
+                    .hide_default_value(true)
+                    .help(format!("Bearer token of the {name} API (default: the stand-in's)")),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for LocalApis {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut apis = Self::default();
+        apis.update_from_arg_matches(matches)?;
+        Ok(apis)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        for provider in Self::providers() {
+            let (base, token) = Self::ids(provider);
+            let base = matches.get_one::<String>(&base).cloned();
+            let token = matches
+                .get_one::<String>(&token)
+                .cloned()
+                .unwrap_or_default();
+            self.values.insert(provider, (base, token));
+        }
+        Ok(())
+    }
+}
+
+/// A receiver of any provider.
+pub type AnyReceiver<Q> = Receiver<Box<dyn WebhookScheme>, Q>;
+
+/// One receiver per provider, all sending to clones of one queue, with the routes each serves.
 pub struct Receivers<Q> {
-    pub octopus: Arc<Receiver<OctopusScheme, Q>>,
-    pub coinme: Arc<Receiver<CoinmeScheme, Q>>,
-    pub owlpay: Arc<Receiver<OwlPayScheme, Q>>,
-    pub optty: Arc<Receiver<OpttyScheme, Q>>,
-    pub std: Arc<Receiver<StandardWebhooksScheme, Q>>,
+    pub routes: Vec<(&'static WebhookRoute, Arc<AnyReceiver<Q>>)>,
 }
 
-impl Receivers<()> {
-    fn scheme_octopus(secrets: &LocalSecrets) -> Result<OctopusScheme, String> {
-        Ok(OctopusScheme::new(set(
-            &secrets.octopus_secrets,
-            "octopus-secrets",
-        )?))
-    }
-
-    fn scheme_coinme(secrets: &LocalSecrets) -> Result<CoinmeScheme, String> {
-        Ok(CoinmeScheme::new(
-            set(&secrets.coinme_secrets, "coinme-secrets")?,
-            coinme_options(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?,
-        ))
-    }
-
-    fn scheme_owlpay(secrets: &LocalSecrets) -> Result<OwlPayScheme, String> {
-        Ok(OwlPayScheme::new(
-            set(&secrets.owlpay_secrets, "owlpay-secrets")?,
-            Some(set(
-                &secrets.owlpay_harbor_secrets,
-                "owlpay-harbor-secrets",
-            )?),
-        ))
-    }
-
-    fn scheme_optty(secrets: &LocalSecrets) -> Result<OpttyScheme, String> {
-        Ok(OpttyScheme::new(set(
-            &secrets.optty_secrets,
-            "optty-secrets",
-        )?))
-    }
-
-    fn scheme_std(secrets: &LocalSecrets) -> Result<StandardWebhooksScheme, String> {
-        let sources = standard_webhooks::parse_sources(&secrets.std_secrets)
-            .map_err(|e| format!("--std-secrets: {e}"))?;
-        Ok(StandardWebhooksScheme::new(sources))
+impl<Q: Queue + Clone> Receivers<Q> {
+    pub fn new(secrets: &LocalSecrets, queue: Q) -> Result<Self, String> {
+        let mut routes = Vec::new();
+        for provider in Provider::ALL {
+            let receiver = Arc::new(Receiver::new(secrets.scheme(provider)?, queue.clone()));
+            for route in provider.spec().routes {
+                routes.push((route, Arc::clone(&receiver)));
+            }
+        }
+        Ok(Self { routes })
     }
 }
 
@@ -290,60 +323,15 @@ impl<Q: Queue> Receivers<Q> {
         body: &[u8],
         now: time::OffsetDateTime,
     ) -> Option<Reply> {
-        let path = route.path.trim_end_matches('/');
-        Some(match path {
-            "/webhooks/octopus" => {
-                self.octopus
-                    .receive_routed(route, method, headers, body, now)
-                    .await
-            }
-            "/webhooks/coinme" => {
-                self.coinme
-                    .receive_routed(route, method, headers, body, now)
-                    .await
-            }
-            "/webhooks/owlpay" | "/webhooks/owlpay-harbor" => {
-                self.owlpay
-                    .receive_routed(route, method, headers, body, now)
-                    .await
-            }
-            _ if path.starts_with("/webhooks/optty/") => {
-                self.optty
-                    .receive_routed(route, method, headers, body, now)
-                    .await
-            }
-            _ if path.starts_with("/webhooks/std/") => {
-                self.std
-                    .receive_routed(route, method, headers, body, now)
-                    .await
-            }
-            _ => return None,
-        })
-    }
-}
-
-impl<Q: Queue + Clone> Receivers<Q> {
-    pub fn new(secrets: &LocalSecrets, queue: Q) -> Result<Self, String> {
-        let receiver = |queue: &Q| queue.clone();
-        Ok(Self {
-            octopus: Arc::new(Receiver::new(
-                Receivers::scheme_octopus(secrets)?,
-                receiver(&queue),
-            )),
-            coinme: Arc::new(Receiver::new(
-                Receivers::scheme_coinme(secrets)?,
-                receiver(&queue),
-            )),
-            owlpay: Arc::new(Receiver::new(
-                Receivers::scheme_owlpay(secrets)?,
-                receiver(&queue),
-            )),
-            optty: Arc::new(Receiver::new(
-                Receivers::scheme_optty(secrets)?,
-                receiver(&queue),
-            )),
-            std: Arc::new(Receiver::new(Receivers::scheme_std(secrets)?, queue)),
-        })
+        let (_, receiver) = self
+            .routes
+            .iter()
+            .find(|(declared, _)| declared.matches(route.path).is_some())?;
+        Some(
+            receiver
+                .receive_routed(route, method, headers, body, now)
+                .await,
+        )
     }
 }
 
@@ -354,15 +342,15 @@ mod tests {
     #[test]
     fn every_provider_signs_its_own_way() {
         let body = br#"{"id":"e1","type":"ORDER_TEMPLATE","uuid":"u1","event":"order.received"}"#;
-        for provider in Provider::value_variants() {
-            let signed = provider
-                .sign(provider.test_secret(), "acme", body, 1_795_341_600)
-                .unwrap_or_else(|e| panic!("{provider:?}: {e}"));
-            assert!(signed.path.starts_with("/webhooks/"), "{provider:?}");
+        for (provider, route) in Provider::routes() {
+            let arg = RouteArg { provider, route };
+            let signed = arg
+                .sign(arg.test_secret(), "acme", body, 1_795_341_600)
+                .unwrap_or_else(|e| panic!("{arg:?}: {e}"));
+            assert!(signed.path.starts_with("/webhooks/"), "{arg:?}");
         }
-        let std = Provider::Std
-            .sign(STD_TEST_SECRET, "acme", body, 1)
-            .unwrap();
+        let std = parse_route("std").unwrap();
+        let std = std.sign(std.test_secret(), "acme", body, 1).unwrap();
         assert_eq!(std.path, "/webhooks/std/acme");
         assert!(
             std.headers

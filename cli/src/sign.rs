@@ -4,11 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use hookline::dev_defaults::{LISTEN_ADDR, STD_TEST_SOURCE};
+use hookline::dev_defaults::LISTEN_ADDR;
+use hookline::providers::{DEFAULT_ROUTE, TEST_SOURCE};
 use time::OffsetDateTime;
 
 use crate::apigw_event;
-use crate::providers::Provider;
+use crate::providers::{RouteArg, parse_route};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -23,11 +24,11 @@ pub struct SignArgs {
     /// Payload files (the exact bytes are signed).
     #[arg(required = true)]
     payloads: Vec<PathBuf>,
-    /// Whose signature to make.
-    #[arg(long, value_enum, default_value = "octopus")]
-    provider: Provider,
-    /// Standard Webhooks: the sender's source name (the route's `{source}`).
-    #[arg(long, default_value = STD_TEST_SOURCE)]
+    /// Whose signature to make: a webhook route's name (`hookline sign --provider x` lists them).
+    #[arg(long, value_parser = parse_route, default_value = DEFAULT_ROUTE)]
+    provider: RouteArg,
+    /// Per-source routes (Standard Webhooks): the sender's source name (the route's `{source}`).
+    #[arg(long, default_value = TEST_SOURCE)]
     source: String,
     /// Signing secret (Optty: the path token). Defaults to the provider's published test secret.
     #[arg(long, env = "HOOKLINE_SIGN_SECRET", hide_env_values = true)]

@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use hookline::dev_defaults::STD_TEST_SOURCE;
 use hookline::message::QueueMessage;
+use hookline::providers::{DEFAULT_ROUTE, TEST_SOURCE};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::providers::Provider;
+use crate::providers::{RouteArg, parse_route};
 
 #[derive(Args)]
 pub struct SqsEventArgs {
@@ -17,10 +17,10 @@ pub struct SqsEventArgs {
     #[arg(required = true)]
     payloads: Vec<PathBuf>,
     /// Whose payloads they are: each is checked as that provider's receiver would.
-    #[arg(long, value_enum, default_value = "octopus")]
-    provider: Provider,
-    /// Standard Webhooks: the sender's source name.
-    #[arg(long, default_value = STD_TEST_SOURCE)]
+    #[arg(long, value_parser = parse_route, default_value = DEFAULT_ROUTE)]
+    provider: RouteArg,
+    /// Per-source routes (Standard Webhooks): the sender's source name.
+    #[arg(long, default_value = TEST_SOURCE)]
     source: String,
     /// The time the receiver accepted them, unix seconds. Defaults to now.
     #[arg(long)]

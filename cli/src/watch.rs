@@ -4,7 +4,8 @@
 
 use clap::{Args, ValueEnum};
 use hookline::dev_defaults::LISTEN_ADDR;
-use hookline::watch::{DynamoWatchStore, api};
+use hookline::poller::registration;
+use hookline::watch::DynamoWatchStore;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -33,7 +34,7 @@ pub struct WatchArgs {
     #[arg(long, env = "EVENTS_TABLE")]
     table: Option<String>,
     /// With --table: how long until the watch gives up, in seconds.
-    #[arg(long, default_value_t = api::DEFAULT_GIVE_UP_SECS)]
+    #[arg(long, default_value_t = hookline::watch::DEFAULT_GIVE_UP_SECS)]
     give_up_after: i64,
     #[command(flatten)]
     aws: AwsTarget,
@@ -52,7 +53,7 @@ pub async fn run(args: WatchArgs) -> Result<(), String> {
             let dynamodb = aws_sdk_dynamodb::Client::new(&args.aws.sdk_config().await);
             let store = DynamoWatchStore::new(dynamodb, table);
             let now = OffsetDateTime::now_utc().unix_timestamp();
-            api::register(&store, request.as_bytes(), now, args.give_up_after).await
+            registration::register(&store, request.as_bytes(), now, args.give_up_after).await
         }
         None => {
             let url = format!("{}/orders/watch", args.serve.trim_end_matches('/'));

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::idempotency::StoreError;
+use crate::store::StoreError;
 
 /// An item as the SDK returns it.
 pub type Item = HashMap<String, AttributeValue>;

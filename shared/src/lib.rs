@@ -1,30 +1,19 @@
 //! hookline's shared library: everything the Lambda functions and the CLI are made of.
 //!
-//! Receiving:
-//! - [`signature`]: HMAC-SHA256 secrets and constant-time verification; [`keyring`]: the
-//!   active secrets, swappable at run time; [`secrets_manager`]: loading and refreshing them.
-//! - [`providers`]: each provider's webhook scheme (signature, replay window, envelope).
-//! - [`receiver`]: the receiver logic shared by every provider, and its Lambda adapter.
-//! - [`message`]: the ingest queue message contract; [`queue`]: SQS and in-memory queues.
+//! Layers, each using only those below it (a test, `module_layers`, checks the imports):
 //!
-//! Processing:
-//! - [`processor`]: plan, claim, fetch, record, publish, complete; batches and the Lambda adapter.
-//! - [`idempotency`]: claim records of events (DynamoDB and in-memory).
-//! - [`order_api`]: follow-up fetches of full orders; [`order`]: order identity.
-//! - [`order_state`]: order states that never go backwards, wallet movements.
-//! - [`order_update`]: the order-updates queue message contract; [`redact`]: masking codes.
-//!
-//! Polling:
-//! - [`watch`]: orders watched where webhooks do not reach, their cadence, the poller.
-//!
-//! Around both:
-//! - [`metrics`], [`telemetry`]: CloudWatch EMF metrics and logging set-up.
-//! - [`config`], [`aws`]: environment configuration and AWS SDK set-up; [`dynamo`]: what the
-//!   DynamoDB adapters share; [`emulator`]: the
-//!   queues and table on a local emulator.
-//! - [`dev_defaults`]: the published test secret and local defaults.
-//! - [`clock`]: the time source (manual in tests); [`faults`]: failure injection at every call
-//!   of every port, for the crash-point tests and the storm.
+//! 1. Services and their Lambda adapters: [`receiver`], [`processor`], [`poller`].
+//! 2. The provider registry, [`providers`]: one module per provider owning its routes, secret
+//!    lists, scheme, signer, processing rules, order API paths, watch rules and forwarded fields.
+//! 3. The domain: [`webhook`] (what a scheme is), [`signature`] and [`keyring`] (secrets),
+//!    [`plan`] (what an event asks), [`order`], [`order_state`] (states that never go backwards),
+//!    [`idempotency`] (claims), [`watch`] (watched orders and their cadence), [`message`] and
+//!    [`order_update`] (the two queue contracts), [`order_api`] (fetching orders, and its HTTP
+//!    client), [`redact`].
+//! 4. Adapters and ground: [`queue`] (SQS, memory), [`dynamo`], [`secrets_manager`], [`aws`],
+//!    [`emulator`], [`metrics`] (the EMF writer), [`telemetry`], [`config`], [`clock`],
+//!    [`store`] (what a store's failure is), [`dev_defaults`]; [`faults`]: failure injection at
+//!    every call of every port, for the crash-point tests and the storm.
 
 pub mod aws;
 pub mod clock;
@@ -42,6 +31,8 @@ pub mod order;
 pub mod order_api;
 pub mod order_state;
 pub mod order_update;
+pub mod plan;
+pub mod poller;
 pub mod processor;
 pub mod providers;
 pub mod queue;
@@ -49,5 +40,7 @@ pub mod receiver;
 pub mod redact;
 pub mod secrets_manager;
 pub mod signature;
+pub mod store;
 pub mod telemetry;
 pub mod watch;
+pub mod webhook;

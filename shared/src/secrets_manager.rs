@@ -16,7 +16,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::config::ConfigError;
-use crate::keyring::Keyring;
+use crate::keyring::{Apply, Keyring, LoadedSecrets, SecretList, SetupError, bind};
 
 /// How often secrets are re-read, unless `SECRETS_REFRESH_SECS` says otherwise.
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(300);
@@ -27,15 +27,11 @@ pub enum SecretsError {
     Fetch { id: String, reason: String },
     #[error("secret {id} has no string value")]
     NoString { id: String },
-    #[error("secret {id} is not a valid secret list: {reason}")]
-    Invalid { id: String, reason: String },
-    #[error("neither {id_var} (a Secrets Manager secret) nor {list_var} is set")]
-    NotConfigured { id_var: String, list_var: String },
+    #[error(transparent)]
+    Setup(#[from] SetupError),
     #[error(transparent)]
     Config(#[from] ConfigError),
 }
-
-type Apply = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 /// Re-reads one secret when its interval has passed and puts the parsed value in force.
 pub struct SecretRefresher {
@@ -70,24 +66,27 @@ impl SecretRefresher {
     {
         let secret_id = secret_id.into();
         let text = fetch(&client, &secret_id).await?;
-        let keyring = Keyring::new(parse(&text).map_err(|e| SecretsError::Invalid {
-            id: secret_id.clone(),
+        let (keyring, apply) = bind(&text, parse).map_err(|e| SetupError::Invalid {
+            origin: secret_id.clone(),
             reason: e.to_string(),
-        })?);
-        let target = keyring.clone();
-        let apply: Apply = Box::new(move |text| {
-            let secrets = parse(text).map_err(|e| e.to_string())?;
-            target.replace(secrets);
-            Ok(())
-        });
-        let refresher = Self {
+        })?;
+        Ok((keyring, Self::new(client, secret_id, interval, apply)))
+    }
+
+    /// Keeps a keyring made from the secret's text current with `apply`.
+    pub fn new(
+        client: aws_sdk_secretsmanager::Client,
+        secret_id: impl Into<String>,
+        interval: Duration,
+        apply: Apply,
+    ) -> Self {
+        Self {
             client,
-            secret_id,
+            secret_id: secret_id.into(),
             interval,
             next_due: Mutex::new(Instant::now() + interval),
             apply,
-        };
-        Ok((keyring, refresher))
+        }
     }
 
     /// Re-reads the secret if the interval has passed. Concurrent requests do not queue up
@@ -112,9 +111,11 @@ impl SecretRefresher {
     /// Re-reads the secret now.
     pub async fn refresh(&self) -> Result<(), SecretsError> {
         let text = fetch(&self.client, &self.secret_id).await?;
-        (self.apply)(&text).map_err(|reason| SecretsError::Invalid {
-            id: self.secret_id.clone(),
-            reason,
+        (self.apply)(&text).map_err(|reason| {
+            SecretsError::Setup(SetupError::Invalid {
+                origin: self.secret_id.clone(),
+                reason,
+            })
         })
     }
 }
@@ -140,33 +141,75 @@ async fn fetch(
         })
 }
 
-/// Where a receiver's secrets come from, by environment: `{PREFIX}_WEBHOOK_SECRET_ID` (Secrets
-/// Manager, in AWS) or else `{PREFIX}_WEBHOOK_SECRETS` (the list itself, for local runs).
-pub async fn load_from_env<T, E>(
-    prefix: &str,
-    parse: fn(&str) -> Result<T, E>,
-) -> Result<(Keyring<T>, Vec<SecretRefresher>), SecretsError>
-where
-    T: Send + Sync + 'static,
-    E: fmt::Display + 'static,
-{
-    let id_var = format!("{prefix}_WEBHOOK_SECRET_ID");
-    let list_var = format!("{prefix}_WEBHOOK_SECRETS");
-    let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    if let Some(secret_id) = non_empty(&id_var) {
-        let interval = crate::config::secrets_refresh_interval()?;
-        let client = aws_sdk_secretsmanager::Client::new(&crate::aws::from_env().await);
-        let (keyring, refresher) =
-            SecretRefresher::start(client, secret_id, interval, parse).await?;
-        return Ok((keyring, vec![refresher]));
+/// How often receivers re-read their secrets: `SECRETS_REFRESH_SECS`, default 300 s.
+pub fn refresh_interval() -> Result<Duration, ConfigError> {
+    let secs = crate::config::optional_number(
+        &crate::config::env_lookup,
+        crate::config::SECRETS_REFRESH_SECS,
+    )?;
+    Ok(secs.map_or(DEFAULT_REFRESH, Duration::from_secs))
+}
+
+/// A receiver's secret lists as loaded at init, with what keeps the Secrets Manager ones current.
+pub struct ReceiverSecrets {
+    pub loaded: LoadedSecrets,
+    /// Secret ids by list, for the lists read from Secrets Manager.
+    from_secrets_manager: Vec<(&'static str, String)>,
+    client: Option<aws_sdk_secretsmanager::Client>,
+    interval: Duration,
+}
+
+impl ReceiverSecrets {
+    /// Loads `lists` by environment: from Secrets Manager where `{prefix}_WEBHOOK_SECRET_ID` is
+    /// set (in AWS), else from `{prefix}_WEBHOOK_SECRETS` (the list itself, local runs). A list
+    /// set in neither is left out: the scheme says whether it can do without.
+    pub async fn load_from_env(lists: &[SecretList]) -> Result<Self, SecretsError> {
+        let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut secrets = Self {
+            loaded: LoadedSecrets::default(),
+            from_secrets_manager: Vec::new(),
+            client: None,
+            interval: refresh_interval()?,
+        };
+        for list in lists {
+            if let Some(secret_id) = non_empty(&list.id_var()) {
+                let client = match &secrets.client {
+                    Some(client) => client.clone(),
+                    None => aws_sdk_secretsmanager::Client::new(&crate::aws::from_env().await),
+                };
+                let text = fetch(&client, &secret_id).await?;
+                secrets.loaded.insert(*list, secret_id.clone(), text);
+                secrets
+                    .from_secrets_manager
+                    .push((list.env_prefix, secret_id));
+                secrets.client = Some(client);
+            } else if let Some(text) = non_empty(&list.list_var()) {
+                secrets.loaded.insert(*list, list.list_var(), text);
+            }
+        }
+        Ok(secrets)
     }
-    let list = non_empty(&list_var).ok_or(SecretsError::NotConfigured {
-        id_var,
-        list_var: list_var.clone(),
-    })?;
-    let secrets = parse(&list).map_err(|e| SecretsError::Invalid {
-        id: list_var,
-        reason: e.to_string(),
-    })?;
-    Ok((Keyring::new(secrets), Vec::new()))
+
+    /// The refreshers of the keyrings the scheme made from Secrets Manager secrets.
+    pub fn refreshers(self) -> Vec<SecretRefresher> {
+        let Some(client) = self.client else {
+            return Vec::new();
+        };
+        self.loaded
+            .take_bindings()
+            .into_iter()
+            .filter_map(|binding| {
+                let (_, secret_id) = self
+                    .from_secrets_manager
+                    .iter()
+                    .find(|(prefix, _)| *prefix == binding.env_prefix)?;
+                Some(SecretRefresher::new(
+                    client.clone(),
+                    secret_id.clone(),
+                    self.interval,
+                    binding.apply,
+                ))
+            })
+            .collect()
+    }
 }

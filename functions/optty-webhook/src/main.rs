@@ -1,14 +1,10 @@
-//! Optty notification receiver (`/webhooks/optty/{token}`): the path token authenticates, the
-//! processor confirms every notification with Optty's API. Wiring only; the behaviour lives in
-//! `hookline::receiver` and `hookline::providers::optty`.
+//! Optty notification receiver (`/webhooks/optty/{token}`): API Gateway → verify → SQS.
+//! Wiring only: the provider is `hookline::providers::optty`, the rest
+//! `hookline::receiver`.
 
-use hookline::providers::optty::OpttyScheme;
-use hookline::secrets_manager::load_from_env;
-use hookline::signature::SecretSet;
+use hookline::providers::optty;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    hookline::telemetry::init_json();
-    let (tokens, refreshers) = load_from_env("OPTTY", SecretSet::parse).await?;
-    hookline::receiver::lambda::run(OpttyScheme::new(tokens), refreshers).await
+    hookline::receiver::lambda::run(optty::SECRETS, optty::scheme).await
 }

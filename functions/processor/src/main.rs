@@ -1,13 +1,12 @@
 //! Processor: SQS ingest queue → claim in DynamoDB → follow-up fetch → order state → order
 //! updates queue. Wiring only; the behaviour lives in `hookline::processor`.
 
-use hookline::config::ProcessorEnv;
+use hookline::config::{ProcessorEnv, env_lookup};
 use hookline::idempotency::DynamoEventStore;
-use hookline::order_api::{
-    ApiToken, OctopusOrderClient, OpttyOrderClient, ProviderApis, RetryPolicy,
-};
+use hookline::order_api::RetryPolicy;
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::processor::{Processor, ProcessorConfig, lambda};
+use hookline::providers::{ProviderApis, configured_order_apis};
 use hookline::queue::SqsQueue;
 use hookline::watch::DynamoWatchStore;
 use lambda_runtime::{Error, service_fn};
@@ -17,39 +16,21 @@ async fn main() -> Result<(), Error> {
     hookline::telemetry::init_json();
     // Clients and secrets are built once per container, not per batch.
     let env = ProcessorEnv::from_env()?;
+    let apis = configured_order_apis(env_lookup)?;
     let aws = hookline::aws::from_env().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
     let processor = Processor {
         events: DynamoEventStore::new(dynamodb.clone(), &env.events_table),
         states: DynamoOrderStateStore::new(dynamodb.clone(), &env.events_table),
-        api: ProviderApis {
-            octopus: Some(OctopusOrderClient::with_token(
-                &env.octopus_api_base_url,
-                ApiToken::load(&env.octopus_api_token).await?,
-                RetryPolicy::default(),
-            )?),
-            optty: match &env.optty_api {
-                Some((base, key)) => Some(OpttyOrderClient::with_token(
-                    base,
-                    ApiToken::load(key).await?,
-                    RetryPolicy::default(),
-                )?),
-                None => None,
-            },
-        },
-        updates: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &env.order_updates_queue_url),
+        api: ProviderApis::load(&apis, RetryPolicy::default()).await?,
+        updates: SqsQueue::new(sqs.clone(), &env.order_updates_queue_url),
         credentials: env
             .esim_credentials_queue_url
             .as_ref()
-            .map(|url| SqsQueue::new(aws_sdk_sqs::Client::new(&aws), url)),
-        watches: DynamoWatchStore::new(dynamodb.clone(), &env.events_table),
-        config: ProcessorConfig {
-            record_ttl_secs: env.record_ttl_secs,
-            concurrency: env.concurrency,
-            watch_give_up_secs: env.watch_give_up_secs,
-            forward_all_event_fields: env.forward_all_event_fields,
-            ..ProcessorConfig::default()
-        },
+            .map(|url| SqsQueue::new(sqs.clone(), url)),
+        watches: DynamoWatchStore::new(dynamodb, &env.events_table),
+        config: ProcessorConfig::from_env(&env),
     };
     let processor = &processor;
     lambda_runtime::run(service_fn(move |event| lambda::handle(processor, event))).await

@@ -19,11 +19,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::idempotency::{Claim, ClaimRequest, EventStore, StoreError};
+use crate::idempotency::{Claim, ClaimRequest, EventStore};
 use crate::order::OrderRef;
 use crate::order_api::{FetchError, OrderApi};
 use crate::order_state::{OrderState, OrderStateStore, StateWrite, WalletMovement};
 use crate::queue::{OutgoingMessage, Queue, QueueError};
+use crate::store::StoreError;
 use crate::watch::{EndReason, Registration, Watch, WatchStore};
 
 /// How an injected fault behaves.

@@ -33,9 +33,9 @@ use crate::order::{OrderKind, OrderRef};
 use crate::order_api::MemoryOrderApi;
 use crate::order_state::MemoryOrderStateStore;
 use crate::order_update::OrderUpdate;
+use crate::poller::{Poller, PollerConfig};
 use crate::processor::{BatchRecord, Processor, ProcessorConfig, process_batch};
 use crate::queue::MemoryQueue;
-use crate::watch::poller::{Poller, PollerConfig};
 use crate::watch::{MemoryWatchStore, Watch, WatchStore};
 
 /// What to throw at the pipeline.

@@ -17,7 +17,8 @@ mod memory;
 use std::future::Future;
 
 use sha2::{Digest, Sha256};
-use thiserror::Error;
+
+use crate::store::StoreError;
 
 pub use dynamodb::DynamoEventStore;
 pub use memory::MemoryEventStore;
@@ -95,15 +96,6 @@ impl ExistingRecord {
         }
         None
     }
-}
-
-/// The store failed; the text never holds record content beyond the key.
-#[derive(Debug, Error)]
-pub enum StoreError {
-    #[error("event store unavailable: {0}")]
-    Unavailable(String),
-    #[error("event store returned an unexpected record for {key}: {reason}")]
-    Corrupt { key: String, reason: String },
 }
 
 /// Claim records of events.

@@ -15,8 +15,17 @@ use crate::signature::Secret;
 
 /// Where a provider's API serves an order: path segments under the base URL. Implementations
 /// validate the id, so nothing unexpected reaches a URL.
-pub trait OrderPath: Clone + Default + Send + Sync {
+pub trait OrderPath: Clone + Send + Sync {
     fn segments(&self, order: &OrderRef) -> Result<Vec<String>, FetchError>;
+}
+
+/// An [`OrderPath`] as a plain function: how the provider registry names each API's paths.
+pub type PathsFn = fn(&OrderRef) -> Result<Vec<String>, FetchError>;
+
+impl OrderPath for PathsFn {
+    fn segments(&self, order: &OrderRef) -> Result<Vec<String>, FetchError> {
+        self(order)
+    }
 }
 
 /// Client of one provider API base URL. Build it once at init: it keeps its connections.
@@ -29,7 +38,7 @@ pub struct HttpOrderClient<P> {
     paths: P,
 }
 
-impl<P: OrderPath> HttpOrderClient<P> {
+impl<P: OrderPath + Default> HttpOrderClient<P> {
     /// `base` is the configured API origin, e.g. `https://api.octopuscards.example`; hosts are
     /// never taken from payloads.
     pub fn new(base: &str, token: &Secret, policy: RetryPolicy) -> Result<Self, String> {
@@ -39,6 +48,18 @@ impl<P: OrderPath> HttpOrderClient<P> {
     /// Like [`new`](Self::new) with a token that may change while the client runs (read from
     /// Secrets Manager, re-read after a 401).
     pub fn with_token(base: &str, token: ApiToken, policy: RetryPolicy) -> Result<Self, String> {
+        Self::with_paths(base, token, policy, P::default())
+    }
+}
+
+impl<P: OrderPath> HttpOrderClient<P> {
+    /// A client of the API at `base` serving orders at `paths`.
+    pub fn with_paths(
+        base: &str,
+        token: ApiToken,
+        policy: RetryPolicy,
+        paths: P,
+    ) -> Result<Self, String> {
         let mut base = Url::parse(base).map_err(|e| format!("order API base URL: {e}"))?;
         if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
             return Err("order API base URL must be http(s)".into());
@@ -58,7 +79,7 @@ impl<P: OrderPath> HttpOrderClient<P> {
             base,
             token,
             policy,
-            paths: P::default(),
+            paths,
         })
     }
 
@@ -195,7 +216,7 @@ impl<P: OrderPath> OrderApi for HttpOrderClient<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order_api::OctopusOrderClient;
+    use crate::providers::octopus::OctopusOrderClient;
 
     #[test]
     fn base_must_be_http() {

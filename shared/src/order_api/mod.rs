@@ -1,11 +1,8 @@
 //! Follow-up fetches of full orders from a provider's API, for events that only announce a
 //! change (the voucher codes, PINs and eSIM activation codes are only in the order).
 
-mod by_provider;
 mod http;
 mod memory;
-mod octopus;
-mod optty;
 mod retry;
 mod token;
 
@@ -15,11 +12,8 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::time::Instant;
 
-pub use by_provider::ProviderApis;
-pub use http::{HttpOrderClient, OrderPath};
+pub use http::{HttpOrderClient, OrderPath, PathsFn};
 pub use memory::MemoryOrderApi;
-pub use octopus::{OctopusOrderClient, OctopusPaths, octopus_order_id};
-pub use optty::{OpttyOrderClient, OpttyPaths, optty_reference};
 pub use retry::RetryPolicy;
 pub use token::ApiToken;
 

@@ -44,14 +44,14 @@ impl ApiToken {
     /// environment) and kept current.
     pub async fn load(source: &TokenSource) -> Result<Self, SecretsError> {
         match source {
-            TokenSource::Value(token) => {
-                Self::fixed(token).map_err(|reason| SecretsError::Invalid {
-                    id: "the API token variable".into(),
+            TokenSource::Value(token) => Self::fixed(token).map_err(|reason| {
+                SecretsError::Setup(crate::keyring::SetupError::Invalid {
+                    origin: "the API token variable".into(),
                     reason,
                 })
-            }
+            }),
             TokenSource::SecretId(secret_id) => {
-                let interval = crate::config::secrets_refresh_interval()?;
+                let interval = crate::secrets_manager::refresh_interval()?;
                 let client = aws_sdk_secretsmanager::Client::new(&crate::aws::from_env().await);
                 Self::from_secrets_manager(client, secret_id, interval).await
             }

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::{OrderState, OrderStateStore, StateWrite, StoredHead, WalletMovement, decide};
 
 use crate::dynamo::{Item, is_condition_failure, n, number, s, unavailable};
-use crate::idempotency::StoreError;
+use crate::store::StoreError;
 
 #[derive(Clone, Debug)]
 pub struct DynamoOrderStateStore {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{OrderState, OrderStateStore, StateWrite, StoredHead, WalletMovement, decide};
-use crate::idempotency::StoreError;
+use crate::store::StoreError;
 
 /// An order's item: its current state and every change recorded for it.
 #[derive(Clone, Debug)]

@@ -25,8 +25,8 @@ use std::future::Future;
 pub use dynamodb::DynamoOrderStateStore;
 pub use memory::MemoryOrderStateStore;
 
-use crate::idempotency::StoreError;
 use crate::order::OrderRef;
+use crate::store::StoreError;
 
 /// An order's state as of one event.
 #[derive(Clone, Debug, PartialEq)]

@@ -4,70 +4,16 @@
 //!
 //! | provider | forwarded | left out |
 //! |---|---|---|
-//! | Octopus | the documented order, eSIM and wallet fields ([`OCTOPUS`]) | anything else |
-//! | Optty | the documented notification fields ([`OPTTY`]) | the card `token`, `rawBnplResponse`, `metaData`, `redirectUrl`, `orderToken`, `hash` |
+//! | Octopus | the documented order, eSIM and wallet fields (`providers::octopus::FORWARDED_FIELDS`) | anything else |
+//! | Optty | the documented notification fields (`providers::optty::FORWARDED_FIELDS`) | the card `token`, `rawBnplResponse`, `metaData`, `redirectUrl`, `orderToken`, `hash` |
 //! | Coinme, OwlPay, Standard Webhooks | the whole `data` | — (their documents put no credential in a payload; Standard Webhooks payloads are the sender's own) |
 
 use serde_json::{Map, Value};
 
-/// Octopus webhook `data` fields (vouchers, eSIM, wallet), as its documents and samples give them.
-pub const OCTOPUS: &[&str] = &[
-    "id",
-    "reference_code",
-    "client_reference",
-    "status",
-    "product_name",
-    "denomination",
-    "quantity",
-    "delivered_quantity",
-    "delivered_on",
-    "created_at",
-    "amount",
-    "currency",
-    "country_code",
-    "data_amount_gb",
-    "validity_days",
-    "iccid",
-    "is_installed",
-    "activation_status",
-    "failure_code",
-    "failure_reason",
-    "is_user_fixable",
-    "transaction_id",
-    "balance_after",
-    "type",
-];
-
-/// Optty notification fields worth passing on (its status arrives as `notified_status`).
-pub const OPTTY: &[&str] = &[
-    "event",
-    "notified_status",
-    "transactionId",
-    "orderId",
-    "orderReference",
-    "reference",
-    "currency",
-    "amount",
-    "transactionReference",
-    "paymentStatus",
-    "provider",
-    "orderDate",
-    "preferredDisplayMode",
-    "incontextDisplayMode",
-    "cancelledBy",
-    "captureStatus",
-    "captureReference",
-    "rejectReason",
-    "refundReference",
-];
-
-/// The allow-list of a provider, `None` when its data is forwarded whole.
+/// The allow-list of a provider's events, `None` when its data is forwarded whole: each
+/// provider's `FORWARDED_FIELDS` in its module, through the registry.
 pub fn allow_list(provider: &str) -> Option<&'static [&'static str]> {
-    match provider {
-        crate::providers::octopus::PROVIDER => Some(OCTOPUS),
-        crate::providers::optty::PROVIDER => Some(OPTTY),
-        _ => None,
-    }
+    crate::providers::Provider::of_event(provider).and_then(|p| p.spec().forwarded_fields)
 }
 
 /// The part of `data` that `provider`'s allow-list lets through (all of it, without a list).

@@ -10,7 +10,6 @@ use tokio::time::Instant;
 
 use super::{BatchRecord, Processor, RecordResult, process_batch};
 use crate::idempotency::EventStore;
-use crate::metrics;
 use crate::order_api::OrderApi;
 use crate::order_state::OrderStateStore;
 use crate::queue::Queue;
@@ -47,7 +46,7 @@ where
         })
         .collect();
     let results = process_batch(processor, records, deadline).await;
-    for line in metrics::processor_batch(&results, OffsetDateTime::now_utc()) {
+    for line in super::metrics::processor_batch(&results, OffsetDateTime::now_utc()) {
         println!("{line}");
     }
     Ok(batch_response(&results))

@@ -18,7 +18,7 @@
 mod batch;
 pub mod forward;
 pub mod lambda;
-mod plan;
+pub mod metrics;
 
 use std::time::Duration;
 
@@ -27,18 +27,20 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::time::Instant;
 
+pub use crate::plan::{Plan, PlanError};
+pub use crate::providers::{confirmed_state, plan};
 pub use batch::{BatchRecord, RecordResult, process_batch};
-pub use plan::{Plan, PlanError, confirmed_state, plan};
 
 use crate::clock::Clock;
 use crate::idempotency::{
-    Claim, ClaimRequest, DEFAULT_RECORD_TTL_SECS, EventStore, StoreError, body_sha256, event_key,
+    Claim, ClaimRequest, DEFAULT_RECORD_TTL_SECS, EventStore, body_sha256, event_key,
 };
 use crate::message::QueueMessage;
 use crate::order_api::{FetchError, OrderApi};
 use crate::order_state::{OrderStateStore, StateWrite};
 use crate::order_update::{ORDER_UPDATE_VERSION, OrderUpdate, UpdateTooLarge};
 use crate::queue::{Queue, QueueError};
+use crate::store::StoreError;
 use crate::watch::{Watch, WatchStore};
 
 /// Settings of the processor.
@@ -65,9 +67,25 @@ impl Default for ProcessorConfig {
             record_ttl_secs: DEFAULT_RECORD_TTL_SECS,
             concurrency: 8,
             deadline_margin: Duration::from_secs(1),
-            watch_give_up_secs: crate::watch::api::DEFAULT_GIVE_UP_SECS,
+            watch_give_up_secs: crate::watch::DEFAULT_GIVE_UP_SECS,
             clock: Clock::system(),
             forward_all_event_fields: false,
+        }
+    }
+}
+
+impl ProcessorConfig {
+    /// The configuration `env` asks for, the defaults where it is silent.
+    pub fn from_env(env: &crate::config::ProcessorEnv) -> Self {
+        let defaults = Self::default();
+        Self {
+            record_ttl_secs: env.record_ttl_secs.unwrap_or(defaults.record_ttl_secs),
+            concurrency: env.concurrency.unwrap_or(defaults.concurrency),
+            watch_give_up_secs: env
+                .watch_give_up_secs
+                .unwrap_or(defaults.watch_give_up_secs),
+            forward_all_event_fields: env.forward_all_event_fields,
+            ..defaults
         }
     }
 }
@@ -167,11 +185,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
             // The lease ends when this invocation must have ended: a crash frees it then.
             lease_until: now + i64::try_from(seconds_left).unwrap_or(0) + 1,
             expires_at: now + self.config.record_ttl_secs,
-            subject_key: plan
-                .state
-                .as_ref()
-                .map(|state| state.order.state_key())
-                .or_else(|| plan.wallet.as_ref().map(|movement| movement.key())),
+            subject_key: plan.subject_key(),
         };
         match self.events.claim(&request).await {
             Ok(Claim::Acquired { attempts }) => {
@@ -209,7 +223,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                         tracing::error!(error = %error, "could not mark the event COMPLETED; its effects are done")
                     }
                 }
-                if plan.secret_renewal {
+                if plan.secret_renewal() {
                     tracing::warn!(
                         provider = %message.provider,
                         "the provider announced a new signing secret: add it to the receiver's active secrets before the old one is retired"
@@ -219,7 +233,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                     fetch_latency,
                     state,
                     known_type: plan.known_type,
-                    secret_renewal: plan.secret_renewal,
+                    secret_renewal: plan.secret_renewal(),
                 }
             }
             Err(error) => {
@@ -243,8 +257,8 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         plan: &Plan,
         deadline: Instant,
     ) -> Result<(Option<StateWrite>, Option<Duration>), ProcessError> {
-        let (fetched, fetch_latency) = match (&plan.order, plan.fetch) {
-            (Some(order), true) => {
+        let (fetched, fetch_latency) = match plan.order().filter(|_| plan.fetches()) {
+            Some(order) => {
                 let started = Instant::now();
                 let order = self.api.fetch(order, deadline).await?;
                 let latency = started.elapsed();
@@ -253,9 +267,9 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
             }
             _ => (None, None),
         };
-        // For providers whose events are hints (Optty), the fetched order decides the state.
+        // For events that are only hints, the fetched order decides the state.
         let order_state = confirmed_state(plan, fetched.as_ref())?;
-        let state = match (&order_state, &plan.wallet) {
+        let state = match (&order_state, plan.wallet()) {
             (Some(state), _) => Some(self.states.record_order(state).await?),
             (None, Some(movement)) => Some(self.states.record_wallet(movement).await?),
             (None, None) => None,
@@ -275,8 +289,8 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         // Only a partial delivery that is the order's state now is watched: a late one finds its
         // order settled or watched already. Registering is idempotent, so a retry may repeat it.
         if let (true, Some(order), true) = (
-            plan.watch,
-            &plan.order,
+            plan.watches(),
+            plan.order(),
             state.is_some_and(StateWrite::is_current),
         ) {
             let now = self.config.clock.now_unix();
@@ -294,8 +308,8 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 event_id: message.event_id.clone(),
                 event_type: message.event_type.clone(),
                 occurred_at: rfc3339_millis(plan.occurred_at),
-                order_kind: plan.order.as_ref().map(|o| o.kind.to_string()),
-                order_id: plan.order.as_ref().map(|o| o.order_id.clone()),
+                order_kind: plan.order().map(|o| o.kind.to_string()),
+                order_id: plan.order().map(|o| o.order_id.clone()),
                 status: order_state.as_ref().map(|s| s.status.clone()),
                 current: state.is_none_or(StateWrite::is_current),
                 event_data: if self.config.forward_all_event_fields {
@@ -336,4 +350,23 @@ fn rfc3339_millis(epoch_millis: i64) -> String {
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{EVENTS_TABLE, ORDER_UPDATES_QUEUE_URL, ProcessorEnv};
+
+    #[test]
+    fn processor_env_with_defaults() {
+        let base = [(EVENTS_TABLE, "t"), (ORDER_UPDATES_QUEUE_URL, "http://q")];
+        let lookup = |name: &str| {
+            base.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        };
+        let config = ProcessorConfig::from_env(&ProcessorEnv::from_lookup(lookup).unwrap());
+        assert_eq!(config.record_ttl_secs, 7 * 24 * 3600);
+        assert_eq!(config.concurrency, 8);
+    }
 }

@@ -1,183 +1,332 @@
-//! Provider webhook schemes: how each provider signs its requests and shapes its envelope.
+//! The provider registry: every provider hookline receives webhooks from, and one module each
+//! that owns everything about it: its routes and secret lists, its webhook scheme and signer,
+//! its processing rules (plan and state table), its order API paths and watch rules, its
+//! forwarded fields. The processor, the poller, the CLI and the template checks find providers
+//! here (`Provider::ALL`, [`Provider::of_event`]); no other module names one.
 //!
-//! Every scheme is a pure function of the request headers, the raw body and the current time, so
-//! it can be tested without AWS or a network.
+//! Adding a provider is its module here, listed in [`Provider`], plus its function crate, its
+//! template block and its sample payloads (README, "Add a provider").
 
 pub mod coinme;
 pub mod octopus;
 pub mod optty;
+mod order_apis;
 pub mod owlpay;
 pub mod standard_webhooks;
 
-use http::HeaderMap;
-use thiserror::Error;
+use serde_json::Value;
 
-/// What a scheme learned from a request it found genuine.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifiedEvent {
-    /// The provider as named in queue messages, metrics and table keys: usually the scheme's
-    /// own name, or a name chosen by the route (`std:{source}`, `owlpay-harbor`).
-    pub provider: String,
-    /// The provider's id for this event: the dedupe key downstream.
-    pub event_id: String,
-    pub event_type: String,
-    /// False for a signed, well-formed event of a type hookline does not know yet. Such an event
-    /// is still accepted: refusing it would only make the provider retry it forever.
-    pub known_type: bool,
+pub use crate::webhook::{MAX_EVENT_ID_LEN, Rejection, Route, VerifiedEvent, WebhookScheme};
+pub use order_apis::{ApiConfig, LoadError, ProviderApis, configured as configured_order_apis};
+
+use crate::keyring::{LoadedSecrets, SecretList, SetupError};
+use crate::message::QueueMessage;
+use crate::order::OrderKind;
+use crate::order_api::{FetchError, PathsFn};
+use crate::order_state::OrderState;
+use crate::plan::{Action, Plan, PlanError};
+use crate::watch::{Observation, Watch};
+
+/// A provider hookline receives webhooks from: one receiver function each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Provider {
+    Octopus,
+    Coinme,
+    OwlPay,
+    Optty,
+    StandardWebhooks,
 }
 
-/// Why a request was refused. The `Display` text is safe to log and to return to the caller: it
-/// never contains a secret, a signature or body content.
-#[derive(Clone, Debug, Error, PartialEq, Eq)]
-pub enum Rejection {
-    #[error("method {0} is not allowed; webhooks are POSTed")]
-    MethodNotAllowed(String),
-    #[error("payload of {size} bytes exceeds the limit of {limit} bytes")]
-    PayloadTooLarge { size: usize, limit: usize },
-    /// The route names nothing configured (an unknown Standard Webhooks source).
-    #[error("{0}")]
-    UnknownRoute(&'static str),
-    #[error("{0}")]
-    InvalidSignature(&'static str),
-    #[error("{0}")]
-    StaleTimestamp(String),
-    #[error("{0}")]
-    Malformed(String),
-}
+impl Provider {
+    pub const ALL: [Self; 5] = [
+        Self::Octopus,
+        Self::Coinme,
+        Self::OwlPay,
+        Self::Optty,
+        Self::StandardWebhooks,
+    ];
 
-impl Rejection {
-    /// The HTTP status the receiver answers with.
-    pub fn status(&self) -> u16 {
+    /// Everything hookline knows about the provider.
+    pub fn spec(self) -> &'static ProviderSpec {
         match self {
-            Self::MethodNotAllowed(_) => 405,
-            Self::PayloadTooLarge { .. } => 413,
-            Self::UnknownRoute(_) => 404,
-            Self::InvalidSignature(_) | Self::StaleTimestamp(_) => 401,
-            Self::Malformed(_) => 400,
+            Self::Octopus => &octopus::SPEC,
+            Self::Coinme => &coinme::SPEC,
+            Self::OwlPay => &owlpay::SPEC,
+            Self::Optty => &optty::SPEC,
+            Self::StandardWebhooks => &standard_webhooks::SPEC,
         }
     }
 
-    /// The machine-readable `error` field of the response body.
-    pub fn error_code(&self) -> &'static str {
+    /// The provider whose events carry `name` (queue messages, order refs, table keys).
+    pub fn of_event(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.spec().routes.iter().any(|r| r.events.names(name)))
+    }
+
+    /// Every webhook route, with its provider.
+    pub fn routes() -> impl Iterator<Item = (Self, &'static WebhookRoute)> {
+        Self::ALL
+            .into_iter()
+            .flat_map(|p| p.spec().routes.iter().map(move |r| (p, r)))
+    }
+
+    /// The route the CLI calls `name` (`--provider owlpay-harbor`).
+    pub fn route(name: &str) -> Option<(Self, &'static WebhookRoute)> {
+        Self::routes().find(|(_, route)| route.name == name)
+    }
+}
+
+/// The route the CLI signs for when none is named: the first provider's.
+pub const DEFAULT_ROUTE: &str = "octopus";
+
+/// The source name the samples of per-source routes (`/webhooks/std/{source}`) use.
+pub const TEST_SOURCE: &str = standard_webhooks::TEST_SOURCE;
+
+/// Variables a scheme reads besides its secrets (Coinme's header and encoding).
+pub type Settings<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// Builds a provider's scheme from its loaded secret lists and settings.
+pub type SchemeFn = fn(&LoadedSecrets, Settings<'_>) -> Result<Box<dyn WebhookScheme>, SetupError>;
+
+/// For events that are only hints ([`Action::Confirm`]): the state a fetched order shows, from
+/// the notification's claim, its data and the fetched order.
+pub type ConfirmFn = fn(&OrderState, &Value, &Value) -> Result<OrderState, FetchError>;
+
+/// Everything about one provider.
+pub struct ProviderSpec {
+    /// Lowercase name: its receiver crate is `functions/{name}-webhook`, its API Gateway sample
+    /// events are in `events/{name}-webhook/`.
+    pub name: &'static str,
+    /// Its template resources are `{template_name}WebhookFunction`, `…WebhookLogGroup` and
+    /// `{template_name}RejectedAlarm`.
+    pub template_name: &'static str,
+    pub routes: &'static [WebhookRoute],
+    /// The secret lists its receiver reads.
+    pub secrets: &'static [SecretList],
+    /// Variables its scheme reads besides its secrets.
+    pub settings: &'static [&'static str],
+    pub scheme: SchemeFn,
+    pub plan: fn(&QueueMessage) -> Result<Plan, PlanError>,
+    pub confirm: Option<ConfirmFn>,
+    /// The API the processor fetches full orders from, when the provider has one.
+    pub order_api: Option<OrderApiSpec>,
+    /// The event data fields an order update forwards; `None`: all of them.
+    pub forwarded_fields: Option<&'static [&'static str]>,
+    /// How its orders are watched by polling, when its documents ask for that.
+    pub watch: Option<WatchRules>,
+}
+
+/// One webhook route of a provider's receiver.
+pub struct WebhookRoute {
+    /// What the CLI calls it (`--provider`, `--{name}-secrets`); its payloads are in
+    /// `events/payloads/{name}/`.
+    pub name: &'static str,
+    /// As the template and API Gateway name it, e.g. `POST /webhooks/optty/{token}`.
+    pub route_key: &'static str,
+    /// The provider name its events carry.
+    pub events: EventNames,
+    /// The secret list that verifies it.
+    pub secrets: SecretList,
+    /// The published test secret its samples are signed with (the list's test value, or for a
+    /// per-source list, the test source's secret).
+    pub test_secret: &'static str,
+    /// Signs a body as the provider would.
+    pub sign: fn(&SignRequest<'_>) -> Result<Signed, String>,
+}
+
+/// The provider name a route's events carry.
+#[derive(Clone, Copy, Debug)]
+pub enum EventNames {
+    Exactly(&'static str),
+    /// The prefix and the route's path parameter: `std:{source}`.
+    Prefixed(&'static str),
+}
+
+impl EventNames {
+    pub fn names(self, name: &str) -> bool {
         match self {
-            Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::UnknownRoute(_) => "unknown_route",
-            Self::InvalidSignature(_) => "invalid_signature",
-            Self::StaleTimestamp(_) => "stale_timestamp",
-            Self::Malformed(_) => "malformed_payload",
+            Self::Exactly(exact) => name == exact,
+            Self::Prefixed(prefix) => name.starts_with(prefix),
+        }
+    }
+}
+
+/// What a signer needs: the secret (Optty: the path token), the Standard Webhooks source, the
+/// body and the signing time.
+pub struct SignRequest<'a> {
+    pub secret: &'a str,
+    pub source: &'a str,
+    pub body: &'a [u8],
+    pub timestamp: i64,
+    pub settings: Settings<'a>,
+}
+
+/// A request as the provider would send it: its headers and its path parameter's value.
+pub struct Signed {
+    pub headers: Vec<(String, String)>,
+    pub path_param: Option<String>,
+}
+
+impl Signed {
+    /// Headers with static names, as the schemes' `signed_headers` give them.
+    pub(crate) fn new(headers: Vec<(&str, String)>, path_param: Option<String>) -> Self {
+        Self {
+            headers: headers
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value))
+                .collect(),
+            path_param,
+        }
+    }
+}
+
+impl WebhookRoute {
+    /// `POST`, or `ANY`.
+    pub fn method(&self) -> &'static str {
+        self.route_key.split_once(' ').map_or("ANY", |(m, _)| m)
+    }
+
+    /// The path as declared, e.g. `/webhooks/optty/{token}`.
+    pub fn path_template(&self) -> &'static str {
+        self.route_key
+            .split_once(' ')
+            .map_or(self.route_key, |(_, p)| p)
+    }
+
+    /// The name of its path parameter, if it has one.
+    pub fn param_name(&self) -> Option<&'static str> {
+        let path = self.path_template();
+        let start = path.find('{')?;
+        path[start + 1..].strip_suffix('}')
+    }
+
+    /// The path with its parameter set to `param`.
+    pub fn path(&self, param: Option<&str>) -> String {
+        let template = self.path_template();
+        match (template.find('{'), param) {
+            (Some(start), Some(value)) => format!("{}{value}", &template[..start]),
+            _ => template.to_string(),
         }
     }
 
-    /// The `reason` dimension of the `WebhookRejected` metric.
-    pub fn metric_reason(&self) -> &'static str {
-        match self {
-            Self::MethodNotAllowed(_) => "method",
-            Self::PayloadTooLarge { .. } => "too_large",
-            Self::UnknownRoute(_) => "route",
-            Self::InvalidSignature(_) => "signature",
-            Self::StaleTimestamp(_) => "stale",
-            Self::Malformed(_) => "malformed",
+    /// Whether a request for `path` is this route's; then its path parameter's value.
+    pub fn matches<'p>(&self, path: &'p str) -> Option<Option<&'p str>> {
+        let path = path.trim_end_matches('/');
+        let template = self.path_template();
+        match template.find('{') {
+            None => (path == template).then_some(None),
+            Some(start) => {
+                let value = path.strip_prefix(&template[..start])?;
+                (!value.is_empty() && !value.contains('/')).then_some(Some(value))
+            }
         }
     }
 }
 
-/// Where a request arrived: its path, and the value of the route's one path parameter (the
-/// Optty path token, the Standard Webhooks source) when the route has one.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Route<'a> {
-    pub path: &'a str,
-    pub param: Option<&'a str>,
+/// A provider API the processor fetches orders from.
+pub struct OrderApiSpec {
+    pub base_url_var: &'static str,
+    pub token_var: &'static str,
+    /// In AWS: the Secrets Manager secret holding the token (preferred over the value).
+    pub token_secret_id_var: &'static str,
+    /// The processor does not start without it; an optional API left out fails its
+    /// provider's fetches (their events reach the dead-letter queue).
+    pub required: bool,
+    /// Where an order lives under the base URL.
+    pub paths: PathsFn,
+    /// The token the stand-in API of `hookline serve` accepts.
+    pub test_token: &'static str,
+    /// What the stand-in API serves: a path under the base (one `{id}` parameter) and the folder
+    /// of `events/provider-api/` holding its orders as `{id}.json`.
+    pub stub_routes: &'static [(&'static str, &'static str)],
 }
 
-/// One provider's way of proving a webhook genuine and naming the event in it.
-pub trait WebhookScheme: Send + Sync {
-    /// Short lowercase name of the scheme, for metrics and logs of refused requests.
-    fn provider(&self) -> &str;
+/// How a provider's orders are watched by polling.
+pub struct WatchRules {
+    /// Accepts a registration's kind and order id, or says why not.
+    pub check: fn(OrderKind, &str) -> Result<(), String>,
+    /// What a fetched order says compared with what the watch last saw (pure).
+    pub observe: fn(&Watch, &Value, i64) -> Observation,
+}
 
-    /// Verifies the request and extracts its event. `body` is exactly the bytes received and
-    /// `now_unix` the current time in seconds, for replay windows.
-    fn verify(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        now_unix: i64,
-    ) -> Result<VerifiedEvent, Rejection> {
-        self.verify_routed(&Route::default(), headers, body, now_unix)
+/// Names of the providers whose orders can be watched.
+pub fn watchable_names() -> Vec<&'static str> {
+    Provider::ALL
+        .into_iter()
+        .filter(|p| p.spec().watch.is_some())
+        .map(|p| p.spec().name)
+        .collect()
+}
+
+/// Plans one queue message by the rules of the provider that sent it.
+pub fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
+    match Provider::of_event(&message.provider) {
+        Some(provider) => (provider.spec().plan)(message),
+        None => Err(PlanError::UnknownProvider(message.provider.clone())),
+    }
+}
+
+/// The state to record once the order is fetched: the plan's own, or for events that are only
+/// hints, the one the fetched order shows (`None` until it is fetched).
+pub fn confirmed_state(
+    plan: &Plan,
+    fetched: Option<&Value>,
+) -> Result<Option<OrderState>, FetchError> {
+    match (&plan.action, fetched) {
+        (Action::Record { state, .. }, _) => Ok(Some(state.clone())),
+        (Action::Confirm { claimed }, Some(order)) => {
+            let confirm = Provider::of_event(&claimed.order.provider)
+                .and_then(|p| p.spec().confirm)
+                .ok_or_else(|| FetchError::NotConfigured(claimed.order.provider.clone()))?;
+            confirm(claimed, &plan.event_data, order).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_found_by_its_name_and_its_events() {
+        for (provider, route) in Provider::routes() {
+            assert_eq!(Provider::route(route.name).map(|(p, _)| p), Some(provider));
+            let name = match route.events {
+                EventNames::Exactly(name) => name.to_string(),
+                EventNames::Prefixed(prefix) => format!("{prefix}acme"),
+            };
+            assert_eq!(Provider::of_event(&name), Some(provider), "{name}");
+        }
+        assert_eq!(Provider::of_event("nobody"), None);
     }
 
-    /// [`verify`](Self::verify) for schemes whose route matters. The receiver always calls this.
-    fn verify_routed(
-        &self,
-        route: &Route<'_>,
-        headers: &HeaderMap,
-        body: &[u8],
-        now_unix: i64,
-    ) -> Result<VerifiedEvent, Rejection>;
-}
-
-/// The value of a header as text, or `None` when it is absent, empty or not visible ASCII.
-pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .map(str::trim)
-        .filter(|value| !value.is_empty())
-}
-
-/// Longest event id hookline accepts; ids become table keys and message attributes.
-pub const MAX_EVENT_ID_LEN: usize = 256;
-
-/// Checks an event id from a verified body before it becomes a key anywhere.
-pub(crate) fn validate_event_id(id: &str) -> Result<(), Rejection> {
-    if id.is_empty() {
-        return Err(Rejection::Malformed("event id is empty".into()));
+    #[test]
+    fn routes_match_their_paths_only() {
+        let (_, optty) = Provider::route("optty").unwrap();
+        assert_eq!(optty.param_name(), Some("token"));
+        assert_eq!(optty.matches("/webhooks/optty/t1"), Some(Some("t1")));
+        assert_eq!(optty.matches("/webhooks/optty/"), None);
+        assert_eq!(optty.matches("/webhooks/optty/a/b"), None);
+        assert_eq!(optty.path(Some("t1")), "/webhooks/optty/t1");
+        let (_, octopus) = Provider::route("octopus").unwrap();
+        assert_eq!(octopus.matches("/webhooks/octopus/"), Some(None));
+        assert_eq!(octopus.matches("/webhooks/octopusx"), None);
+        assert_eq!(octopus.method(), "ANY");
     }
-    if id.len() > MAX_EVENT_ID_LEN {
-        return Err(Rejection::Malformed(format!(
-            "event id is longer than {MAX_EVENT_ID_LEN} bytes"
-        )));
-    }
-    if id.chars().any(char::is_control) {
-        return Err(Rejection::Malformed(
-            "event id contains control characters".into(),
-        ));
-    }
-    Ok(())
-}
 
-/// Reads a unix-seconds timestamp for the replay window; absent or unreadable is `stale`.
-pub(crate) fn unix_seconds(text: Option<&str>, header: &str) -> Result<i64, Rejection> {
-    text.ok_or_else(|| Rejection::StaleTimestamp(format!("missing {header}")))?
-        .parse::<i64>()
-        .map_err(|_| Rejection::StaleTimestamp(format!("{header} is not a unix time in seconds")))
-}
-
-/// Refuses a timestamp more than `tolerance` seconds from `now`, in either direction.
-pub(crate) fn check_window(
-    header: &str,
-    timestamp: i64,
-    now_unix: i64,
-    tolerance: i64,
-) -> Result<(), Rejection> {
-    let skew = now_unix.saturating_sub(timestamp);
-    if skew.abs() > tolerance {
-        return Err(Rejection::StaleTimestamp(format!(
-            "{header} is {skew} s from now; the tolerance is {tolerance} s"
-        )));
+    #[test]
+    fn names_and_secret_prefixes_are_unique() {
+        let mut names: Vec<_> = Provider::routes().map(|(_, r)| r.name).collect();
+        let mut prefixes: Vec<_> = Provider::routes()
+            .map(|(_, r)| r.secrets.env_prefix)
+            .collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        assert_eq!((names.len(), prefixes.len()), (count, count));
     }
-    Ok(())
-}
-
-/// A body that did not parse as the envelope: the error names the shape expected, never body
-/// content (serde's own messages may quote values).
-pub(crate) fn malformed_json(error: &serde_json::Error, expected_shape: &str) -> Rejection {
-    Rejection::Malformed(match error.classify() {
-        serde_json::error::Category::Data => format!("body must be {expected_shape}"),
-        _ => format!(
-            "body is not valid JSON (line {}, column {})",
-            error.line(),
-            error.column()
-        ),
-    })
 }

@@ -9,24 +9,62 @@ use time::OffsetDateTime;
 
 use super::Receiver;
 use crate::config::ReceiverConfig;
-use crate::metrics;
-use crate::providers::{Route, WebhookScheme};
+use crate::keyring::{LoadedSecrets, SecretList, SetupError};
+use crate::providers::Settings;
 use crate::queue::{Queue, SqsQueue};
-use crate::secrets_manager::SecretRefresher;
+use crate::secrets_manager::{ReceiverSecrets, SecretRefresher};
+use crate::webhook::{Route, WebhookScheme};
 
-/// Runs a receiver function: reads the queue URL, builds the SQS client once per container,
-/// and serves API Gateway requests with `scheme`, whose secrets `refreshers` keep current.
-/// A function's `main` loads its secrets, builds its scheme and calls this.
+/// Runs a receiver function: loads the provider's secret `lists` (Secrets Manager in AWS),
+/// builds its scheme with `scheme`, builds the SQS client once per container, and serves API
+/// Gateway requests, keeping the secrets current. A function's `main` is this one call with its
+/// provider's `SECRETS` and `scheme` (the registry entry itself is not linked in: it would pull
+/// every provider's processing rules into a receiver binary).
 pub async fn run<S: WebhookScheme>(
-    scheme: S,
-    refreshers: Vec<SecretRefresher>,
+    lists: &[SecretList],
+    scheme: fn(&LoadedSecrets, Settings<'_>) -> Result<S, SetupError>,
 ) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init_json();
     let config = ReceiverConfig::from_env()?;
+    // Secrets and clients are loaded once per container, not per request.
+    let secrets = ReceiverSecrets::load_from_env(lists).await?;
+    let scheme = scheme(&secrets.loaded, &|name| std::env::var(name).ok())?;
+    let refreshers = secrets.refreshers();
     let sqs = aws_sdk_sqs::Client::new(&crate::aws::from_env().await);
-    let receiver =
-        Receiver::new(scheme, SqsQueue::new(sqs, config.queue_url)).with_refreshers(refreshers);
-    let receiver = &receiver;
-    lambda_http::run(service_fn(move |request| handle(receiver, request))).await
+    let function = ReceiverFunction {
+        receiver: Receiver::new(scheme, SqsQueue::new(sqs, config.queue_url)),
+        refreshers,
+    };
+    let function = &function;
+    lambda_http::run(service_fn(move |request| function.handle(request))).await
+}
+
+/// A receiver as a Lambda function runs it: with the refreshers that keep its secrets current.
+/// A refresh runs on the request path when it is due, because a container does no work between
+/// requests; a failed one keeps the secrets in force.
+#[derive(Debug)]
+pub struct ReceiverFunction<S, Q> {
+    pub receiver: Receiver<S, Q>,
+    pub refreshers: Vec<SecretRefresher>,
+}
+
+impl<S: WebhookScheme, Q: Queue> ReceiverFunction<S, Q> {
+    /// Handles one API Gateway request, refreshing the secrets first when due.
+    pub async fn handle(&self, request: Request) -> Result<Response<Body>, Infallible> {
+        self.handle_at(request, OffsetDateTime::now_utc()).await
+    }
+
+    /// [`handle`](Self::handle) at a given time.
+    pub async fn handle_at(
+        &self,
+        request: Request,
+        now: OffsetDateTime,
+    ) -> Result<Response<Body>, Infallible> {
+        for refresher in &self.refreshers {
+            refresher.refresh_if_due().await;
+        }
+        handle_at(&self.receiver, request, now).await
+    }
 }
 
 /// Handles one API Gateway request. `lambda_http` has already base64-decoded the body when
@@ -61,7 +99,7 @@ pub async fn handle_at<S: WebhookScheme, Q: Queue>(
         .await;
     println!(
         "{}",
-        metrics::receiver_outcome(receiver.provider(), &reply.outcome, now)
+        super::metrics::receiver_outcome(receiver.provider(), &reply.outcome, now)
     );
     Ok(reply.into_http().map(Body::Text))
 }

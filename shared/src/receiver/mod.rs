@@ -3,16 +3,16 @@
 //! to API Gateway, and the `hookline serve` command to a local server.
 
 pub mod lambda;
+pub mod metrics;
 
 use http::{HeaderMap, Method};
 use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::message::{QueueMessage, SQS_MAX_MESSAGE_BYTES};
-use crate::providers::{Rejection, Route, VerifiedEvent, WebhookScheme};
 use crate::queue::OutgoingMessage;
 use crate::queue::Queue;
-use crate::secrets_manager::SecretRefresher;
+use crate::webhook::{Rejection, Route, VerifiedEvent, WebhookScheme};
 
 /// What happened to one request, for logs and metrics.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,25 +60,11 @@ impl Reply {
 pub struct Receiver<S, Q> {
     scheme: S,
     queue: Q,
-    refreshers: Vec<SecretRefresher>,
 }
 
 impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
     pub fn new(scheme: S, queue: Q) -> Self {
-        Self {
-            scheme,
-            queue,
-            refreshers: Vec::new(),
-        }
-    }
-
-    /// Keeps the scheme's secrets current from Secrets Manager (see [`SecretRefresher`]).
-    pub fn with_refreshers(
-        mut self,
-        refreshers: impl IntoIterator<Item = SecretRefresher>,
-    ) -> Self {
-        self.refreshers.extend(refreshers);
-        self
+        Self { scheme, queue }
     }
 
     pub fn provider(&self) -> &str {
@@ -110,9 +96,6 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         body: &[u8],
         now: OffsetDateTime,
     ) -> Reply {
-        for refresher in &self.refreshers {
-            refresher.refresh_if_due().await;
-        }
         let (message, event) = match self.check(route, method, headers, body, now) {
             Ok(checked) => checked,
             Err(rejection) => {

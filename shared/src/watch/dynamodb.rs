@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{EndReason, Phase, Registration, Watch, WatchStore};
 use crate::dynamo::{Item, is_condition_failure, n, s, unavailable};
-use crate::idempotency::StoreError;
 use crate::order::{OrderKind, OrderRef};
+use crate::store::StoreError;
 
 /// The index of due watches.
 pub const DUE_INDEX: &str = "due";

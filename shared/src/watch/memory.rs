@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{EndReason, Registration, Watch, WatchStore};
-use crate::idempotency::StoreError;
+use crate::store::StoreError;
 
 /// Key → the watch and, once ended, why.
 type Watches = HashMap<String, (Watch, Option<EndReason>)>;

@@ -1,29 +1,30 @@
-//! Watching orders where webhooks do not reach: Octopus eSIM orders (no webhooks yet) and voucher
-//! orders whose failure or cancellation fires none. A watch is polled on the provider's
-//! documented cadence; each status change it sees becomes a synthetic event on the ingest queue,
-//! so dedupe, state, order updates and metrics work as for webhooks.
+//! Watches: orders polled where webhooks do not reach (which ones, per provider, is the
+//! provider's watch rules in the registry: today Octopus eSIM orders and voucher orders whose
+//! failure or cancellation fires no webhook). A watch is polled on the provider's documented
+//! cadence; each status change it sees becomes a synthetic event on the ingest queue, so dedupe,
+//! state, order updates and metrics work as for webhooks.
 //!
 //! - [`Watch`]: one watched order and what was last seen of it.
 //! - [`cadence`]: when to poll next (pure).
-//! - [`observe`]: which events a fetched order calls for (pure).
+//! - [`Observation`]: which events a fetched order calls for, as the provider's watch rules
+//!   (its module under [`providers`](crate::providers)) read it.
 //! - [`WatchStore`]: DynamoDB and in-memory; due watches are found through an index, never a scan.
-//! - [`poller`]: one scheduled run.
+//! - [`poller`](crate::poller): one scheduled run, and registration.
 
-pub mod api;
 pub mod cadence;
 mod dynamodb;
-pub mod lambda;
 mod memory;
-pub mod observe;
-pub mod poller;
 
 use std::future::Future;
 
 pub use dynamodb::{DUE_INDEX, DynamoWatchStore};
 pub use memory::MemoryWatchStore;
 
-use crate::idempotency::StoreError;
-use crate::order::{OrderKind, OrderRef};
+use crate::store::StoreError;
+
+/// Default time after which a watch gives up: a day.
+pub const DEFAULT_GIVE_UP_SECS: i64 = 24 * 3600;
+use crate::order::OrderRef;
 
 /// What is polled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,22 +170,23 @@ pub trait WatchStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Watches are for Octopus orders (the only provider whose documents ask for polling); ids are
-/// the Octopus API's integers.
-pub fn watchable(provider: &str, kind: OrderKind, order_id: &str) -> Result<OrderRef, String> {
-    if provider != crate::providers::octopus::PROVIDER {
-        return Err(format!(
-            "provider {provider:?} cannot be watched; only octopus orders are polled"
-        ));
-    }
-    if !matches!(kind, OrderKind::Voucher | OrderKind::Esim) {
-        return Err("kind must be voucher or esim".into());
-    }
-    crate::order_api::octopus_order_id(order_id)
-        .map_err(|_| "order_id must be a positive integer".to_string())?;
-    Ok(OrderRef {
-        provider: provider.to_string(),
-        kind,
-        order_id: order_id.to_string(),
-    })
+/// One event a poll found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolledEvent {
+    pub event_id: String,
+    pub event_type: String,
+    /// The webhook-shaped body: `{id, type, source: "poll", data}`; the same bytes for the same
+    /// id, whenever polled. The processor takes the time from the ingest message.
+    pub body: String,
+}
+
+/// What a poll concluded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observation {
+    /// In the order they happened.
+    pub events: Vec<PolledEvent>,
+    /// The watch as it stands once the events are enqueued.
+    pub watch: Watch,
+    /// Nothing more to watch for.
+    pub settled: bool,
 }

@@ -1,9 +1,9 @@
 //! Octopus Cards order API paths: `GET /api/v1/orders/{id}` (vouchers) and
 //! `GET /api/v1/esim/orders/{id}` (eSIM).
 
-use super::FetchError;
-use super::http::{HttpOrderClient, OrderPath};
 use crate::order::{OrderKind, OrderRef};
+use crate::order_api::FetchError;
+use crate::order_api::{HttpOrderClient, OrderPath};
 
 /// Client of the Octopus Cards API.
 pub type OctopusOrderClient = HttpOrderClient<OctopusPaths>;

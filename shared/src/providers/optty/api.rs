@@ -1,9 +1,9 @@
 //! Optty order API path: `GET /orders/{reference}` (Bearer). The answer's `status` is the truth
 //! hookline records for an Optty order; the notification only says when to ask.
 
-use super::FetchError;
-use super::http::{HttpOrderClient, OrderPath};
 use crate::order::OrderRef;
+use crate::order_api::FetchError;
+use crate::order_api::{HttpOrderClient, OrderPath};
 
 /// Client of the Optty merchant API.
 pub type OpttyOrderClient = HttpOrderClient<OpttyPaths>;

@@ -17,11 +17,11 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Iso8601;
 
-use super::{
-    Rejection, Route, VerifiedEvent, WebhookScheme, header_str, malformed_json, validate_event_id,
-};
 use crate::keyring::Keyring;
 use crate::signature::{Secret, SecretSet};
+use crate::webhook::{
+    Rejection, Route, VerifiedEvent, WebhookScheme, header_str, malformed_json, validate_event_id,
+};
 
 pub const PROVIDER: &str = "coinme";
 pub const DEFAULT_SIGNATURE_HEADER: &str = "x-coinme-signature";

@@ -6,12 +6,13 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{
-    Plan, PlanError, epoch_millis, number_text, received_millis, state_of, subject_id, text,
-};
+use super::{KNOWN_EVENT_TYPES, RENEW_SECRET_EVENT};
 use crate::message::QueueMessage;
 use crate::order::{OrderKind, OrderRef};
-use crate::providers::owlpay::{KNOWN_EVENT_TYPES, RENEW_SECRET_EVENT};
+use crate::plan::{
+    Action, FollowUp, Plan, PlanError, epoch_millis, number_text, received_millis, state_of,
+    subject_id, text,
+};
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -63,7 +64,7 @@ fn payment_intent_rank(event: &str) -> Option<u8> {
     })
 }
 
-pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
+pub(crate) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     let malformed = |reason| PlanError::malformed(message, reason);
     let envelope: Envelope = serde_json::from_str(&message.body)
         .map_err(|_| malformed("not an object with a string uuid"))?;
@@ -79,7 +80,7 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     if event_type == RENEW_SECRET_EVENT {
         // The body may hold the new secret itself: it is not passed on.
         let mut plan = Plan::pass_on(occurred_at, Value::Object(Map::new()), true);
-        plan.secret_renewal = true;
+        plan.action = Action::SecretRenewal;
         return Ok(plan);
     }
     let data = envelope.data;
@@ -121,8 +122,10 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     state.amount = number_text(field.get("amount")).or_else(|| text(field.get("amount")));
     state.currency = text(field.get("currency"));
     state.reference = text(field.get("customer_order_id")).or_else(|| text(field.get("reference")));
-    plan.order = Some(order);
-    plan.state = Some(state);
+    plan.action = Action::Record {
+        state,
+        then: FollowUp::Nothing,
+    };
     Ok(plan)
 }
 
@@ -133,8 +136,8 @@ fn object_of<'a>(data: &'a Map<String, Value>, name: &str) -> &'a Map<String, Va
 
 #[cfg(test)]
 mod tests {
-    use super::super::plan as plan_message;
     use super::*;
+    use crate::providers::plan as plan_message;
 
     fn message(provider: &str, event_type: &str, data: &str) -> QueueMessage {
         QueueMessage {
@@ -155,7 +158,7 @@ mod tests {
             r#"{"order":{"uuid":"ord_9","amount":100.5,"currency":"USD"}}"#,
         ))
         .unwrap();
-        let state = plan.state.unwrap();
+        let state = plan.state().cloned().unwrap();
         assert_eq!(
             (state.order.kind, state.order.order_id.as_str()),
             (OrderKind::Order, "ord_9")
@@ -172,7 +175,7 @@ mod tests {
             r#"{"uuid":"pi_1"}"#,
         ))
         .unwrap();
-        let state = harbor.state.unwrap();
+        let state = harbor.state().cloned().unwrap();
         assert_eq!(state.order.provider, "owlpay-harbor");
         assert_eq!(state.status, "FINANCIAL_REVIEWED");
         assert_eq!(state.order.kind, OrderKind::PaymentIntent);
@@ -195,14 +198,14 @@ mod tests {
             r#"{"secret":"whs_the_new_secret"}"#,
         ))
         .unwrap();
-        assert!(plan.secret_renewal);
+        assert!(plan.secret_renewal());
         assert!(!plan.event_data.to_string().contains("whs_the_new_secret"));
     }
 
     #[test]
     fn other_events_pass_on_and_orders_without_ids_fail() {
         let vendor = plan_message(&message("owlpay", "vendor.created", "{}")).unwrap();
-        assert!(vendor.known_type && vendor.state.is_none());
+        assert!(vendor.known_type && vendor.state().is_none());
         assert!(plan_message(&message("owlpay", "order.received", "{}")).is_err());
     }
 }

@@ -11,13 +11,13 @@ use http::HeaderMap;
 use serde::Deserialize;
 use thiserror::Error;
 
-use super::{
-    Rejection, Route, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
-    unix_seconds, validate_event_id,
-};
 use crate::keyring::Keyring;
 use crate::signature::{
     MAX_SIGNATURE_CANDIDATES, Secret, SecretSet, SecretSetError, TAG_LEN, split_list,
+};
+use crate::webhook::{
+    Rejection, Route, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
+    unix_seconds, validate_event_id,
 };
 
 /// The scheme's name; each sender's events are `std:{source}`.

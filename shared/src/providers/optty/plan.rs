@@ -4,12 +4,13 @@
 
 use serde_json::{Map, Value};
 
-use super::{Plan, PlanError, number_text, received_millis, state_of, text};
+use super::api::optty_reference;
+use super::{KNOWN_EVENT_TYPES, order_reference};
 use crate::message::QueueMessage;
 use crate::order::{OrderKind, OrderRef};
-use crate::order_api::{FetchError, optty_reference};
+use crate::order_api::FetchError;
 use crate::order_state::OrderState;
-use crate::providers::optty::{KNOWN_EVENT_TYPES, order_reference};
+use crate::plan::{Action, Plan, PlanError, number_text, received_millis, state_of, text};
 
 /// Rank of an Optty order status: outcomes are final, refunds come after a success.
 fn rank(status: &str) -> u8 {
@@ -20,7 +21,7 @@ fn rank(status: &str) -> u8 {
     }
 }
 
-pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
+pub(crate) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     let malformed = |reason| PlanError::malformed(message, reason);
     let mut notification: Map<String, Value> =
         serde_json::from_str(&message.body).map_err(|_| malformed("not a JSON object"))?;
@@ -40,31 +41,18 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
         kind: OrderKind::Order,
         order_id: reference,
     };
-    plan.state = Some(state_of(
-        &order,
-        "UNCONFIRMED",
-        0,
-        occurred_at,
-        &message.event_id,
-    ));
-    plan.order = Some(order);
-    plan.fetch = true;
-    plan.confirm_with_api = true;
+    let claimed = state_of(&order, "UNCONFIRMED", 0, occurred_at, &message.event_id);
+    plan.action = Action::Confirm { claimed };
     Ok(plan)
 }
 
-/// The state to record once the order is fetched: the plan's own, or for providers whose
-/// events are only hints, the one the fetched order shows.
-pub fn confirmed_state(
-    plan: &Plan,
-    fetched: Option<&Value>,
-) -> Result<Option<OrderState>, FetchError> {
-    if !plan.confirm_with_api {
-        return Ok(plan.state.clone());
-    }
-    let (Some(claimed), Some(order)) = (&plan.state, fetched) else {
-        return Ok(None);
-    };
+/// The state to record once the order is fetched: the one the API answers with, the
+/// notification (`event_data`) filling in what the API leaves out.
+pub(crate) fn confirm(
+    claimed: &OrderState,
+    event_data: &Value,
+    order: &Value,
+) -> Result<OrderState, FetchError> {
     let status = text(order.get("status"))
         .filter(|s| !s.is_empty())
         .ok_or(FetchError::Malformed)?
@@ -81,7 +69,7 @@ pub fn confirmed_state(
         let present = |v: &String| !v.is_empty();
         text(order.get(field))
             .filter(present)
-            .or_else(|| text(plan.event_data.get(field)).filter(present))
+            .or_else(|| text(event_data.get(field)).filter(present))
     };
     let capture = from_either("captureStatus").map(|c| c.to_ascii_uppercase());
     state.progress = capture.as_deref().map(|c| i64::from(c == "CAPTURED"));
@@ -90,13 +78,13 @@ pub fn confirmed_state(
         .flatten()
         .collect();
     state.detail = (!detail.is_empty()).then(|| detail.join("#"));
-    Ok(Some(state))
+    Ok(state)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::plan as plan_message;
     use super::*;
+    use crate::providers::{confirmed_state, plan as plan_message};
     use serde_json::json;
 
     fn message(body: &str) -> QueueMessage {
@@ -115,8 +103,8 @@ mod tests {
     #[test]
     fn every_notification_is_fetched_and_the_api_status_recorded() {
         let plan = plan_message(&message(BODY)).unwrap();
-        assert!(plan.fetch && plan.confirm_with_api);
-        assert_eq!(plan.order.as_ref().unwrap().order_id, "ord-1001");
+        assert!(plan.fetches() && plan.confirms_with_api());
+        assert_eq!(plan.order().unwrap().order_id, "ord-1001");
         assert_eq!(plan.event_data["notified_status"], "SUCCESSFUL");
         assert!(plan.event_data.get("status").is_none());
         let api = json!({"status": "DECLINED", "amount": 25.5, "currency": "AUD", "merchantReference": "m-1"});

@@ -14,9 +14,11 @@ use std::borrow::Cow;
 use http::HeaderMap;
 use serde::Deserialize;
 
-use super::{Rejection, Route, VerifiedEvent, WebhookScheme, malformed_json, validate_event_id};
 use crate::keyring::Keyring;
 use crate::signature::SecretSet;
+use crate::webhook::{
+    Rejection, Route, VerifiedEvent, WebhookScheme, malformed_json, validate_event_id,
+};
 
 pub const PROVIDER: &str = "optty";
 pub const KNOWN_EVENT_TYPES: &[&str] = &["ORDER_STATUS_UPDATE", "ORDER_ASYNC_CALLBACK"];

@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use super::{Plan, PlanError, received_millis};
 use crate::message::QueueMessage;
+use crate::plan::{Plan, PlanError, received_millis};
 
-pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
+pub(crate) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     let payload: Value = serde_json::from_str(&message.body)
         .map_err(|_| PlanError::malformed(message, "not JSON"))?;
     // By convention the payload is `{type, timestamp, data}`; pass on `data` when it is there.
@@ -21,8 +21,8 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::plan as plan_message;
     use super::*;
+    use crate::providers::plan as plan_message;
 
     #[test]
     fn events_are_passed_on_with_their_data() {
@@ -36,6 +36,6 @@ mod tests {
         };
         let plan = plan_message(&message).unwrap();
         assert_eq!(plan.event_data["id"], "inv_1");
-        assert!(plan.state.is_none() && !plan.fetch && plan.known_type);
+        assert!(plan.state().is_none() && !plan.fetches() && plan.known_type);
     }
 }

@@ -5,10 +5,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Plan, PlanError, received_millis, state_of, subject_id, text};
+use super::{KNOWN_EVENT_TYPES, at_millis};
 use crate::message::QueueMessage;
 use crate::order::{OrderKind, OrderRef};
-use crate::providers::coinme::{KNOWN_EVENT_TYPES, at_millis};
+use crate::plan::{Action, FollowUp, Plan, PlanError, received_millis, state_of, subject_id, text};
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -28,7 +28,7 @@ fn rank(status: &str) -> u8 {
     }
 }
 
-pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
+pub(crate) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     let malformed = |reason| PlanError::malformed(message, reason);
     let envelope: Envelope = serde_json::from_str(&message.body)
         .map_err(|_| malformed("not an object with string id and type"))?;
@@ -76,15 +76,17 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
         state.currency = text(amount.get("currency"));
     }
     state.reference = text(data.get("providerTransactionRef"));
-    plan.order = Some(order);
-    plan.state = Some(state);
+    plan.action = Action::Record {
+        state,
+        then: FollowUp::Nothing,
+    };
     Ok(plan)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::plan as plan_message;
     use super::*;
+    use crate::providers::plan as plan_message;
 
     fn message(event_type: &str, data: &str, at: &str) -> QueueMessage {
         QueueMessage {
@@ -105,20 +107,20 @@ mod tests {
             r#""2025-07-18T17:11:20Z""#,
         ))
         .unwrap();
-        let state = plan.state.unwrap();
+        let state = plan.state().cloned().unwrap();
         assert_eq!(state.order.kind, OrderKind::OrderTemplate);
         assert_eq!(state.order.order_id, "1263543355914194944");
         assert_eq!((state.status.as_str(), state.status_rank), ("CONSUMED", 2));
         assert_eq!(state.amount.as_deref(), Some("59"));
         assert_eq!(state.last_event_at, 1_752_858_680_000);
-        assert!(!plan.fetch);
+        assert!(!plan.fetches());
     }
 
     #[test]
     fn a_caas_buy_with_error_data_is_failed_whatever_its_status_says() {
         let data = r#"{"type":"BUY","transactionId":"1263543643131744256","metadata":{"orderStatus":"COMPLETED"},"errorData":{"code":"314-001-S3"}}"#;
         let plan = plan_message(&message("CAAS", data, "1752858430")).unwrap();
-        let state = plan.state.unwrap();
+        let state = plan.state().cloned().unwrap();
         assert_eq!(state.order.kind, OrderKind::Transaction);
         assert_eq!(state.status, "FAILED");
         assert_eq!(state.last_event_at, 1_752_858_430_000);
@@ -126,7 +128,7 @@ mod tests {
         assert_eq!(
             plan_message(&message("CAAS", &ok, "null"))
                 .unwrap()
-                .state
+                .state()
                 .unwrap()
                 .status,
             "COMPLETED"
@@ -136,7 +138,7 @@ mod tests {
     #[test]
     fn other_types_are_passed_on_and_bad_ids_refused() {
         let refund = plan_message(&message("REFUND", r#"{"x":1}"#, "1752858430")).unwrap();
-        assert!(refund.known_type && refund.state.is_none());
+        assert!(refund.known_type && refund.state().is_none());
         let new = plan_message(&message("NEW_THING", "{}", "1752858430")).unwrap();
         assert!(!new.known_type);
         let bad = r##"{"orderTemplateId":"a#b","orderTemplateStatus":"EXPIRED"}"##;

@@ -5,24 +5,27 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Registration, Watch, WatchStore, watchable};
-use crate::order::OrderKind;
+use crate::order::{OrderKind, OrderRef};
+use crate::watch::{Registration, Watch, WatchStore};
 
-/// Default time after which a watch gives up: a day.
-pub const DEFAULT_GIVE_UP_SECS: i64 = 24 * 3600;
+pub use crate::watch::DEFAULT_GIVE_UP_SECS;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Request {
-    #[serde(default = "octopus")]
+    #[serde(default = "only_watchable_provider")]
     provider: String,
     kind: String,
     order_id: serde_json::Value,
     client_reference: Option<String>,
 }
 
-fn octopus() -> String {
-    crate::providers::octopus::PROVIDER.to_string()
+/// `provider` may be left out while one provider alone can be watched (today Octopus).
+fn only_watchable_provider() -> String {
+    match crate::providers::watchable_names().as_slice() {
+        [only] => (*only).to_string(),
+        _ => String::new(),
+    }
 }
 
 /// A registration request read into a watch due now, or why it cannot be.
@@ -90,6 +93,25 @@ pub async fn register<W: WatchStore>(
             (503, json!({"error": "store_unavailable"}).to_string())
         }
     }
+}
+
+/// The order a registration names, if its provider's watch rules (the registry) accept it:
+/// today only Octopus documents ask for polling.
+pub fn watchable(provider: &str, kind: OrderKind, order_id: &str) -> Result<OrderRef, String> {
+    let rules = crate::providers::Provider::of_event(provider)
+        .and_then(|p| p.spec().watch.as_ref())
+        .ok_or_else(|| {
+            format!(
+                "provider {provider:?} cannot be watched; only {} orders are polled",
+                crate::providers::watchable_names().join(", ")
+            )
+        })?;
+    (rules.check)(kind, order_id)?;
+    Ok(OrderRef {
+        provider: provider.to_string(),
+        kind,
+        order_id: order_id.to_string(),
+    })
 }
 
 #[cfg(test)]

@@ -13,12 +13,12 @@ use std::borrow::Cow;
 use http::HeaderMap;
 use serde::Deserialize;
 
-use super::{
+use crate::keyring::Keyring;
+use crate::signature::{Secret, SecretSet};
+use crate::webhook::{
     Rejection, Route, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
     unix_seconds, validate_event_id,
 };
-use crate::keyring::Keyring;
-use crate::signature::{Secret, SecretSet};
 
 pub const PROVIDER: &str = "octopus";
 

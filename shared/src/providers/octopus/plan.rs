@@ -4,11 +4,11 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Plan, PlanError, epoch_millis, id_text, number_text, text};
+use super::octopus_order_id;
 use crate::message::QueueMessage;
 use crate::order::{OrderKind, OrderRef};
-use crate::order_api::octopus_order_id;
 use crate::order_state::{OrderState, WalletMovement};
+use crate::plan::{Action, FollowUp, Plan, PlanError, epoch_millis, id_text, number_text, text};
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -24,24 +24,28 @@ struct Envelope {
 /// README's "Processing" section. A partial delivery's progress is its delivered quantity.
 /// eSIM: the lifecycle events (installed, activated, depleted) follow delivery; `esim.failed`
 /// and `esim.cancelled` are "always terminal" per the eSIM document, so they outrank them all.
-fn octopus_status(event_type: &str) -> Option<(OrderKind, &'static str, u8, bool)> {
-    // (kind, status, rank, fetch)
+/// Octopus fires no webhook for what follows a partial delivery (the rest delivered, or the
+/// order failed or cancelled): that order is watched by polling until it settles.
+fn octopus_status(event_type: &str) -> Option<(OrderKind, &'static str, u8, FollowUp)> {
+    use FollowUp::{Fetch, FetchAndWatch, Nothing};
     Some(match event_type {
-        "order.partially_delivered" => (OrderKind::Voucher, "PARTIALLY_DELIVERED", 1, true),
-        "order.delivered" => (OrderKind::Voucher, "DELIVERED", 2, true),
-        "order.failed" => (OrderKind::Voucher, "FAILED", 2, false),
-        "order.cancelled" => (OrderKind::Voucher, "CANCELLED", 2, false),
-        "esim.delivered" => (OrderKind::Esim, "DELIVERED", 1, true),
-        "esim.installed" => (OrderKind::Esim, "INSTALLED", 2, false),
-        "esim.activated" => (OrderKind::Esim, "ACTIVE", 3, false),
-        "esim.depleted" => (OrderKind::Esim, "DEPLETED", 4, false),
-        "esim.failed" => (OrderKind::Esim, "FAILED", 5, false),
-        "esim.cancelled" => (OrderKind::Esim, "CANCELLED", 5, false),
+        "order.partially_delivered" => {
+            (OrderKind::Voucher, "PARTIALLY_DELIVERED", 1, FetchAndWatch)
+        }
+        "order.delivered" => (OrderKind::Voucher, "DELIVERED", 2, Fetch),
+        "order.failed" => (OrderKind::Voucher, "FAILED", 2, Nothing),
+        "order.cancelled" => (OrderKind::Voucher, "CANCELLED", 2, Nothing),
+        "esim.delivered" => (OrderKind::Esim, "DELIVERED", 1, Fetch),
+        "esim.installed" => (OrderKind::Esim, "INSTALLED", 2, Nothing),
+        "esim.activated" => (OrderKind::Esim, "ACTIVE", 3, Nothing),
+        "esim.depleted" => (OrderKind::Esim, "DEPLETED", 4, Nothing),
+        "esim.failed" => (OrderKind::Esim, "FAILED", 5, Nothing),
+        "esim.cancelled" => (OrderKind::Esim, "CANCELLED", 5, Nothing),
         _ => return None,
     })
 }
 
-pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
+pub(crate) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     let malformed = |reason: &str| PlanError::Malformed {
         provider: message.provider.clone(),
         reason: reason.to_string(),
@@ -60,7 +64,7 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     let data = envelope.data;
     let mut plan = Plan::pass_on(occurred_at, Value::Object(data.clone()), true);
 
-    if let Some((kind, status, rank, fetch)) = octopus_status(&envelope.event_type) {
+    if let Some((kind, status, rank, then)) = octopus_status(&envelope.event_type) {
         let order_id = data
             .get("id")
             .and_then(id_text)
@@ -71,8 +75,8 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
             kind,
             order_id,
         };
-        plan.state = Some(OrderState {
-            order: order.clone(),
+        let state = OrderState {
+            order,
             status: status.to_string(),
             status_rank: rank,
             quantity: data.get("quantity").and_then(Value::as_i64),
@@ -89,14 +93,10 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
             detail: None,
             last_event_at: occurred_at,
             last_event_id: envelope.id.clone(),
-        });
-        plan.fetch = fetch;
-        // Octopus fires no webhook for what follows a partial delivery (the rest delivered,
-        // or the order failed or cancelled): the order is polled until it settles.
-        plan.watch = envelope.event_type == "order.partially_delivered";
-        plan.order = Some(order);
+        };
+        plan.action = Action::Record { state, then };
     } else if let Some(direction) = envelope.event_type.strip_prefix("wallet.") {
-        plan.wallet = Some(WalletMovement {
+        plan.action = Action::Wallet(WalletMovement {
             provider: message.provider.clone(),
             event_id: envelope.id.clone(),
             direction: direction.to_string(),
@@ -114,8 +114,8 @@ pub(super) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::plan as plan_message;
     use super::*;
+    use crate::providers::plan as plan_message;
 
     fn message(event_type: &str, data: &str) -> QueueMessage {
         QueueMessage {
@@ -133,13 +133,13 @@ mod tests {
     #[test]
     fn delivered_order_is_fetched_and_recorded() {
         let plan = plan_message(&message("order.delivered", r#"{"id":12345,"status":"DELIVERED","quantity":5,"delivered_quantity":5,"amount":250.00,"reference_code":"R1"}"#)).unwrap();
-        let order = plan.order.unwrap();
+        let order = plan.order().unwrap();
         assert_eq!(
             (order.kind, order.order_id.as_str()),
             (OrderKind::Voucher, "12345")
         );
-        assert!(plan.fetch);
-        let state = plan.state.unwrap();
+        assert!(plan.fetches());
+        let state = plan.state().unwrap();
         assert_eq!(state.status, "DELIVERED");
         assert_eq!(state.amount.as_deref(), Some("250.0"));
         assert_eq!(state.reference.as_deref(), Some("R1"));
@@ -153,9 +153,9 @@ mod tests {
             r#"{"id":9302481,"amount":4.275}"#,
         ))
         .unwrap();
-        assert_eq!(plan.order.unwrap().kind, OrderKind::Esim);
-        assert!(plan.fetch);
-        assert_eq!(plan.state.unwrap().amount.as_deref(), Some("4.275"));
+        assert_eq!(plan.order().unwrap().kind, OrderKind::Esim);
+        assert!(plan.fetches());
+        assert_eq!(plan.state().unwrap().amount.as_deref(), Some("4.275"));
     }
 
     #[test]
@@ -168,8 +168,8 @@ mod tests {
             "esim.depleted",
         ] {
             let plan = plan_message(&message(t, r#"{"id":1}"#)).unwrap();
-            assert!(!plan.fetch, "{t}");
-            assert!(plan.state.is_some(), "{t}");
+            assert!(!plan.fetches(), "{t}");
+            assert!(plan.state().is_some(), "{t}");
         }
     }
 
@@ -180,16 +180,16 @@ mod tests {
             r#"{"transaction_id":880012,"amount":250.00,"currency":"USD","balance_after":1000.00}"#,
         ))
         .unwrap();
-        let movement = plan.wallet.unwrap();
+        let movement = plan.wallet().unwrap();
         assert_eq!(movement.direction, "debited");
         assert_eq!(movement.transaction_id.as_deref(), Some("880012"));
-        assert!(plan.order.is_none() && !plan.fetch);
+        assert!(plan.order().is_none() && !plan.fetches());
     }
 
     #[test]
     fn unknown_types_plan_nothing() {
         let plan = plan_message(&message("voucher.expired", "{}")).unwrap();
-        assert!(!plan.known_type && plan.order.is_none() && plan.wallet.is_none());
+        assert!(!plan.known_type && plan.order().is_none() && plan.wallet().is_none());
     }
 
     #[test]

@@ -7,12 +7,11 @@ use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::poller::Poller;
-use super::{WatchStore, api};
-use crate::metrics;
+use super::{Poller, registration};
 use crate::order_api::OrderApi;
 use crate::processor::lambda::instant_of;
 use crate::queue::Queue;
+use crate::watch::WatchStore;
 
 /// One scheduled run (the EventBridge event itself carries nothing needed). A store failure
 /// fails the invocation: the next minute's run starts over, and no watch is lost.
@@ -24,7 +23,7 @@ pub async fn poll<W: WatchStore, A: OrderApi, Q: Queue>(
     let report = poller.run(deadline).await?;
     println!(
         "{}",
-        metrics::poller_run(&report, OffsetDateTime::now_utc())
+        super::metrics::poller_run(&report, OffsetDateTime::now_utc())
     );
     tracing::info!(
         polled = report.polled,
@@ -51,7 +50,7 @@ pub async fn register<W: WatchStore>(
 ) -> Result<Response<Body>, Infallible> {
     let (status, body) = if request.method() == http::Method::POST {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        api::register(store, request.body().as_ref(), now, give_up_after).await
+        registration::register(store, request.body().as_ref(), now, give_up_after).await
     } else {
         (405, json!({"error": "method_not_allowed"}).to_string())
     };

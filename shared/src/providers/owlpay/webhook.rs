@@ -13,12 +13,12 @@ use std::borrow::Cow;
 use http::HeaderMap;
 use serde::Deserialize;
 
-use super::{
+use crate::keyring::Keyring;
+use crate::signature::{MAX_SIGNATURE_CANDIDATES, Secret, SecretSet, TAG_LEN};
+use crate::webhook::{
     Rejection, Route, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
     validate_event_id,
 };
-use crate::keyring::Keyring;
-use crate::signature::{MAX_SIGNATURE_CANDIDATES, Secret, SecretSet, TAG_LEN};
 
 pub const PROVIDER: &str = "owlpay";
 pub const HARBOR_PROVIDER: &str = "owlpay-harbor";

@@ -1,18 +1,11 @@
 //! What an event asks of the processor: which order it concerns, whether to fetch it, which
-//! state to record. Pure functions of the queue message, one module per provider.
-
-mod coinme;
-mod octopus;
-mod optty;
-mod owlpay;
-mod standard;
+//! state to record. Plans are pure functions of the queue message, one per provider (each in its
+//! module under [`providers`](crate::providers)); this module holds what they share.
 
 use serde_json::Value;
 use thiserror::Error;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-
-pub use optty::confirmed_state;
 
 use crate::message::QueueMessage;
 use crate::order::OrderRef;
@@ -21,42 +14,110 @@ use crate::order_state::{OrderState, WalletMovement};
 /// The work an event calls for.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
-    /// The order the event is about; `None` for wallet and unknown events.
-    pub order: Option<OrderRef>,
-    /// Fetch the full order from the provider's API.
-    pub fetch: bool,
-    /// The state to record. When `confirm_with_api` is set, this is only the notification's
-    /// claim: the state recorded is the one the fetched order shows.
-    pub state: Option<OrderState>,
-    pub confirm_with_api: bool,
-    pub wallet: Option<WalletMovement>,
+    pub action: Action,
     /// Epoch milliseconds when the change happened, per the provider.
     pub occurred_at: i64,
     /// The event's `data`, passed on in the order update.
     pub event_data: Value,
-    /// False for event types hookline does not act on yet.
+    /// False for event types hookline does not know yet: their effects are done, but no order
+    /// update is published for them.
     pub known_type: bool,
+}
+
+/// What an event makes the processor do, besides publishing its order update.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Nothing to record: the event is passed on as it is.
+    PassOn,
     /// The provider announced a new signing secret: an operator must add it.
-    pub secret_renewal: bool,
-    /// Watch the order by polling until it settles: no webhook will report the rest.
-    pub watch: bool,
+    SecretRenewal,
+    /// A wallet balance moved.
+    Wallet(WalletMovement),
+    /// Record the state the event reports, then what `then` says.
+    Record { state: OrderState, then: FollowUp },
+    /// The event is only a hint: fetch the order and record the state it shows. `claimed` is
+    /// the notification's own word, completed from the fetched order.
+    Confirm { claimed: OrderState },
+}
+
+/// What follows recording a reported state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowUp {
+    Nothing,
+    /// Fetch the full order for the order update (codes are only in the order).
+    Fetch,
+    /// Fetch it, and watch it by polling until it settles: no webhook will report the rest.
+    FetchAndWatch,
 }
 
 impl Plan {
     /// A plan that records nothing and fetches nothing: the event is passed on as it is.
-    fn pass_on(occurred_at: i64, event_data: Value, known_type: bool) -> Self {
+    pub(crate) fn pass_on(occurred_at: i64, event_data: Value, known_type: bool) -> Self {
         Self {
-            order: None,
-            fetch: false,
-            state: None,
-            confirm_with_api: false,
-            wallet: None,
+            action: Action::PassOn,
             occurred_at,
             event_data,
             known_type,
-            secret_renewal: false,
-            watch: false,
         }
+    }
+
+    /// The order the event is about; `None` for wallet and other events.
+    pub fn order(&self) -> Option<&OrderRef> {
+        self.state().map(|state| &state.order)
+    }
+
+    /// The state the event reports (for a hint, its claim).
+    pub fn state(&self) -> Option<&OrderState> {
+        match &self.action {
+            Action::Record { state, .. } | Action::Confirm { claimed: state } => Some(state),
+            _ => None,
+        }
+    }
+
+    pub fn wallet(&self) -> Option<&WalletMovement> {
+        match &self.action {
+            Action::Wallet(movement) => Some(movement),
+            _ => None,
+        }
+    }
+
+    /// Fetches the full order from the provider's API.
+    pub fn fetches(&self) -> bool {
+        matches!(
+            self.action,
+            Action::Confirm { .. }
+                | Action::Record {
+                    then: FollowUp::Fetch | FollowUp::FetchAndWatch,
+                    ..
+                }
+        )
+    }
+
+    /// Records the state the fetched order shows, not the event's.
+    pub fn confirms_with_api(&self) -> bool {
+        matches!(self.action, Action::Confirm { .. })
+    }
+
+    /// Watches the order until it settles.
+    pub fn watches(&self) -> bool {
+        matches!(
+            self.action,
+            Action::Record {
+                then: FollowUp::FetchAndWatch,
+                ..
+            }
+        )
+    }
+
+    pub fn secret_renewal(&self) -> bool {
+        matches!(self.action, Action::SecretRenewal)
+    }
+
+    /// The key of what the event changes (an order's state, a wallet), for the claim record.
+    pub fn subject_key(&self) -> Option<String> {
+        self.state()
+            .map(|state| state.order.state_key())
+            .or_else(|| self.wallet().map(WalletMovement::key))
     }
 }
 
@@ -72,7 +133,7 @@ pub enum PlanError {
 }
 
 impl PlanError {
-    fn malformed(message: &QueueMessage, reason: &str) -> Self {
+    pub(crate) fn malformed(message: &QueueMessage, reason: &str) -> Self {
         Self::Malformed {
             provider: message.provider.clone(),
             reason: reason.to_string(),
@@ -80,21 +141,8 @@ impl PlanError {
     }
 }
 
-/// Plans one queue message.
-pub fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
-    use crate::providers::{coinme as c, octopus as o, optty as p, owlpay as w};
-    match message.provider.as_str() {
-        o::PROVIDER => octopus::plan(message),
-        c::PROVIDER => coinme::plan(message),
-        w::PROVIDER | w::HARBOR_PROVIDER => owlpay::plan(message),
-        p::PROVIDER => optty::plan(message),
-        other if other.starts_with("std:") => standard::plan(message),
-        other => Err(PlanError::UnknownProvider(other.to_string())),
-    }
-}
-
 /// When the ingest queue received the event: the fallback time for providers without one.
-fn received_millis(message: &QueueMessage) -> Result<i64, PlanError> {
+pub(crate) fn received_millis(message: &QueueMessage) -> Result<i64, PlanError> {
     epoch_millis(&message.received_at)
         .ok_or_else(|| PlanError::malformed(message, "received_at is not RFC 3339"))
 }
@@ -104,7 +152,7 @@ const MAX_SUBJECT_ID_LEN: usize = 128;
 
 /// An order or transfer id from a verified event, fit to be part of a table key: a string or
 /// an integer, at most 128 characters, no control characters and no `#` (the key separator).
-fn subject_id(value: Option<&Value>) -> Option<String> {
+pub(crate) fn subject_id(value: Option<&Value>) -> Option<String> {
     let id = value.and_then(id_text)?;
     let fits = !id.is_empty()
         && id.len() <= MAX_SUBJECT_ID_LEN
@@ -113,7 +161,7 @@ fn subject_id(value: Option<&Value>) -> Option<String> {
 }
 
 /// An order's state as an event reports it, with the fields every provider may fill left empty.
-fn state_of(
+pub(crate) fn state_of(
     order: &OrderRef,
     status: &str,
     rank: u8,

@@ -1,4 +1,4 @@
-//! What a polled order says: the events its changes call for, as the webhooks would have sent
+//! What a polled Octopus order says: the events its changes call for, as the webhooks would have sent
 //! them, and how the watch moves on. Pure.
 //!
 //! A synthetic event's id is derived from the provider, the order and the change
@@ -9,9 +9,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Phase, Watch};
 use crate::idempotency::body_sha256;
 use crate::order::OrderKind;
+use crate::watch::{Observation, Phase, PolledEvent, Watch};
 
 /// Fields of a fetched order a synthetic event may carry: only what is fixed once the change
 /// has happened, so every poll that sees the change builds the same bytes for its id (a resend
@@ -37,27 +37,6 @@ const CARRIED_FIELDS: &[&str] = &[
     "failure_reason",
     "is_user_fixable",
 ];
-
-/// One event a poll found.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PolledEvent {
-    pub event_id: String,
-    pub event_type: String,
-    /// The webhook-shaped body: `{id, type, source: "poll", data}`; the same bytes for the same
-    /// id, whenever polled. The processor takes the time from the ingest message.
-    pub body: String,
-}
-
-/// What a poll concluded.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Observation {
-    /// In the order they happened.
-    pub events: Vec<PolledEvent>,
-    /// The watch as it stands once the events are enqueued.
-    pub watch: Watch,
-    /// Nothing more to watch for.
-    pub settled: bool,
-}
 
 /// Compares the fetched `order` with what `watch` last saw.
 pub fn observe(watch: &Watch, order: &Value, now: i64) -> Observation {

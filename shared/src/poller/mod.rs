@@ -7,19 +7,22 @@
 //! once. A change is recorded on the watch only after the ingest queue took its event: if the
 //! queue refuses, the next poll sees the change again and enqueues the same event id.
 
+pub mod lambda;
+pub mod metrics;
+pub mod registration;
+
 use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use super::cadence::{backoff, interval};
-use super::observe::observe;
-use super::{EndReason, Watch, WatchStore};
 use crate::clock::Clock;
-use crate::idempotency::StoreError;
 use crate::message::QueueMessage;
 use crate::order_api::{FetchError, OrderApi};
 use crate::queue::Queue;
+use crate::store::StoreError;
+use crate::watch::cadence::{backoff, interval};
+use crate::watch::{EndReason, Watch, WatchStore};
 
 #[derive(Clone, Debug)]
 pub struct PollerConfig {
@@ -185,6 +188,14 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
             self.watches.end(watch, EndReason::GaveUp).await?;
             return Ok(PollOutcome::GaveUp);
         }
+        let Some(rules) = crate::providers::Provider::of_event(&order.provider)
+            .and_then(|p| p.spec().watch.as_ref())
+        else {
+            // Registration refuses such a watch; one left from an older release is ended.
+            tracing::error!(provider = %order.provider, "no watch rules for this provider; watch ended");
+            self.watches.end(watch, EndReason::GaveUp).await?;
+            return Ok(PollOutcome::GaveUp);
+        };
         let lease_until = now + i64::try_from(self.config.lease.as_secs()).unwrap_or(120);
         if !self.watches.lease(watch, lease_until).await? {
             return Ok(PollOutcome::Skipped);
@@ -214,7 +225,7 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
                 return Ok(PollOutcome::Failed);
             }
         };
-        let observation = observe(watch, &fetched, now);
+        let observation = (rules.observe)(watch, &fetched, now);
         for event in &observation.events {
             let message = QueueMessage::new(
                 &order.provider,

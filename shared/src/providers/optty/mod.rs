@@ -1,0 +1,119 @@
+//! Optty: notifications authenticated by a path token, and only hints: every one is confirmed
+//! with Optty's order API. Its webhook scheme (`webhook`), its processing rules and the state a
+//! fetched order shows (`plan`), its order API path (`api`).
+
+mod api;
+mod plan;
+mod webhook;
+
+pub use api::{OpttyOrderClient, OpttyPaths, optty_reference};
+pub use webhook::*;
+
+use super::{
+    EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute,
+    WebhookScheme,
+};
+use crate::keyring::{LoadedSecrets, SecretList, SetupError};
+use crate::order::OrderRef;
+use crate::order_api::{FetchError, OrderPath};
+use crate::signature::SecretSet;
+
+/// The route's test path token: `/webhooks/optty/hookline-optty-test-path-token`.
+pub const TEST_TOKEN: &str = "hookline-optty-test-path-token";
+/// The bearer token the stand-in Optty API expects.
+pub const API_TEST_KEY: &str = "hookline-optty-api-test-key";
+
+/// Optional: base URL of the Optty merchant API (Optty notifications fail without it).
+pub const API_BASE_URL: &str = "OPTTY_API_BASE_URL";
+/// Bearer token of the Optty merchant API; required when the base URL is set.
+pub const API_KEY: &str = "OPTTY_API_KEY";
+/// In AWS: the Secrets Manager secret holding the Optty API key.
+pub const API_KEY_SECRET_ID: &str = "OPTTY_API_KEY_SECRET_ID";
+
+const PATH_TOKENS: SecretList = SecretList {
+    env_prefix: "OPTTY",
+    parameter: "OpttyPathTokenSecretName",
+    optional: false,
+    test_value: TEST_TOKEN,
+};
+
+/// The secret lists the receiver reads: its path tokens.
+pub const SECRETS: &[SecretList] = &[PATH_TOKENS];
+
+/// The receiver's scheme.
+pub fn scheme(secrets: &LoadedSecrets, _: Settings<'_>) -> Result<OpttyScheme, SetupError> {
+    Ok(OpttyScheme::new(
+        secrets.required(PATH_TOKENS.env_prefix, SecretSet::parse)?,
+    ))
+}
+
+pub static SPEC: ProviderSpec = ProviderSpec {
+    name: "optty",
+    template_name: "Optty",
+    routes: &[WebhookRoute {
+        name: "optty",
+        route_key: "POST /webhooks/optty/{token}",
+        events: EventNames::Exactly(PROVIDER),
+        secrets: PATH_TOKENS,
+        test_secret: TEST_TOKEN,
+        sign,
+    }],
+    secrets: SECRETS,
+    settings: &[],
+    scheme: boxed_scheme,
+    plan: plan::plan,
+    confirm: Some(plan::confirm),
+    order_api: Some(OrderApiSpec {
+        base_url_var: API_BASE_URL,
+        token_var: API_KEY,
+        token_secret_id_var: API_KEY_SECRET_ID,
+        required: false,
+        paths: order_paths,
+        test_token: API_TEST_KEY,
+        stub_routes: &[("/orders/{id}", "optty-orders")],
+    }),
+    forwarded_fields: Some(FORWARDED_FIELDS),
+    watch: None,
+};
+
+fn boxed_scheme(
+    secrets: &LoadedSecrets,
+    settings: Settings<'_>,
+) -> Result<Box<dyn WebhookScheme>, SetupError> {
+    Ok(Box::new(scheme(secrets, settings)?))
+}
+
+/// Optty signs nothing: the secret is the path token.
+fn sign(request: &SignRequest<'_>) -> Result<Signed, String> {
+    Ok(Signed::new(
+        vec![("content-type", "application/json".into())],
+        Some(request.secret.to_string()),
+    ))
+}
+
+fn order_paths(order: &OrderRef) -> Result<Vec<String>, FetchError> {
+    OpttyPaths.segments(order)
+}
+
+/// Optty notification fields worth passing on (its status arrives as `notified_status`).
+pub const FORWARDED_FIELDS: &[&str] = &[
+    "event",
+    "notified_status",
+    "transactionId",
+    "orderId",
+    "orderReference",
+    "reference",
+    "currency",
+    "amount",
+    "transactionReference",
+    "paymentStatus",
+    "provider",
+    "orderDate",
+    "preferredDisplayMode",
+    "incontextDisplayMode",
+    "cancelledBy",
+    "captureStatus",
+    "captureReference",
+    "rejectReason",
+    "refundReference",
+];

@@ -1,0 +1,95 @@
+//! OwlPay and OwlPay Harbor: one receiver, two routes with their own header and secrets. Its
+//! webhook scheme (`webhook`) and its processing rules (`plan`).
+
+mod plan;
+mod webhook;
+
+pub use webhook::*;
+
+use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute, WebhookScheme};
+use crate::keyring::{LoadedSecrets, SecretList, SetupError};
+use crate::signature::{Secret, SecretSet};
+
+/// Sign the OwlPay and Harbor samples in `events/`; what `hookline serve` verifies with.
+pub const TEST_SECRET: &str = "hookline-owlpay-test-secret";
+pub const HARBOR_TEST_SECRET: &str = "hookline-harbor-test-secret";
+
+const WEBHOOK_SECRETS: SecretList = SecretList {
+    env_prefix: "OWLPAY",
+    parameter: "OwlPayWebhookSecretName",
+    optional: false,
+    test_value: TEST_SECRET,
+};
+
+/// Harbor is optional: without its secrets its route answers 404.
+const HARBOR_SECRETS: SecretList = SecretList {
+    env_prefix: "OWLPAY_HARBOR",
+    parameter: "OwlPayHarborWebhookSecretName",
+    optional: true,
+    test_value: HARBOR_TEST_SECRET,
+};
+
+/// The secret lists the receiver reads.
+pub const SECRETS: &[SecretList] = &[WEBHOOK_SECRETS, HARBOR_SECRETS];
+
+/// The receiver's scheme.
+pub fn scheme(secrets: &LoadedSecrets, _: Settings<'_>) -> Result<OwlPayScheme, SetupError> {
+    Ok(OwlPayScheme::new(
+        secrets.required(WEBHOOK_SECRETS.env_prefix, SecretSet::parse)?,
+        secrets.optional(HARBOR_SECRETS.env_prefix, SecretSet::parse)?,
+    ))
+}
+
+pub static SPEC: ProviderSpec = ProviderSpec {
+    name: "owlpay",
+    template_name: "OwlPay",
+    routes: &[
+        WebhookRoute {
+            name: "owlpay",
+            route_key: "POST /webhooks/owlpay",
+            events: EventNames::Exactly(PROVIDER),
+            secrets: WEBHOOK_SECRETS,
+            test_secret: TEST_SECRET,
+            sign: sign_owlpay,
+        },
+        WebhookRoute {
+            name: "owlpay-harbor",
+            route_key: "POST /webhooks/owlpay-harbor",
+            events: EventNames::Exactly(HARBOR_PROVIDER),
+            secrets: HARBOR_SECRETS,
+            test_secret: HARBOR_TEST_SECRET,
+            sign: sign_harbor,
+        },
+    ],
+    secrets: SECRETS,
+    settings: &[],
+    scheme: boxed_scheme,
+    plan: plan::plan,
+    confirm: None,
+    order_api: None,
+    forwarded_fields: None,
+    watch: None,
+};
+
+fn boxed_scheme(
+    secrets: &LoadedSecrets,
+    settings: Settings<'_>,
+) -> Result<Box<dyn WebhookScheme>, SetupError> {
+    Ok(Box::new(scheme(secrets, settings)?))
+}
+
+fn sign_owlpay(request: &SignRequest<'_>) -> Result<Signed, String> {
+    Ok(sign(Variant::OwlPay, request))
+}
+
+fn sign_harbor(request: &SignRequest<'_>) -> Result<Signed, String> {
+    Ok(sign(Variant::Harbor, request))
+}
+
+fn sign(variant: Variant, request: &SignRequest<'_>) -> Signed {
+    let key = Secret::new(request.secret.as_bytes());
+    Signed::new(
+        signed_headers(variant, &key, request.body, request.timestamp),
+        None,
+    )
+}

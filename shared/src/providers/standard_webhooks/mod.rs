@@ -1,0 +1,98 @@
+//! Standard Webhooks senders (`/webhooks/std/{source}`), each source with its own secrets; their
+//! events are passed on as they came. Its webhook scheme (`webhook`) and its rules (`plan`).
+
+mod plan;
+mod webhook;
+
+pub use webhook::*;
+
+use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute, WebhookScheme};
+use crate::keyring::{LoadedSecrets, SecretList, SetupError};
+
+/// The test source and its secret (`whsec_` + base64 of `hookline-std-test-secret`).
+pub const TEST_SOURCE: &str = "acme";
+pub const TEST_SECRET: &str = "whsec_aG9va2xpbmUtc3RkLXRlc3Qtc2VjcmV0";
+
+const SOURCES: SecretList = SecretList {
+    env_prefix: "STD",
+    parameter: "StdWebhookSecretName",
+    optional: false,
+    // TEST_SOURCE with TEST_SECRET (a unit test holds them together).
+    test_value: r#"{"acme": ["whsec_aG9va2xpbmUtc3RkLXRlc3Qtc2VjcmV0"]}"#,
+};
+
+/// The secret lists the receiver reads: one JSON object of source → secrets.
+pub const SECRETS: &[SecretList] = &[SOURCES];
+
+/// The receiver's scheme.
+pub fn scheme(
+    secrets: &LoadedSecrets,
+    _: Settings<'_>,
+) -> Result<StandardWebhooksScheme, SetupError> {
+    Ok(StandardWebhooksScheme::new(
+        secrets.required(SOURCES.env_prefix, parse_sources)?,
+    ))
+}
+
+pub static SPEC: ProviderSpec = ProviderSpec {
+    name: "std",
+    template_name: "Std",
+    routes: &[WebhookRoute {
+        name: "std",
+        route_key: "POST /webhooks/std/{source}",
+        events: EventNames::Prefixed("std:"),
+        secrets: SOURCES,
+        test_secret: TEST_SECRET,
+        sign,
+    }],
+    secrets: SECRETS,
+    settings: &[],
+    scheme: boxed_scheme,
+    plan: plan::plan,
+    confirm: None,
+    order_api: None,
+    forwarded_fields: None,
+    watch: None,
+};
+
+fn boxed_scheme(
+    secrets: &LoadedSecrets,
+    settings: Settings<'_>,
+) -> Result<Box<dyn WebhookScheme>, SetupError> {
+    Ok(Box::new(scheme(secrets, settings)?))
+}
+
+fn sign(request: &SignRequest<'_>) -> Result<Signed, String> {
+    let secrets = parse_secrets(request.secret).map_err(|e| e.to_string())?;
+    let id = message_id(request.body);
+    let mut headers = vec![("content-type", "application/json".to_string())];
+    headers.extend(signed_headers(
+        &secrets,
+        &id,
+        request.timestamp,
+        request.body,
+    ));
+    Ok(Signed::new(headers, Some(request.source.to_string())))
+}
+
+/// A message id for a payload: its own `id` when it has one, else one derived from its bytes, so
+/// signing the same file twice gives the same id (as a retry would).
+fn message_id(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("id").and_then(|id| id.as_str().map(str::to_string)))
+        .unwrap_or_else(|| format!("msg_{}", &crate::idempotency::body_sha256(body)[..24]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_sources_hold_the_test_secret() {
+        let sources = parse_sources(SOURCES.test_value).unwrap();
+        let secrets = &sources[TEST_SOURCE];
+        let expected = parse_secrets(TEST_SECRET).unwrap();
+        assert_eq!(secrets.primary().expose(), expected.primary().expose());
+    }
+}

@@ -1,0 +1,135 @@
+//! The receiver's metrics: one EMF line per request.
+
+use time::OffsetDateTime;
+
+use super::Outcome;
+use crate::metrics::emf_line;
+
+/// The metrics of one receiver request. `scheme` names the provider of a refused request; an
+/// accepted one is counted under the provider its event names (`std:{source}`, `owlpay-harbor`).
+pub fn receiver_outcome(scheme: &str, outcome: &Outcome, at: OffsetDateTime) -> String {
+    match outcome {
+        Outcome::Accepted { event, .. } if !event.known_type => emf_line(
+            at,
+            &[("provider", event.provider.as_str())],
+            &[
+                ("WebhookAccepted", 1.0, "Count"),
+                ("UnknownEventType", 1.0, "Count"),
+            ],
+        ),
+        Outcome::Accepted { event, .. } => emf_line(
+            at,
+            &[("provider", event.provider.as_str())],
+            &[("WebhookAccepted", 1.0, "Count")],
+        ),
+        Outcome::Rejected(rejection) => emf_line(
+            at,
+            &[("provider", scheme), ("reason", rejection.metric_reason())],
+            &[("WebhookRejected", 1.0, "Count")],
+        ),
+        Outcome::EnqueueFailed { event } => emf_line(
+            at,
+            &[("provider", event.provider.as_str())],
+            &[("EnqueueFailed", 1.0, "Count")],
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::webhook::{Rejection, VerifiedEvent};
+    use serde_json::{Value, json};
+    use time::macros::datetime;
+
+    fn parse(line: &str) -> Value {
+        serde_json::from_str(line).expect("EMF line is JSON")
+    }
+
+    #[test]
+    fn rejected_carries_provider_and_reason() {
+        let line = receiver_outcome(
+            "octopus",
+            &Outcome::Rejected(Rejection::InvalidSignature("x")),
+            datetime!(2026-11-22 10:00:00 UTC),
+        );
+        let emf = parse(&line);
+        let directive = &emf["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(emf["_aws"]["Timestamp"], 1_795_341_600_000i64);
+        assert_eq!(directive["Namespace"], "Hookline");
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["provider", "reason"], ["provider"]]),
+            "per reason, and per provider for the spike alarm"
+        );
+        assert_eq!(directive["Metrics"][0]["Name"], "WebhookRejected");
+        assert_eq!(emf["provider"], "octopus");
+        assert_eq!(emf["reason"], "signature");
+        assert_eq!(emf["WebhookRejected"], 1.0);
+    }
+
+    #[test]
+    fn every_rejection_reason_is_its_own_dimension_value() {
+        let cases = [
+            (Rejection::MethodNotAllowed("GET".into()), "method"),
+            (
+                Rejection::PayloadTooLarge { size: 2, limit: 1 },
+                "too_large",
+            ),
+            (Rejection::InvalidSignature("x"), "signature"),
+            (Rejection::StaleTimestamp("x".into()), "stale"),
+            (Rejection::Malformed("x".into()), "malformed"),
+        ];
+        for (rejection, reason) in cases {
+            let emf = parse(&receiver_outcome(
+                "octopus",
+                &Outcome::Rejected(rejection),
+                datetime!(2026-11-22 10:00:00 UTC),
+            ));
+            assert_eq!(emf["reason"], reason);
+            assert_eq!(emf["WebhookRejected"], 1.0);
+        }
+    }
+
+    #[test]
+    fn enqueue_failure_is_counted() {
+        let event = VerifiedEvent {
+            provider: "octopus".into(),
+            event_id: "e".into(),
+            event_type: "order.delivered".into(),
+            known_type: true,
+        };
+        let emf = parse(&receiver_outcome(
+            "octopus",
+            &Outcome::EnqueueFailed { event },
+            datetime!(2026-11-22 10:00:00 UTC),
+        ));
+        assert_eq!(emf["EnqueueFailed"], 1.0);
+        assert_eq!(
+            emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["provider"]])
+        );
+    }
+
+    #[test]
+    fn unknown_type_is_counted_and_no_id_becomes_a_dimension() {
+        let event = VerifiedEvent {
+            provider: "octopus".into(),
+            event_id: "evt_secretive".into(),
+            event_type: "voucher.expired".into(),
+            known_type: false,
+        };
+        let line = receiver_outcome(
+            "octopus",
+            &Outcome::Accepted {
+                event,
+                message_id: "m-1".into(),
+            },
+            datetime!(2026-11-22 10:00:00 UTC),
+        );
+        let emf = parse(&line);
+        assert_eq!(emf["WebhookAccepted"], 1.0);
+        assert_eq!(emf["UnknownEventType"], 1.0);
+        assert!(!line.contains("evt_secretive"));
+    }
+}
