@@ -11,19 +11,21 @@ hookline=(cargo run -q -p hookline-cli --)
 sign=("${hookline[@]}" sign --format apigw "${timestamp[@]}")
 p=events/payloads
 
-# API Gateway v2 requests, one folder per receiver function.
-"${sign[@]}" --out-dir events/octopus-webhook $p/octopus/*.json
-"${sign[@]}" --out-dir events/octopus-webhook --base64 $p/octopus-base64/*.json
-"${sign[@]}" --out-dir events/coinme-webhook --provider coinme $p/coinme/*.json
-"${sign[@]}" --out-dir events/owlpay-webhook --provider owlpay $p/owlpay/*.json
-"${sign[@]}" --out-dir events/owlpay-webhook --provider owlpay-harbor $p/owlpay-harbor/*.json
-"${sign[@]}" --out-dir events/optty-webhook --provider optty $p/optty/*.json
-"${sign[@]}" --out-dir events/std-webhook --provider std --source acme $p/std/*.json
-
-# SQS batch events for the processor, as the receivers would have enqueued the payloads.
 sqs=("${hookline[@]}" sqs-event "${timestamp[@]}")
-o=$p/octopus
 mkdir -p events/processor
+
+# Every route of the provider registry: an API Gateway v2 request per payload of
+# events/payloads/<route>/ in its receiver's folder, and an SQS batch of them all for the
+# processor; the receivers' blocks of events/env.json.
+"${hookline[@]}" providers --list | while read -r route samples; do
+  "${sign[@]}" --out-dir "events/$samples" --provider "$route" "$p/$route"/*.json
+  "${sqs[@]}" --provider "$route" "$p/$route"/*.json > "events/processor/$route.json"
+done
+"${hookline[@]}" providers --env-json events/env.json
+
+# Scenarios of one provider: a base64-encoded body, a duplicate in one batch, every event type.
+"${sign[@]}" --out-dir events/octopus-webhook --base64 $p/octopus-base64/*.json
+o=$p/octopus
 "${sqs[@]}" $o/order-delivered.json > events/processor/order-delivered.json
 "${sqs[@]}" $o/esim-delivered.json > events/processor/esim-delivered.json
 "${sqs[@]}" $o/order-delivered.json $o/order-delivered.json $o/unknown-type.json \
@@ -32,8 +34,3 @@ mkdir -p events/processor
   $o/order-cancelled.json $o/wallet-credited.json $o/wallet-debited.json $o/esim-delivered.json \
   $o/esim-failed.json $o/esim-cancelled.json $o/esim-installed.json \
   > events/processor/every-event-type.json
-"${sqs[@]}" --provider coinme $p/coinme/*.json > events/processor/coinme.json
-"${sqs[@]}" --provider owlpay $p/owlpay/*.json > events/processor/owlpay.json
-"${sqs[@]}" --provider owlpay-harbor $p/owlpay-harbor/*.json > events/processor/owlpay-harbor.json
-"${sqs[@]}" --provider optty $p/optty/*.json > events/processor/optty.json
-"${sqs[@]}" --provider std $p/std/*.json > events/processor/std.json

@@ -8,6 +8,7 @@ Run by .ci/run with the venv that has aws-sam-cli: `python -m pytest tests/templ
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,21 +16,23 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 ROOT = Path(__file__).resolve().parent.parent
-# Each receiver: its crate, its routes, the secret-name parameter it may read, and the
-# environment prefix its main.rs loads secrets under.
-RECEIVERS = {
-    "OctopusWebhookFunction": ("functions/octopus-webhook", ["/webhooks/octopus"],
-                               "OctopusWebhookSecretName", "OCTOPUS"),
-    "CoinmeWebhookFunction": ("functions/coinme-webhook", ["/webhooks/coinme"],
-                              "CoinmeWebhookSecretName", "COINME"),
-    "OwlPayWebhookFunction": ("functions/owlpay-webhook",
-                              ["/webhooks/owlpay", "/webhooks/owlpay-harbor"],
-                              "OwlPayWebhookSecretName", "OWLPAY"),
-    "OpttyWebhookFunction": ("functions/optty-webhook", ["/webhooks/optty/{token}"],
-                             "OpttyPathTokenSecretName", "OPTTY"),
-    "StdWebhookFunction": ("functions/std-webhook", ["/webhooks/std/{source}"],
-                           "StdWebhookSecretName", "STD"),
-}
+
+
+def load_registry():
+    """The provider registry as `hookline providers` prints it: every provider, its routes,
+    secret lists, template names and sample folders. The checks below take providers from it."""
+    out = subprocess.run(
+        ["cargo", "run", "-q", "--locked", "-p", "hookline-cli", "--", "providers"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out)
+
+
+REGISTRY = load_registry()
+# Each receiver function: its crate, its routes' paths, and its providers' registry entry.
+RECEIVERS = {p["function"]: (p["crate"], [r["path"] for r in p["routes"]], p) for p in REGISTRY}
+SECRET_LISTS = [r["secrets"] for p in REGISTRY for r in p["routes"]]
+ORDER_APIS = [p["order_api"] for p in REGISTRY if p["order_api"]]
 
 
 def raw_template():
@@ -61,6 +64,8 @@ def resources():
         "OpttyApiKeySecretName": "hookline/optty-api",
         "StdWebhookSecretName": "hookline/std",
     }
+    for secrets in SECRET_LISTS:
+        params.setdefault(secrets["parameter"], f"hookline/{secrets['env_prefix'].lower()}")
     return transform(template, params, NoManagedPolicies())["Resources"]
 
 
@@ -173,7 +178,7 @@ def secret_arn_parameters(resource):
 
 
 def test_receivers_may_only_send_to_the_ingest_queue_and_read_their_secret(resources):
-    for name, (_, _, secret_param, _) in RECEIVERS.items():
+    for name, (_, _, provider) in RECEIVERS.items():
         role = resources[f"{name}Role"]["Properties"]
         # Logs, and X-Ray's write-only policy that SAM adds for the TracingMode parameter.
         assert role["ManagedPolicyArns"] == [
@@ -193,35 +198,36 @@ def test_receivers_may_only_send_to_the_ingest_queue_and_read_their_secret(resou
         reads = [s for s in statements if s is not sends[0]]
         for statement in reads:
             assert statement["Action"] == ["secretsmanager:GetSecretValue"], (name, statement)
-        allowed = {secret_param} | ({"OwlPayHarborWebhookSecretName"} if "OwlPay" in name else set())
+        allowed = {r["secrets"]["parameter"] for r in provider["routes"]}
         assert set().union(*(secret_arn_parameters(s["Resource"]) for s in reads)) == allowed, name
 
 
 def test_receivers_get_the_variables_the_code_reads(resources):
     queue_var = rust_const("shared/src/config.rs", "INGEST_QUEUE_URL")
-    loader = (ROOT / "shared/src/secrets_manager.rs").read_text()
-    assert 'format!("{prefix}_WEBHOOK_SECRET_ID")' in loader
+    keyring = (ROOT / "shared/src/keyring.rs").read_text()
+    assert 'format!("{}_WEBHOOK_SECRET_ID", self.env_prefix)' in keyring
     assert rust_const("shared/src/config.rs", "SECRETS_REFRESH_SECS") == "SECRETS_REFRESH_SECS"
-    for name, (code_dir, _, secret_param, prefix) in RECEIVERS.items():
+    for name, (code_dir, _, provider) in RECEIVERS.items():
+        module = provider["module"].rsplit("/", 1)[1]
         main = (ROOT / code_dir / "src/main.rs").read_text()
-        assert f'load_from_env("{prefix}"' in main, name
+        assert f"run({module}::SECRETS, {module}::scheme)" in main, name
         variables = resources[name]["Properties"]["Environment"]["Variables"]
         assert variables[queue_var] == {"Ref": "IngestQueue"}
-        assert variables[f"{prefix}_WEBHOOK_SECRET_ID"] == {"Ref": secret_param}
+        for route in provider["routes"]:
+            secrets = route["secrets"]
+            value = when_enabled(variables[secrets["id_var"]])
+            assert value == {"Ref": secrets["parameter"]}, (name, secrets["id_var"])
         assert variables["SECRETS_REFRESH_SECS"] == {"Ref": "SecretsRefreshSeconds"}
-    coinme = resources["CoinmeWebhookFunction"]["Properties"]["Environment"]["Variables"]
-    for const, param in (("COINME_SIGNATURE_HEADER", "CoinmeSignatureHeader"),
-                         ("COINME_SIGNATURE_ENCODING", "CoinmeSignatureEncoding")):
-        assert coinme[rust_const("shared/src/config.rs", const)] == {"Ref": param}
+        for setting in provider["settings"]:
+            assert "Ref" in variables[setting], (name, setting)
 
 
 def test_optional_receivers_come_and_go_with_their_secret():
     template = raw_template()
     for name in RECEIVERS:
-        if name != "OctopusWebhookFunction":
-            condition = template["Resources"][name]["Condition"]
-            log_group = name.replace("Function", "LogGroup")
-            assert template["Resources"][log_group]["Condition"] == condition, name
+        condition = template["Resources"][name].get("Condition")
+        log_group = name.replace("Function", "LogGroup")
+        assert template["Resources"][log_group].get("Condition") == condition, name
 
 
 def test_queues_are_encrypted_and_ingest_dead_letters(resources):
@@ -247,20 +253,17 @@ def test_env_json_covers_every_function_with_the_test_secret():
         if r["Type"] == "AWS::Serverless::Function"
     ]
     assert sorted(env) == sorted(functions)
-    test_secret = rust_const("shared/src/dev_defaults.rs", "OCTOPUS_TEST_SECRET")
-    assert env["OctopusWebhookFunction"]["OCTOPUS_WEBHOOK_SECRETS"] == test_secret
-    for function, variable, const in (
-        ("CoinmeWebhookFunction", "COINME_WEBHOOK_SECRETS", "COINME_TEST_SECRET"),
-        ("OwlPayWebhookFunction", "OWLPAY_WEBHOOK_SECRETS", "OWLPAY_TEST_SECRET"),
-        ("OwlPayWebhookFunction", "OWLPAY_HARBOR_WEBHOOK_SECRETS", "OWLPAY_HARBOR_TEST_SECRET"),
-        ("OpttyWebhookFunction", "OPTTY_WEBHOOK_SECRETS", "OPTTY_TEST_TOKEN"),
-    ):
-        assert env[function][variable] == rust_const("shared/src/dev_defaults.rs", const)
-    std = json.loads(env["StdWebhookFunction"]["STD_WEBHOOK_SECRETS"])
-    assert std == {rust_const("shared/src/dev_defaults.rs", "STD_TEST_SOURCE"):
-                   [rust_const("shared/src/dev_defaults.rs", "STD_TEST_SECRET")]}
-    test_token = rust_const("shared/src/dev_defaults.rs", "OCTOPUS_API_TEST_TOKEN")
-    assert env["ProcessorFunction"]["OCTOPUS_API_TOKEN"] == test_token
+    for provider in REGISTRY:
+        for route in provider["routes"]:
+            secrets = route["secrets"]
+            value = env[provider["function"]][secrets["list_var"]]
+            if secrets["test_value"].startswith("{"):
+                assert json.loads(value) == json.loads(secrets["test_value"]), route["name"]
+            else:
+                assert value == secrets["test_value"], route["name"]
+    for api in ORDER_APIS:
+        if api["required"]:
+            assert env["ProcessorFunction"][api["token_var"]] == api["test_token"]
 
 
 def statements_of(role):
@@ -340,7 +343,6 @@ def test_processor_gets_the_variables_the_code_reads(resources):
     expected = {
         "EVENTS_TABLE": {"Ref": "EventsTable"},
         "ORDER_UPDATES_QUEUE_URL": {"Ref": "OrderUpdatesQueue"},
-        "OCTOPUS_API_BASE_URL": {"Ref": "OctopusApiBaseUrl"},
         "EVENT_RECORD_TTL_SECS": {"Ref": "EventRecordTtlSeconds"},
         "PROCESSOR_CONCURRENCY": {"Ref": "ProcessorConcurrency"},
         "WATCH_GIVE_UP_SECS": {"Ref": "WatchGiveUpSeconds"},
@@ -348,12 +350,17 @@ def test_processor_gets_the_variables_the_code_reads(resources):
     }
     for const, value in expected.items():
         assert variables[rust_const("shared/src/config.rs", const)] == value
-    token = variables[rust_const("shared/src/config.rs", "OCTOPUS_API_TOKEN_SECRET_ID")]
-    assert token == {"Ref": "OctopusApiTokenSecretName"}
-    optty_base = variables[rust_const("shared/src/config.rs", "OPTTY_API_BASE_URL")]
-    assert optty_base["Fn::If"][:2] == ["HasOpttyApi", {"Ref": "OpttyApiBaseUrl"}]
-    optty_key = variables[rust_const("shared/src/config.rs", "OPTTY_API_KEY_SECRET_ID")]
-    assert optty_key["Fn::If"][:2] == ["HasOpttyApi", {"Ref": "OpttyApiKeySecretName"}]
+    for api in ORDER_APIS:
+        for var in (api["base_url_var"], api["token_secret_id_var"]):
+            value = variables[var]
+            if api["required"]:
+                assert "Ref" in value, var
+            else:
+                assert "Ref" in value["Fn::If"][1] and value["Fn::If"][2] == {"Ref": "AWS::NoValue"}, var
+    assert variables["OCTOPUS_API_BASE_URL"] == {"Ref": "OctopusApiBaseUrl"}
+    assert variables["OCTOPUS_API_TOKEN_SECRET_ID"] == {"Ref": "OctopusApiTokenSecretName"}
+    assert variables["OPTTY_API_BASE_URL"]["Fn::If"][:2] == ["HasOpttyApi", {"Ref": "OpttyApiBaseUrl"}]
+    assert variables["OPTTY_API_KEY_SECRET_ID"]["Fn::If"][:2] == ["HasOpttyApi", {"Ref": "OpttyApiKeySecretName"}]
 
 
 def test_no_token_is_resolved_into_a_function_configuration(resources):
@@ -363,7 +370,8 @@ def test_no_token_is_resolved_into_a_function_configuration(resources):
     assert "resolve:secretsmanager" not in text
     for name in ("ProcessorFunction", "OrderPollerFunction"):
         variables = resources[name]["Properties"]["Environment"]["Variables"]
-        assert "OCTOPUS_API_TOKEN" not in variables and "OPTTY_API_KEY" not in variables, name
+        for api in ORDER_APIS:
+            assert api["token_var"] not in variables, (name, api["token_var"])
         assert variables["OCTOPUS_API_TOKEN_SECRET_ID"] == {"Ref": "OctopusApiTokenSecretName"}
 
 
@@ -406,7 +414,8 @@ def test_alarms_notify_the_topic_when_one_is_given(resources):
 
 
 def test_alarms_watch_the_metrics_the_code_emits(resources):
-    metrics_rs = (ROOT / "shared/src/metrics.rs").read_text()
+    metrics_rs = "".join((ROOT / "shared/src" / part / "metrics.rs").read_text()
+                         for part in ("receiver", "processor", "poller"))
     # Metrics made by a log metric filter of the template, not by the code.
     from_filters = {t["MetricName"] for r in resources.values()
                     if r["Type"] == "AWS::Logs::MetricFilter"
@@ -420,8 +429,8 @@ def test_alarms_watch_the_metrics_the_code_emits(resources):
             "FetchFailed", "SecretRenewalAnnounced", "WatchesGivenUp"} <= names
     rejected = {a["Dimensions"][0]["Value"] for a in alarms(resources).values()
                 if a["MetricName"] == "WebhookRejected"}
-    # Refused requests are counted under the scheme's name (metrics.rs: receiver_outcome).
-    assert rejected == {"octopus", "coinme", "owlpay", "optty", "std"}
+    # Refused requests are counted under the scheme's name (receiver/metrics.rs).
+    assert rejected == {p["name"] for p in REGISTRY}
 
 
 def test_every_function_keeps_its_logs_for_the_retention_period(resources):
@@ -510,3 +519,31 @@ def test_activation_codes_live_no_longer_than_the_install_window(resources):
     variables = resources["ProcessorFunction"]["Properties"]["Environment"]["Variables"]
     assert variables[rust_const("shared/src/config.rs", "ESIM_CREDENTIALS_QUEUE_URL")] == {
         "Ref": "EsimCredentialsQueue"}
+
+
+def test_every_provider_in_the_registry_is_complete(resources):
+    """Adding a provider is its module, its function crate, its template block and its sample
+    payloads: everything else reads the registry. This holds each provider to all of them."""
+    template = raw_template()["Resources"]
+    paths = resources["WebhookApi"]["Properties"]["Body"]["paths"]
+    env = json.loads((ROOT / "events/env.json").read_text())
+    for provider in REGISTRY:
+        name = provider["name"]
+        assert (ROOT / provider["module"] / "mod.rs").is_file(), name
+        assert (ROOT / provider["crate"] / "src/main.rs").is_file(), name
+        assert template[provider["function"]]["Properties"]["CodeUri"] == provider["crate"], name
+        assert template[provider["log_group"]]["Type"] == "AWS::Logs::LogGroup", name
+        alarm = template[provider["rejected_alarm"]]["Properties"]
+        assert alarm["MetricName"] == "WebhookRejected"
+        assert alarm["Dimensions"] == [{"Name": "provider", "Value": name}], name
+        assert provider["function"] in env, name
+        samples = ROOT / provider["samples"]
+        for route in provider["routes"]:
+            assert route["path"] in paths, route["path"]
+            payloads = sorted((ROOT / route["payloads"]).glob("*.json"))
+            assert payloads, route["payloads"]
+            for payload in payloads:
+                signed = json.loads((samples / payload.name).read_text())
+                assert signed["routeKey"] == route["route_key"], payload
+            batch = json.loads((ROOT / route["processor_sample"]).read_text())
+            assert len(batch["Records"]) == len(payloads), route["processor_sample"]

@@ -9,6 +9,7 @@ mod pipeline;
 mod provider_stub;
 mod providers;
 mod redrive;
+mod registry;
 mod replay;
 mod serve;
 mod sign;
@@ -47,10 +48,12 @@ enum Command {
     BenchLocal(bench_local::BenchLocalArgs),
     /// Create hookline's queues and table on a local AWS emulator (moto server).
     EmulatorSetup(emulator_setup::EmulatorSetupArgs),
-    /// A stand-in Octopus Cards order API serving the sample orders in events/provider-api/.
+    /// Stand-in provider order APIs serving the sample orders in events/provider-api/.
     ProviderStub(provider_stub::ProviderStubArgs),
     /// Have an order polled where no webhook reports it (eSIM, what follows a partial delivery).
     Watch(watch::WatchArgs),
+    /// Print the provider registry (JSON, or one line per route with --list).
+    Providers(registry::ProvidersArgs),
     /// Run the seeded failure storm against the fault-free run; non-zero exit on any violation.
     Storm(storm::StormArgs),
 }
@@ -70,6 +73,7 @@ async fn main() -> std::process::ExitCode {
         Command::ProviderStub(args) => provider_stub::run(args).await,
         Command::Watch(args) => watch::run(args).await,
         Command::Storm(args) => storm::run(args).await,
+        Command::Providers(args) => registry::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

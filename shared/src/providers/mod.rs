@@ -95,6 +95,8 @@ pub type ConfirmFn = fn(&OrderState, &Value, &Value) -> Result<OrderState, Fetch
 
 /// Everything about one provider.
 pub struct ProviderSpec {
+    /// Its module's path (`module_path!()`), e.g. `hookline::providers::octopus`.
+    pub module: &'static str,
     /// Lowercase name: its receiver crate is `functions/{name}-webhook`, its API Gateway sample
     /// events are in `events/{name}-webhook/`.
     pub name: &'static str,

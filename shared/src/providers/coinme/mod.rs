@@ -39,6 +39,7 @@ pub fn scheme(secrets: &LoadedSecrets, settings: Settings<'_>) -> Result<CoinmeS
 }
 
 pub static SPEC: ProviderSpec = ProviderSpec {
+    module: module_path!(),
     name: "coinme",
     template_name: "Coinme",
     routes: &[WebhookRoute {

@@ -51,6 +51,7 @@ pub fn scheme(secrets: &LoadedSecrets, _: Settings<'_>) -> Result<OctopusScheme,
 }
 
 pub static SPEC: ProviderSpec = ProviderSpec {
+    module: module_path!(),
     name: "octopus",
     template_name: "Octopus",
     routes: &[WebhookRoute {

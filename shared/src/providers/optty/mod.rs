@@ -48,6 +48,7 @@ pub fn scheme(secrets: &LoadedSecrets, _: Settings<'_>) -> Result<OpttyScheme, S
 }
 
 pub static SPEC: ProviderSpec = ProviderSpec {
+    module: module_path!(),
     name: "optty",
     template_name: "Optty",
     routes: &[WebhookRoute {

@@ -41,6 +41,7 @@ pub fn scheme(secrets: &LoadedSecrets, _: Settings<'_>) -> Result<OwlPayScheme, 
 }
 
 pub static SPEC: ProviderSpec = ProviderSpec {
+    module: module_path!(),
     name: "owlpay",
     template_name: "OwlPay",
     routes: &[

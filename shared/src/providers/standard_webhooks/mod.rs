@@ -35,6 +35,7 @@ pub fn scheme(
 }
 
 pub static SPEC: ProviderSpec = ProviderSpec {
+    module: module_path!(),
     name: "std",
     template_name: "Std",
     routes: &[WebhookRoute {
