@@ -133,16 +133,19 @@ def measure(name, kind, command, env, event, runs, check):
     return summary
 
 
-# Each receiver measured: its block in events/env.json (the variables it reads), and the payload
-# it is served with the `hookline sign` arguments that sign it. It is signed just before its runs:
-# the replay windows refuse the committed samples' fixed time.
-RECEIVERS = {
-    "octopus-webhook": ("OctopusWebhookFunction", ["--provider", "octopus"], "octopus/order-delivered.json"),
-    "coinme-webhook": ("CoinmeWebhookFunction", ["--provider", "coinme"], "coinme/caas-buy-completed.json"),
-    "owlpay-webhook": ("OwlPayWebhookFunction", ["--provider", "owlpay"], "owlpay/order-received.json"),
-    "optty-webhook": ("OpttyWebhookFunction", ["--provider", "optty"], "optty/order-successful.json"),
-    "std-webhook": ("StdWebhookFunction", ["--provider", "std"], "std/invoice-paid.json"),
-}
+def receivers(hookline, events_dir):
+    """Each receiver of the provider registry (`hookline providers`): its function in
+    events/env.json (the variables it reads), the `hookline sign` arguments of its first route,
+    and that route's first sample payload. It is signed just before its runs: the replay windows
+    refuse the committed samples' fixed time."""
+    registry = json.loads(subprocess.run([hookline, "providers"], check=True, capture_output=True).stdout)
+    found = {}
+    for provider in registry:
+        route = provider["routes"][0]
+        payloads = sorted(os.listdir(os.path.join(events_dir, "payloads", route["name"])))
+        found[f"{provider['name']}-webhook"] = (provider["function"], ["--provider", route["name"]],
+                                                f"{route['name']}/{payloads[0]}")
+    return found
 
 
 def main():
@@ -179,6 +182,7 @@ def main():
         certs_as_on_lambda = {"SSL_CERT_FILE": bundles[0], "SSL_CERT_DIR": empty}
     with open(os.path.join(args.events_dir, "env.json")) as f:
         sam_env = json.load(f)
+    RECEIVERS = receivers(args.hookline, args.events_dir)
 
     def env_of(function):
         env = dict(sam_env[function])
@@ -189,8 +193,9 @@ def main():
         with open(os.path.join(*parts)) as f:
             return json.load(f)
 
-    def signed(receiver):
-        _, sign_args, payload = RECEIVERS[receiver]
+    def signed(receiver, payload=None):
+        _, sign_args, first = RECEIVERS[receiver]
+        payload = payload or first
         command = [args.hookline, "sign", "--format", "apigw", *sign_args,
                    os.path.join(args.events_dir, "payloads", payload)]
         return json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
@@ -218,7 +223,7 @@ def main():
     octopus_env = {k: v for k, v in env_of("OctopusWebhookFunction").items() if k not in certs_as_on_lambda}
     results += [
         measure("octopus-webhook, Debian cert dir", "baseline", [os.path.join(release, "octopus-webhook")],
-                octopus_env, signed("octopus-webhook"), args.runs, accepted),
+                octopus_env, signed("octopus-webhook", "octopus/order-delivered.json"), args.runs, accepted),
         # Before order-watch registers its order: with nothing due, the poller's run is one index query per shard.
         measure("order-poller", "function", [os.path.join(release, "order-poller")], env_of("OrderPollerFunction"),
                 load(args.events_dir, "order-poller", "schedule.json"), args.runs, polled),
@@ -228,7 +233,8 @@ def main():
                 args.runs, batch_ok),
         measure("python-receiver", "baseline",
                 [sys.executable, os.path.join(os.path.dirname(__file__), "python_receiver.py")],
-                env_of("OctopusWebhookFunction"), signed("octopus-webhook"), args.runs, accepted),
+                env_of("OctopusWebhookFunction"), signed("octopus-webhook", "octopus/order-delivered.json"),
+                args.runs, accepted),
     ]
     with open(args.json, "w") as out:
         json.dump(results, out, indent=1)

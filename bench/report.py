@@ -16,8 +16,8 @@ import zipfile
 
 MB = 1000 * 1000
 
-# The functions and which of them are receivers come from the cold-start harness's results.
-SCHEMES = ("octopus", "coinme", "owlpay", "std", "optty")
+# The functions and which of them are receivers come from the cold-start harness's results; the
+# schemes from the provider registry (scripts/bench.sh writes `hookline providers` beside them).
 # Zip budgets (MB): every receiver 3, the processor 6; the others are reported.
 RECEIVER_ZIP_BUDGET_MB = 3
 ZIP_BUDGET_MB = {"processor": 6}
@@ -36,7 +36,6 @@ INIT_STATED = (
     "init sets up TLS on purpose, so the first invoke does not: about 1.5 ms parses the bundle's "
     "trust roots, the rest builds the SDK configuration and clients"
 )
-STATED = {f"verify+parse 4 KiB vs bare HMAC-SHA256 ({p})": VERIFY_STATED for p in SCHEMES}
 
 
 # Verifying the most signatures a header may carry, against one, over the same body.
@@ -56,6 +55,12 @@ def criterion_mean_ns(criterion_dir, *benchmark_id):
         return json.load(f)["mean"]["point_estimate"]
 
 
+def schemes(bench_dir):
+    """The providers of the registry, as `hookline providers` printed them."""
+    with open(os.path.join(bench_dir, "providers.json")) as f:
+        return [p["name"] for p in json.load(f)]
+
+
 def verify_rows(args):
     """(scheme, size, verify ns, bare ns) from criterion, or at 4 KiB only from verify-ratio."""
     if args.quick:
@@ -64,7 +69,7 @@ def verify_rows(args):
                 if r.get("kind") != "candidates":
                     yield r["provider"], r["size"], r["verify_and_parse_ns"], r["bare_hmac_ns"], r["ratio"]
         return
-    for scheme in SCHEMES:
+    for scheme in schemes(args.bench_dir):
         for size in (1024, 4096, 65536):
             bare = criterion_mean_ns(args.criterion_dir, scheme, "bare_hmac_sha256", size)
             full = criterion_mean_ns(args.criterion_dir, scheme, "verify_and_parse", size)
@@ -80,7 +85,7 @@ def main():
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     rows = []
-    stated = dict(STATED)
+    stated = {f"verify+parse 4 KiB vs bare HMAC-SHA256 ({p})": VERIFY_STATED for p in schemes(args.bench_dir)}
 
     def row(figure, value, budget, ratio, ok):
         if ok is False and figure in stated:

@@ -14,12 +14,15 @@ source scripts/python-env.sh
 out=target/bench
 rm -rf "$out" && mkdir -p "$out"
 
-functions=(octopus-webhook coinme-webhook owlpay-webhook optty-webhook std-webhook order-watch order-poller processor)
+cargo build --locked -q -p hookline-cli  # the dev build the tests use: registry, emulator, signing
+hookline=target/debug/hookline
+# Every receiver of the provider registry, and the other functions.
+mapfile -t receivers < <("$hookline" providers --list | awk '{print $2}' | sort -u)
+functions=("${receivers[@]}" order-watch order-poller processor)
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 cargo build --release --locked "${packages[@]}" -p hello-lambda -p verify-bench
-cargo build --locked -q -p hookline-cli  # the dev build the tests use: emulator setup and signing
-hookline=target/debug/hookline
+"$hookline" providers > "$out/providers.json"
 
 report=(--release-dir target/release --bench-dir "$out")
 if ! $quick; then

@@ -14,7 +14,7 @@ fn verify(c: &mut Criterion) {
     for case in cases() {
         let mut group = c.benchmark_group(case.provider);
         for size in SIZES {
-            let (body, headers) = (case.make)(size);
+            let (body, headers) = case.make(size);
             group.throughput(Throughput::Bytes(body.len() as u64));
             group.bench_with_input(
                 BenchmarkId::new("bare_hmac_sha256", size),
