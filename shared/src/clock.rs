@@ -4,7 +4,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 /// The time source. Clones of a manual clock share its time.
 #[derive(Clone, Debug, Default)]
@@ -49,6 +52,23 @@ impl Clock {
     }
 }
 
+/// Deadlines below this (September 2001 in epoch milliseconds) cannot be absolute.
+const EARLIEST_ABSOLUTE_DEADLINE_MS: u64 = 1_000_000_000_000;
+
+/// The Lambda deadline (epoch milliseconds) as a monotonic instant. Some local emulators
+/// (`cargo lambda watch`) send the timeout itself instead of an absolute time: a value that
+/// cannot be a date is read as milliseconds from now.
+pub fn instant_of(deadline_ms: u64) -> Instant {
+    if deadline_ms < EARLIEST_ABSOLUTE_DEADLINE_MS {
+        return Instant::now() + Duration::from_millis(deadline_ms);
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +81,21 @@ mod tests {
         assert_eq!(clone.now_unix(), 1_030);
         assert_eq!(clone.now_utc().unix_timestamp(), 1_030);
         assert!(Clock::system().now_unix() > 1_700_000_000);
+    }
+
+    #[test]
+    fn absolute_and_relative_deadlines() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let left = |deadline| instant_of(deadline).saturating_duration_since(Instant::now());
+        assert!(left(now_ms + 30_000) > Duration::from_secs(29));
+        assert!(left(now_ms + 30_000) <= Duration::from_secs(30));
+        assert_eq!(left(now_ms - 1_000), Duration::ZERO);
+        assert!(
+            left(600_000) > Duration::from_secs(599),
+            "cargo lambda's relative timeout"
+        );
     }
 }

@@ -1,19 +1,23 @@
 //! hookline's shared library: everything the Lambda functions and the CLI are made of.
 //!
-//! Layers, each using only those below it (a test, `module_layers`, checks the imports):
+//! Layers, each importing only from its own and those below (`tests/module_layers.rs` checks
+//! the imports and prints them):
 //!
 //! 1. Services and their Lambda adapters: [`receiver`], [`processor`], [`poller`].
 //! 2. The provider registry, [`providers`]: one module per provider owning its routes, secret
 //!    lists, scheme, signer, processing rules, order API paths, watch rules and forwarded fields.
-//! 3. The domain: [`webhook`] (what a scheme is), [`signature`] and [`keyring`] (secrets),
-//!    [`plan`] (what an event asks), [`order`], [`order_state`] (states that never go backwards),
-//!    [`idempotency`] (claims), [`watch`] (watched orders and their cadence), [`message`] and
-//!    [`order_update`] (the two queue contracts), [`order_api`] (fetching orders, and its HTTP
-//!    client), [`redact`].
-//! 4. Adapters and ground: [`queue`] (SQS, memory), [`dynamo`], [`secrets_manager`], [`aws`],
-//!    [`emulator`], [`metrics`] (the EMF writer), [`telemetry`], [`config`], [`clock`],
-//!    [`store`] (what a store's failure is), [`dev_defaults`]; [`faults`]: failure injection at
-//!    every call of every port, for the crash-point tests and the storm.
+//! 3. Adapters with logic of their own: [`order_api`] (the HTTP client of provider APIs and its
+//!    tokens), [`secrets_manager`] (receiver secrets and their refresh), [`emulator`].
+//! 4. The domain: [`webhook`] (what a scheme is), [`keyring`] (secret lists), [`plan`] (what an
+//!    event asks), [`order`], [`order_state`] (states that never go backwards), [`idempotency`]
+//!    (claims), [`watch`] (watched orders and their cadence), [`message`] and [`order_update`]
+//!    (the two queue contracts), [`redact`]; each store with its DynamoDB and memory backends.
+//! 5. Ground: [`queue`] (SQS, memory), [`dynamo`], [`store`] (what a store's failure is),
+//!    [`signature`] (HMAC, constant time), [`config`], [`clock`], [`aws`], [`metrics`] (the EMF
+//!    writer), [`telemetry`], [`dev_defaults`].
+//!
+//! Above them all, `faults` (feature `faults`): failure injection at every call of every port, for the
+//! crash-point tests and the storm.
 
 pub mod aws;
 pub mod clock;

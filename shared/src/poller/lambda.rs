@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{Poller, registration};
+use crate::clock::instant_of;
 use crate::order_api::OrderApi;
-use crate::processor::lambda::instant_of;
 use crate::queue::Queue;
 use crate::watch::WatchStore;
 

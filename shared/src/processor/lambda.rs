@@ -1,14 +1,13 @@
 //! Adapter from the Lambda SQS event source to the processor: partial batch responses, so only
 //! the failed records are delivered again.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::{BatchRecord, Processor, RecordResult, process_batch};
+use crate::clock::instant_of;
 use crate::idempotency::EventStore;
 use crate::order_api::OrderApi;
 use crate::order_state::OrderStateStore;
@@ -65,42 +64,4 @@ pub fn batch_response(results: &[RecordResult]) -> SqsBatchResponse {
         })
         .collect();
     response
-}
-
-/// Deadlines below this (September 2001 in epoch milliseconds) cannot be absolute.
-const EARLIEST_ABSOLUTE_DEADLINE_MS: u64 = 1_000_000_000_000;
-
-/// The Lambda deadline (epoch milliseconds) as a monotonic instant. Some local emulators
-/// (`cargo lambda watch`) send the timeout itself instead of an absolute time: a value that
-/// cannot be a date is read as milliseconds from now.
-pub fn instant_of(deadline_ms: u64) -> Instant {
-    if deadline_ms < EARLIEST_ABSOLUTE_DEADLINE_MS {
-        return Instant::now() + Duration::from_millis(deadline_ms);
-    }
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn absolute_and_relative_deadlines() {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        let left = |deadline| instant_of(deadline).saturating_duration_since(Instant::now());
-        assert!(left(now_ms + 30_000) > Duration::from_secs(29));
-        assert!(left(now_ms + 30_000) <= Duration::from_secs(30));
-        assert_eq!(left(now_ms - 1_000), Duration::ZERO);
-        assert!(
-            left(600_000) > Duration::from_secs(599),
-            "cargo lambda's relative timeout"
-        );
-    }
 }
