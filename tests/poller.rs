@@ -15,7 +15,7 @@ use hookline::order_api::RetryPolicy;
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::order_update::OrderUpdate;
 use hookline::poller::{PollReport, Poller, PollerConfig};
-use hookline::processor::{Outcome, Processor, ProcessorConfig};
+use hookline::processor::{Processor, ProcessorConfig, RecordOutcome};
 use hookline::providers::octopus::OctopusOrderClient;
 use hookline::queue::SqsQueue;
 use hookline::signature::Secret;
@@ -168,7 +168,10 @@ impl Rig {
         for body in drain_queue(&self.sqs, &self.ingest_url).await {
             let (_, outcome) = self.processor.process(&body, deadline).await;
             assert!(
-                matches!(outcome, Outcome::Processed { .. } | Outcome::Duplicate),
+                matches!(
+                    outcome,
+                    RecordOutcome::Processed { .. } | RecordOutcome::Duplicate
+                ),
                 "{outcome:?}"
             );
         }
@@ -304,7 +307,10 @@ async fn a_webhook_and_a_poll_for_the_same_change_publish_one_update() {
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     let outcome = rig.processor.process_message(&message, deadline).await;
-    assert!(matches!(outcome, Outcome::Processed { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, RecordOutcome::Processed { .. }),
+        "{outcome:?}"
+    );
     // The poll sees the same delivery.
     assert_eq!(rig.round(t0).await.changes, 1);
     let updates = rig.updates().await;
@@ -416,7 +422,10 @@ async fn a_partial_delivery_is_watched_until_the_order_is_delivered() {
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     let outcome = rig.processor.process_message(&message, deadline).await;
-    assert!(matches!(outcome, Outcome::Processed { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, RecordOutcome::Processed { .. }),
+        "{outcome:?}"
+    );
     assert_eq!(
         rig.watch_state("WATCH#octopus#voucher#5500002")
             .await

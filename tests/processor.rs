@@ -14,7 +14,7 @@ use hookline::order_api::{FetchError, RetryPolicy};
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::order_update::OrderUpdate;
 use hookline::processor::{
-    BatchRecord, Outcome, ProcessError, Processor, ProcessorConfig, lambda, process_batch,
+    BatchRecord, ProcessError, Processor, ProcessorConfig, RecordOutcome, lambda, process_batch,
 };
 use hookline::providers::octopus::OctopusOrderClient;
 use hookline::queue::SqsQueue;
@@ -98,7 +98,7 @@ async fn rig_with(policy: RetryPolicy) -> Rig {
 }
 
 impl Rig {
-    async fn process(&self, body: &str) -> Outcome {
+    async fn process(&self, body: &str) -> RecordOutcome {
         process_with(&self.processor, body).await
     }
 
@@ -153,7 +153,7 @@ impl Rig {
     }
 }
 
-async fn process_with<E: EventStore>(processor: &DynamoProcessor<E>, body: &str) -> Outcome {
+async fn process_with<E: EventStore>(processor: &DynamoProcessor<E>, body: &str) -> RecordOutcome {
     processor
         .process(body, Instant::now() + Duration::from_secs(10))
         .await
@@ -200,9 +200,9 @@ fn delivered(event_id: &str, order_id: u64) -> String {
     )
 }
 
-fn assert_processed(outcome: &Outcome) {
+fn assert_processed(outcome: &RecordOutcome) {
     assert!(
-        matches!(outcome, Outcome::Processed { .. }),
+        matches!(outcome, RecordOutcome::Processed { .. }),
         "expected Processed, got {outcome:?}"
     );
 }
@@ -333,7 +333,7 @@ async fn unknown_event_type_completes_without_action() {
     assert!(
         matches!(
             outcome,
-            Outcome::Processed {
+            RecordOutcome::Processed {
                 known_type: false,
                 ..
             }
@@ -364,9 +364,9 @@ async fn duplicate_delivered_100_times_concurrently_takes_effect_once() {
         let mut again = Vec::new();
         for (i, outcome) in pending.iter().zip(outcomes) {
             match outcome {
-                Outcome::Processed { .. } => processed += 1,
-                Outcome::Duplicate => duplicates += 1,
-                Outcome::InProgressElsewhere => again.push(*i),
+                RecordOutcome::Processed { .. } => processed += 1,
+                RecordOutcome::Duplicate => duplicates += 1,
+                RecordOutcome::InProgressElsewhere => again.push(*i),
                 other => panic!("unexpected {other:?}"),
             }
         }
@@ -407,7 +407,7 @@ async fn crash_after_claim_is_processed_once_after_the_lease_expires() {
     // While its lease lives, a redelivery is refused and reported for retry.
     let outcome = rig.process(&body).await;
     assert!(
-        matches!(outcome, Outcome::InProgressElsewhere),
+        matches!(outcome, RecordOutcome::InProgressElsewhere),
         "{outcome:?}"
     );
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -417,7 +417,7 @@ async fn crash_after_claim_is_processed_once_after_the_lease_expires() {
     let key = event_key("octopus", "evt_crash");
     assert_eq!(rig.attr(&key, "attempts").await.as_deref(), Some("2"));
     assert_eq!(rig.attr(&key, "status").await.as_deref(), Some("COMPLETED"));
-    assert!(matches!(rig.process(&body).await, Outcome::Duplicate));
+    assert!(matches!(rig.process(&body).await, RecordOutcome::Duplicate));
     assert_eq!(rig.requests_to("/api/v1/orders/4242").await, 1);
     assert_eq!(rig.updates().await.len(), 1);
 }
@@ -487,7 +487,7 @@ async fn same_event_id_with_a_different_body_is_a_conflict() {
         json!({"id": 56, "status": "DELIVERED"}),
     );
     let outcome = rig.process(&forged).await;
-    assert!(matches!(outcome, Outcome::Conflict), "{outcome:?}");
+    assert!(matches!(outcome, RecordOutcome::Conflict), "{outcome:?}");
     assert!(
         outcome.is_failure(),
         "a conflict is left to retry and the DLQ"
@@ -510,7 +510,7 @@ async fn provider_500_retries_then_fails_and_releases_the_claim() {
     assert!(
         matches!(
             outcome,
-            Outcome::Failed(ProcessError::Fetch(FetchError::Status { status: 503 }))
+            RecordOutcome::Failed(ProcessError::Fetch(FetchError::Status { status: 503 }))
         ),
         "{outcome:?}"
     );
@@ -575,7 +575,7 @@ async fn provider_429_with_a_retry_after_past_the_deadline_fails_at_once() {
         assert!(
             matches!(
                 outcome,
-                Outcome::Failed(ProcessError::Fetch(FetchError::RateLimited { .. }))
+                RecordOutcome::Failed(ProcessError::Fetch(FetchError::RateLimited { .. }))
             ),
             "Retry-After {wait}: {outcome:?}"
         );
@@ -603,7 +603,7 @@ async fn provider_timeout_fails_the_record_within_the_deadline() {
     assert!(
         matches!(
             outcome,
-            Outcome::Failed(ProcessError::Fetch(FetchError::Timeout))
+            RecordOutcome::Failed(ProcessError::Fetch(FetchError::Timeout))
         ),
         "{outcome:?}"
     );
@@ -625,7 +625,7 @@ async fn provider_malformed_json_fails_without_retry() {
     assert!(
         matches!(
             outcome,
-            Outcome::Failed(ProcessError::Fetch(FetchError::Malformed))
+            RecordOutcome::Failed(ProcessError::Fetch(FetchError::Malformed))
         ),
         "{outcome:?}"
     );
@@ -644,7 +644,7 @@ async fn provider_404_fails_without_retry() {
     assert!(
         matches!(
             outcome,
-            Outcome::Failed(ProcessError::Fetch(FetchError::Status { status: 404 }))
+            RecordOutcome::Failed(ProcessError::Fetch(FetchError::Status { status: 404 }))
         ),
         "{outcome:?}"
     );
@@ -669,7 +669,7 @@ async fn a_redirect_is_not_followed_and_the_token_goes_nowhere_else() {
     assert!(
         matches!(
             outcome,
-            Outcome::Failed(ProcessError::Fetch(FetchError::Redirected { status: 302 }))
+            RecordOutcome::Failed(ProcessError::Fetch(FetchError::Redirected { status: 302 }))
         ),
         "{outcome:?}"
     );
@@ -700,7 +700,7 @@ async fn dynamodb_unreachable_at_claim_fails_before_any_effect() {
     };
     let outcome = process_with(&processor, &delivered("evt_db_down", 31)).await;
     assert!(
-        matches!(outcome, Outcome::Failed(ProcessError::Store(_))),
+        matches!(outcome, RecordOutcome::Failed(ProcessError::Store(_))),
         "{outcome:?}"
     );
     assert_eq!(rig.requests_to("/api/v1/orders/31").await, 0);
@@ -755,7 +755,7 @@ async fn dynamodb_unreachable_at_completion_publishes_once_and_holds_the_lease()
     );
     assert!(matches!(
         rig.process(&body).await,
-        Outcome::InProgressElsewhere
+        RecordOutcome::InProgressElsewhere
     ));
     assert_eq!(rig.requests_to("/api/v1/orders/32").await, 1);
 }

@@ -11,7 +11,7 @@ use hookline::message::QueueMessage;
 use hookline::order_api::{ApiToken, RetryPolicy};
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::order_update::OrderUpdate;
-use hookline::processor::{Outcome, Processor, ProcessorConfig};
+use hookline::processor::{Processor, ProcessorConfig, RecordOutcome};
 use hookline::providers::WebhookScheme;
 use hookline::providers::coinme::TEST_SECRET as COINME_TEST_SECRET;
 use hookline::providers::coinme::{CoinmeOptions, CoinmeScheme, Encoding};
@@ -308,13 +308,13 @@ async fn every_sample_reaches_sqs_and_then_the_order_updates_queue() {
         for message in &messages {
             let outcome = processor.process_message(message, deadline).await;
             assert!(
-                matches!(outcome, Outcome::Processed { .. }),
+                matches!(outcome, RecordOutcome::Processed { .. }),
                 "{}: {outcome:?}",
                 message.event_id
             );
             // A second delivery of the same message takes no effect.
             let again = processor.process_message(message, deadline).await;
-            assert!(matches!(again, Outcome::Duplicate), "{again:?}");
+            assert!(matches!(again, RecordOutcome::Duplicate), "{again:?}");
         }
         let updates: Vec<OrderUpdate> = drain_queue(&sqs, &updates_url)
             .await

@@ -14,7 +14,7 @@ use hookline::order_api::{ApiToken, OrderApi, RetryPolicy};
 use hookline::order_state::{MemoryOrderStateStore, OrderStateStore};
 use hookline::order_update::OrderUpdate;
 use hookline::poller::Poller;
-use hookline::processor::{BatchRecord, Outcome, Processor, ProcessorConfig, process_batch};
+use hookline::processor::{BatchRecord, Processor, ProcessorConfig, RecordOutcome, process_batch};
 use hookline::providers::{Provider, ProviderApis};
 use hookline::queue::{MemoryQueue, QueuedMessage};
 use hookline::redact::redact;
@@ -129,8 +129,10 @@ pub async fn run_in_memory<E, S, A, W>(
         let results = process_batch(&processor, records, Instant::now() + BATCH_TIMEOUT).await;
         for result in &results {
             match result.outcome {
-                Outcome::Processed { .. } => counters.processed.fetch_add(1, Ordering::Relaxed),
-                Outcome::Duplicate => counters.duplicates.fetch_add(1, Ordering::Relaxed),
+                RecordOutcome::Processed { .. } => {
+                    counters.processed.fetch_add(1, Ordering::Relaxed)
+                }
+                RecordOutcome::Duplicate => counters.duplicates.fetch_add(1, Ordering::Relaxed),
                 _ => 0,
             };
         }

@@ -342,7 +342,7 @@ impl World {
 
 /// What the end of a run says, per order and overall.
 #[derive(Debug, Default)]
-struct Outcome {
+struct EndState {
     /// State key → (final change key, every change key recorded).
     orders: BTreeMap<String, (String, BTreeSet<String>)>,
     /// State key → change key → the event that owns it.
@@ -352,10 +352,10 @@ struct Outcome {
     updates: BTreeMap<String, Vec<(String, String)>>,
 }
 
-fn outcome(world: &World) -> Outcome {
-    let mut result = Outcome {
+fn outcome(world: &World) -> EndState {
+    let mut result = EndState {
         wallet: world.states.wallet_movements(),
-        ..Outcome::default()
+        ..EndState::default()
     };
     for state in world.states.snapshot() {
         let key = state.order.state_key();
@@ -573,7 +573,7 @@ pub async fn storm(config: &StormConfig) -> StormReport {
     report
 }
 
-fn compare(expected: &Outcome, got: &Outcome) -> Vec<String> {
+fn compare(expected: &EndState, got: &EndState) -> Vec<String> {
     let mut found = Vec::new();
     for (key, (state, changes)) in &expected.orders {
         match got.orders.get(key) {

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{Outcome, PlanError, ProcessError, Processor, parse_message};
+use super::{PlanError, ProcessError, Processor, RecordOutcome, parse_message};
 use crate::idempotency::EventStore;
 use crate::order_api::OrderApi;
 use crate::order_state::OrderStateStore;
@@ -27,7 +27,7 @@ pub struct RecordResult {
     pub message_id: String,
     /// `None` when the body was not an ingest message.
     pub provider: Option<String>,
-    pub outcome: Outcome,
+    pub outcome: RecordOutcome,
     pub latency: Duration,
 }
 
@@ -89,7 +89,7 @@ where
             let outcome = processor.process_message(&message, deadline).await;
             (Some(message.provider), outcome)
         }
-        Err(error) => (None, Outcome::Failed(error.into())),
+        Err(error) => (None, RecordOutcome::Failed(error.into())),
     };
     log_outcome(&outcome);
     RecordResult {
@@ -101,9 +101,9 @@ where
 }
 
 /// One log line per decision.
-fn log_outcome(outcome: &Outcome) {
+fn log_outcome(outcome: &RecordOutcome) {
     match outcome {
-        Outcome::Processed {
+        RecordOutcome::Processed {
             fetch_latency,
             state,
             known_type,
@@ -114,14 +114,16 @@ fn log_outcome(outcome: &Outcome) {
             known_type,
             "event processed"
         ),
-        Outcome::Duplicate => tracing::info!("duplicate delivery; already processed, acknowledged"),
-        Outcome::InProgressElsewhere => {
+        RecordOutcome::Duplicate => {
+            tracing::info!("duplicate delivery; already processed, acknowledged")
+        }
+        RecordOutcome::InProgressElsewhere => {
             tracing::info!("event is being processed by another invocation; retried later")
         }
-        Outcome::Conflict => tracing::error!(
+        RecordOutcome::Conflict => tracing::error!(
             "event id seen before with a different body; not processed, left to retry and the dead-letter queue"
         ),
-        Outcome::Failed(error) => {
+        RecordOutcome::Failed(error) => {
             let cause = match error {
                 ProcessError::Plan(_) => "malformed",
                 ProcessError::Store(_) => "store",

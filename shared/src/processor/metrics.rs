@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{Outcome as RecordOutcome, ProcessError, RecordResult};
+use super::{ProcessError, RecordOutcome, RecordResult};
 use crate::metrics::emf_line;
 
 /// The metrics of one processor batch: one line per provider, counts and latencies.

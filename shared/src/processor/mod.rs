@@ -107,7 +107,7 @@ pub enum ProcessError {
 
 /// What became of one record.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum RecordOutcome {
     /// Took effect now.
     Processed {
         /// How long the follow-up fetch took, when there was one.
@@ -126,7 +126,7 @@ pub enum Outcome {
     Failed(ProcessError),
 }
 
-impl Outcome {
+impl RecordOutcome {
     /// Whether SQS should deliver the record again.
     pub fn is_failure(&self) -> bool {
         matches!(
@@ -154,21 +154,29 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
     Processor<E, S, A, U, W>
 {
     /// Processes one ingest message body. `deadline` is when the invocation ends.
-    pub async fn process(&self, body: &str, deadline: Instant) -> (Option<QueueMessage>, Outcome) {
+    pub async fn process(
+        &self,
+        body: &str,
+        deadline: Instant,
+    ) -> (Option<QueueMessage>, RecordOutcome) {
         match parse_message(body) {
             Ok(message) => {
                 let outcome = self.process_message(&message, deadline).await;
                 (Some(message), outcome)
             }
-            Err(error) => (None, Outcome::Failed(error.into())),
+            Err(error) => (None, RecordOutcome::Failed(error.into())),
         }
     }
 
     /// Processes one parsed ingest message.
-    pub async fn process_message(&self, message: &QueueMessage, deadline: Instant) -> Outcome {
+    pub async fn process_message(
+        &self,
+        message: &QueueMessage,
+        deadline: Instant,
+    ) -> RecordOutcome {
         let plan = match plan(message) {
             Ok(plan) => plan,
-            Err(error) => return Outcome::Failed(error.into()),
+            Err(error) => return RecordOutcome::Failed(error.into()),
         };
         let work_deadline = deadline
             .checked_sub(self.config.deadline_margin)
@@ -196,10 +204,10 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                     );
                 }
             }
-            Ok(Claim::AlreadyCompleted) => return Outcome::Duplicate,
-            Ok(Claim::InProgress { .. }) => return Outcome::InProgressElsewhere,
-            Ok(Claim::Conflict) => return Outcome::Conflict,
-            Err(error) => return Outcome::Failed(error.into()),
+            Ok(Claim::AlreadyCompleted) => return RecordOutcome::Duplicate,
+            Ok(Claim::InProgress { .. }) => return RecordOutcome::InProgressElsewhere,
+            Ok(Claim::Conflict) => return RecordOutcome::Conflict,
+            Err(error) => return RecordOutcome::Failed(error.into()),
         }
 
         match self.apply(message, &plan, work_deadline).await {
@@ -229,7 +237,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                         "the provider announced a new signing secret: add it to the receiver's active secrets before the old one is retired"
                     );
                 }
-                Outcome::Processed {
+                RecordOutcome::Processed {
                     fetch_latency,
                     state,
                     known_type: plan.known_type,
@@ -244,7 +252,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 {
                     tracing::warn!(error = %release, "could not release the claim; it frees itself when the lease ends");
                 }
-                Outcome::Failed(error)
+                RecordOutcome::Failed(error)
             }
         }
     }

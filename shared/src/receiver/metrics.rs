@@ -2,14 +2,14 @@
 
 use time::OffsetDateTime;
 
-use super::Outcome;
+use super::ReceiveOutcome;
 use crate::metrics::emf_line;
 
 /// The metrics of one receiver request. `scheme` names the provider of a refused request; an
 /// accepted one is counted under the provider its event names (`std:{source}`, `owlpay-harbor`).
-pub fn receiver_outcome(scheme: &str, outcome: &Outcome, at: OffsetDateTime) -> String {
+pub fn receiver_outcome(scheme: &str, outcome: &ReceiveOutcome, at: OffsetDateTime) -> String {
     match outcome {
-        Outcome::Accepted { event, .. } if !event.known_type => emf_line(
+        ReceiveOutcome::Accepted { event, .. } if !event.known_type => emf_line(
             at,
             &[("provider", event.provider.as_str())],
             &[
@@ -17,17 +17,17 @@ pub fn receiver_outcome(scheme: &str, outcome: &Outcome, at: OffsetDateTime) -> 
                 ("UnknownEventType", 1.0, "Count"),
             ],
         ),
-        Outcome::Accepted { event, .. } => emf_line(
+        ReceiveOutcome::Accepted { event, .. } => emf_line(
             at,
             &[("provider", event.provider.as_str())],
             &[("WebhookAccepted", 1.0, "Count")],
         ),
-        Outcome::Rejected(rejection) => emf_line(
+        ReceiveOutcome::Rejected(rejection) => emf_line(
             at,
             &[("provider", scheme), ("reason", rejection.metric_reason())],
             &[("WebhookRejected", 1.0, "Count")],
         ),
-        Outcome::EnqueueFailed { event } => emf_line(
+        ReceiveOutcome::EnqueueFailed { event } => emf_line(
             at,
             &[("provider", event.provider.as_str())],
             &[("EnqueueFailed", 1.0, "Count")],
@@ -50,7 +50,7 @@ mod tests {
     fn rejected_carries_provider_and_reason() {
         let line = receiver_outcome(
             "octopus",
-            &Outcome::Rejected(Rejection::InvalidSignature("x")),
+            &ReceiveOutcome::Rejected(Rejection::InvalidSignature("x")),
             datetime!(2026-11-22 10:00:00 UTC),
         );
         let emf = parse(&line);
@@ -83,7 +83,7 @@ mod tests {
         for (rejection, reason) in cases {
             let emf = parse(&receiver_outcome(
                 "octopus",
-                &Outcome::Rejected(rejection),
+                &ReceiveOutcome::Rejected(rejection),
                 datetime!(2026-11-22 10:00:00 UTC),
             ));
             assert_eq!(emf["reason"], reason);
@@ -101,7 +101,7 @@ mod tests {
         };
         let emf = parse(&receiver_outcome(
             "octopus",
-            &Outcome::EnqueueFailed { event },
+            &ReceiveOutcome::EnqueueFailed { event },
             datetime!(2026-11-22 10:00:00 UTC),
         ));
         assert_eq!(emf["EnqueueFailed"], 1.0);
@@ -121,7 +121,7 @@ mod tests {
         };
         let line = receiver_outcome(
             "octopus",
-            &Outcome::Accepted {
+            &ReceiveOutcome::Accepted {
                 event,
                 message_id: "m-1".into(),
             },

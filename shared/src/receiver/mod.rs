@@ -16,7 +16,7 @@ use crate::webhook::{Rejection, Route, VerifiedEvent, WebhookScheme};
 
 /// What happened to one request, for logs and metrics.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ReceiveOutcome {
     Accepted {
         event: VerifiedEvent,
         message_id: String,
@@ -34,7 +34,7 @@ pub struct Reply {
     pub status: u16,
     /// JSON body.
     pub body: String,
-    pub outcome: Outcome,
+    pub outcome: ReceiveOutcome,
 }
 
 impl Reply {
@@ -129,7 +129,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
                 Reply {
                     status: 200,
                     body: json!({"received": true, "event_id": event.event_id}).to_string(),
-                    outcome: Outcome::Accepted { event, message_id },
+                    outcome: ReceiveOutcome::Accepted { event, message_id },
                 }
             }
             Err(error) => {
@@ -143,7 +143,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
                 Reply {
                     status: 503,
                     body: json!({"error": "enqueue_failed"}).to_string(),
-                    outcome: Outcome::EnqueueFailed { event },
+                    outcome: ReceiveOutcome::EnqueueFailed { event },
                 }
             }
         }
@@ -194,7 +194,7 @@ fn rejected(rejection: Rejection) -> Reply {
     Reply {
         status: rejection.status(),
         body: json!({"error": rejection.error_code(), "detail": rejection.to_string()}).to_string(),
-        outcome: Outcome::Rejected(rejection),
+        outcome: ReceiveOutcome::Rejected(rejection),
     }
 }
 
@@ -276,7 +276,9 @@ mod tests {
         let receiver = receiver();
         let reply = post(&receiver, &signed_headers(body), body).await;
         assert_eq!(reply.status, 200);
-        assert!(matches!(reply.outcome, Outcome::Accepted { ref event, .. } if !event.known_type));
+        assert!(
+            matches!(reply.outcome, ReceiveOutcome::Accepted { ref event, .. } if !event.known_type)
+        );
         assert_eq!(receiver.queue().len(), 1);
     }
 
@@ -483,6 +485,9 @@ mod tests {
             .await;
         assert_eq!(reply.status, 503);
         assert_eq!(reply.body, r#"{"error":"enqueue_failed"}"#);
-        assert!(matches!(reply.outcome, Outcome::EnqueueFailed { .. }));
+        assert!(matches!(
+            reply.outcome,
+            ReceiveOutcome::EnqueueFailed { .. }
+        ));
     }
 }
