@@ -170,6 +170,17 @@ pub fn optional_number<T: std::str::FromStr + PartialOrd + Default>(
     }
 }
 
+/// An environment of `(name, value)` pairs, for tests.
+#[cfg(test)]
+pub(crate) fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name| {
+        pairs
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
+    }
+}
+
 /// A variable that must be set and not blank.
 pub fn required(
     lookup: &impl Fn(&str) -> Option<String>,
@@ -183,15 +194,6 @@ pub fn required(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.to_string())
-        }
-    }
 
     #[test]
     fn receivers_need_the_queue() {

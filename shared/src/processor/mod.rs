@@ -368,12 +368,8 @@ mod tests {
     #[test]
     fn processor_env_with_defaults() {
         let base = [(EVENTS_TABLE, "t"), (ORDER_UPDATES_QUEUE_URL, "http://q")];
-        let lookup = |name: &str| {
-            base.iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.to_string())
-        };
-        let config = ProcessorConfig::from_env(&ProcessorEnv::from_lookup(lookup).unwrap());
+        let env = ProcessorEnv::from_lookup(crate::config::lookup(&base)).unwrap();
+        let config = ProcessorConfig::from_env(&env);
         assert_eq!(config.record_ttl_secs, 7 * 24 * 3600);
         assert_eq!(config.concurrency, 8);
     }

@@ -89,6 +89,13 @@ pub type Settings<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// Builds a provider's scheme from its loaded secret lists and settings.
 pub type SchemeFn = fn(&LoadedSecrets, Settings<'_>) -> Result<Box<dyn WebhookScheme>, SetupError>;
 
+/// A provider's own scheme constructor, for [`ProviderSpec::scheme`]: the scheme boxed.
+pub(crate) fn boxed<S: WebhookScheme + 'static>(
+    scheme: Result<S, SetupError>,
+) -> Result<Box<dyn WebhookScheme>, SetupError> {
+    scheme.map(|scheme| Box::new(scheme) as Box<dyn WebhookScheme>)
+}
+
 /// For events that are only hints ([`Action::Confirm`]): the state a fetched order shows, from
 /// the notification's claim, its data and the fetched order.
 pub type ConfirmFn = fn(&OrderState, &Value, &Value) -> Result<OrderState, FetchError>;

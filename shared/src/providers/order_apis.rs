@@ -105,16 +105,8 @@ impl OrderApi for ProviderApis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::lookup;
     use crate::providers::{octopus, optty};
-
-    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.to_string())
-        }
-    }
 
     #[test]
     fn optty_api_needs_its_key() {

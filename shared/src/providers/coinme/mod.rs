@@ -7,7 +7,7 @@ mod webhook;
 
 pub use webhook::*;
 
-use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute, WebhookScheme};
+use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute};
 use crate::config::ConfigError;
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::signature::{Secret, SecretSet};
@@ -52,20 +52,13 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     }],
     secrets: SECRETS,
     settings: &[SIGNATURE_HEADER_VAR, SIGNATURE_ENCODING_VAR],
-    scheme: boxed_scheme,
+    scheme: |secrets, settings| super::boxed(scheme(secrets, settings)),
     plan: plan::plan,
     confirm: None,
     order_api: None,
     forwarded_fields: None,
     watch: None,
 };
-
-fn boxed_scheme(
-    secrets: &LoadedSecrets,
-    settings: Settings<'_>,
-) -> Result<Box<dyn WebhookScheme>, SetupError> {
-    Ok(Box::new(scheme(secrets, settings)?))
-}
 
 fn sign(request: &SignRequest<'_>) -> Result<Signed, String> {
     let options = options(request.settings).map_err(|e| e.to_string())?;
@@ -101,15 +94,7 @@ pub fn options(lookup: Settings<'_>) -> Result<CoinmeOptions, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.to_string())
-        }
-    }
+    use crate::config::lookup;
 
     #[test]
     fn coinme_options_default_and_override() {

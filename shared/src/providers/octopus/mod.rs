@@ -13,8 +13,7 @@ pub use observe::observe;
 pub use webhook::*;
 
 use super::{
-    EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest, Signed, WatchRules,
-    WebhookRoute, WebhookScheme,
+    EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest, Signed, WatchRules, WebhookRoute,
 };
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::order::{OrderKind, OrderRef};
@@ -64,7 +63,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     }],
     secrets: SECRETS,
     settings: &[],
-    scheme: boxed_scheme,
+    scheme: |secrets, settings| super::boxed(scheme(secrets, settings)),
     plan: plan::plan,
     confirm: None,
     order_api: Some(OrderApiSpec {
@@ -85,13 +84,6 @@ pub static SPEC: ProviderSpec = ProviderSpec {
         observe,
     }),
 };
-
-fn boxed_scheme(
-    secrets: &LoadedSecrets,
-    settings: Settings<'_>,
-) -> Result<Box<dyn WebhookScheme>, SetupError> {
-    Ok(Box::new(scheme(secrets, settings)?))
-}
 
 fn sign(request: &SignRequest<'_>) -> Result<Signed, String> {
     let key = Secret::new(request.secret.as_bytes());

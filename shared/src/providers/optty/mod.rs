@@ -9,10 +9,7 @@ mod webhook;
 pub use api::{OpttyOrderClient, OpttyPaths, optty_reference};
 pub use webhook::*;
 
-use super::{
-    EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute,
-    WebhookScheme,
-};
+use super::{EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute};
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::order::OrderRef;
 use crate::order_api::{FetchError, OrderPath};
@@ -61,7 +58,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     }],
     secrets: SECRETS,
     settings: &[],
-    scheme: boxed_scheme,
+    scheme: |secrets, settings| super::boxed(scheme(secrets, settings)),
     plan: plan::plan,
     confirm: Some(plan::confirm),
     order_api: Some(OrderApiSpec {
@@ -76,13 +73,6 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     forwarded_fields: Some(FORWARDED_FIELDS),
     watch: None,
 };
-
-fn boxed_scheme(
-    secrets: &LoadedSecrets,
-    settings: Settings<'_>,
-) -> Result<Box<dyn WebhookScheme>, SetupError> {
-    Ok(Box::new(scheme(secrets, settings)?))
-}
 
 /// Optty signs nothing: the secret is the path token.
 fn sign(request: &SignRequest<'_>) -> Result<Signed, String> {

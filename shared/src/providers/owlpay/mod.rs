@@ -6,7 +6,7 @@ mod webhook;
 
 pub use webhook::*;
 
-use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute, WebhookScheme};
+use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute};
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::signature::{Secret, SecretSet};
 
@@ -64,20 +64,13 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     ],
     secrets: SECRETS,
     settings: &[],
-    scheme: boxed_scheme,
+    scheme: |secrets, settings| super::boxed(scheme(secrets, settings)),
     plan: plan::plan,
     confirm: None,
     order_api: None,
     forwarded_fields: None,
     watch: None,
 };
-
-fn boxed_scheme(
-    secrets: &LoadedSecrets,
-    settings: Settings<'_>,
-) -> Result<Box<dyn WebhookScheme>, SetupError> {
-    Ok(Box::new(scheme(secrets, settings)?))
-}
 
 fn sign_owlpay(request: &SignRequest<'_>) -> Result<Signed, String> {
     Ok(sign(Variant::OwlPay, request))

@@ -6,7 +6,7 @@ mod webhook;
 
 pub use webhook::*;
 
-use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute, WebhookScheme};
+use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute};
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 
 /// The test source and its secret (`whsec_` + base64 of `hookline-std-test-secret`).
@@ -48,20 +48,13 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     }],
     secrets: SECRETS,
     settings: &[],
-    scheme: boxed_scheme,
+    scheme: |secrets, settings| super::boxed(scheme(secrets, settings)),
     plan: plan::plan,
     confirm: None,
     order_api: None,
     forwarded_fields: None,
     watch: None,
 };
-
-fn boxed_scheme(
-    secrets: &LoadedSecrets,
-    settings: Settings<'_>,
-) -> Result<Box<dyn WebhookScheme>, SetupError> {
-    Ok(Box::new(scheme(secrets, settings)?))
-}
 
 fn sign(request: &SignRequest<'_>) -> Result<Signed, String> {
     let secrets = parse_secrets(request.secret).map_err(|e| e.to_string())?;
