@@ -155,6 +155,7 @@ impl Args for LocalSecrets {
             cmd.arg(
                 Arg::new(list.env_prefix)
                     .long(format!("{}-secrets", route.name))
+                    .value_name("LIST")
                     .env(list.list_var())
                     .default_value(list.test_value)
                     .hide_env_values(true)
@@ -248,6 +249,7 @@ impl Args for LocalApis {
             cmd.arg(
                 Arg::new(base.clone())
                     .long(base)
+                    .value_name("URL")
                     .env(api.base_url_var)
                     .help(format!(
                         "The {name} API the processor fetches from (default: a stand-in serving events/provider-api/)"
@@ -256,6 +258,7 @@ impl Args for LocalApis {
             .arg(
                 Arg::new(token.clone())
                     .long(token)
+                    .value_name("TOKEN")
                     .env(api.token_var)
                     .default_value(api.test_token)
                     .hide_env_values(true)
