@@ -547,3 +547,22 @@ def test_every_provider_in_the_registry_is_complete(resources):
                 assert signed["routeKey"] == route["route_key"], payload
             batch = json.loads((ROOT / route["processor_sample"]).read_text())
             assert len(batch["Records"]) == len(payloads), route["processor_sample"]
+
+
+XRAY_WRITE = ("AWSXrayWriteOnlyAccess", "AWSXRayDaemonWriteAccess")
+
+
+def test_every_function_may_write_to_xray_when_tracing_is_active(resources):
+    """Lambda refuses Active tracing to a role without X-Ray write permission: the stack would
+    fail to create with TracingMode=Active."""
+    for name, function in resources.items():
+        if function["Type"] != "AWS::Lambda::Function":
+            continue
+        assert function["Properties"]["TracingConfig"] == {"Mode": {"Ref": "TracingMode"}}, name
+        role = resources[function["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+        arns = role["ManagedPolicyArns"]
+        if isinstance(arns, dict):
+            condition, when_active, _ = arns["Fn::If"]
+            assert condition == "TracingEnabled", name
+            arns = when_active
+        assert any(x in json.dumps(arns) for x in XRAY_WRITE), name
