@@ -566,3 +566,41 @@ def test_every_function_may_write_to_xray_when_tracing_is_active(resources):
             assert condition == "TracingEnabled", name
             arns = when_active
         assert any(x in json.dumps(arns) for x in XRAY_WRITE), name
+
+
+def evaluate(expression, params):
+    """A rule's expression under `params`: the few intrinsic functions the rules use."""
+    if isinstance(expression, dict):
+        (name, args), = expression.items()
+        if name == "Ref":
+            return params.get(args, "")
+        if name == "Fn::Equals":
+            return evaluate(args[0], params) == evaluate(args[1], params)
+        if name == "Fn::Not":
+            return not evaluate(args[0], params)
+        if name == "Fn::And":
+            return all(evaluate(a, params) for a in args)
+        if name == "Fn::Or":
+            return any(evaluate(a, params) for a in args)
+        raise AssertionError(f"unexpected {name} in a rule")
+    return expression
+
+
+def broken_rules(params):
+    rules = raw_template().get("Rules", {})
+    return [
+        name for name, rule in rules.items()
+        if evaluate(rule.get("RuleCondition", True), params)
+        and not all(evaluate(a["Assert"], params) for a in rule["Assertions"])
+    ]
+
+
+def test_parameter_combinations_that_would_fail_later_are_refused_at_deploy():
+    base = {"OctopusWebhookSecretName": "s", "OctopusApiBaseUrl": "u", "OctopusApiTokenSecretName": "t"}
+    assert broken_rules(base) == []
+    optty = {**base, "OpttyPathTokenSecretName": "p", "OpttyApiBaseUrl": "https://o", "OpttyApiKeySecretName": "k"}
+    assert broken_rules(optty) == []
+    assert broken_rules({**base, "OpttyApiBaseUrl": "https://o"}) == ["OpttyApiNeedsItsKey"]
+    assert broken_rules({**base, "OpttyPathTokenSecretName": "p"}) == ["OpttyReceiverNeedsTheOpttyApi"]
+    assert broken_rules({**base, "OwlPayHarborWebhookSecretName": "h"}) == ["HarborNeedsOwlPay"]
+    assert broken_rules({**base, "OwlPayWebhookSecretName": "o", "OwlPayHarborWebhookSecretName": "h"}) == []
