@@ -126,9 +126,15 @@ def test_the_poller_runs_every_minute_alone_with_least_privilege(resources):
     schedule = resources["OrderPollerFunctionEveryMinute"]["Properties"]
     assert schedule["ScheduleExpression"] == "rate(1 minute)"
     assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["OrderPollerFunction", "Arn"]}
-    assert "${AWS::StackName}" in schedule["Name"]["Fn::Sub"], "one schedule name per stack"
+    # Unique per stack through the stack's own group, whose name CloudFormation generates: a
+    # name with the stack's name in it would not fit 64 characters for long stack names.
+    assert schedule["GroupName"] == {"Ref": "OrderPollerScheduleGroup"}
+    assert "Name" not in resources["OrderPollerScheduleGroup"].get("Properties", {})
+    assert "StackName" not in json.dumps(schedule["Name"])
     function = resources["OrderPollerFunction"]["Properties"]
-    assert function["ReservedConcurrentExecutions"] == 1
+    reserved = function["ReservedConcurrentExecutions"]["Fn::If"]
+    assert reserved == ["ReservesPollerConcurrency", 1, {"Ref": "AWS::NoValue"}]
+    assert raw_template()["Parameters"]["PollerReservedConcurrency"]["Default"] == "true"
     assert function["Timeout"] <= 60, "a run ends before the next minute's starts"
     granted = {}
     for statement in statements_of(resources["OrderPollerRole"]):
