@@ -440,12 +440,15 @@ def test_alarms_watch_the_metrics_the_code_emits(resources):
 
 
 def test_every_function_keeps_its_logs_for_the_retention_period(resources):
+    """Each function logs to a group of the template that exists before the function: were the
+    group named after the function, Lambda could create it first (the schedule invokes the
+    poller at once) and the stack would fail on the name."""
     functions = [n for n, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
-    groups = [r["Properties"] for r in resources.values()
-              if r["Type"] == "AWS::Logs::LogGroup" and "LogGroupName" in r["Properties"]]
     for function in functions:
-        group = next(g for g in groups if f"${{{function}}}" in g["LogGroupName"]["Fn::Sub"])
-        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        group_ref = resources[function]["Properties"]["LoggingConfig"]["LogGroup"]
+        group = resources[group_ref["Ref"]]["Properties"]
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}, function
+        assert function not in json.dumps(group["LogGroupName"]), function
 
 
 def test_dashboard_body_is_json_with_the_metrics_it_promises(resources):
