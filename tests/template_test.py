@@ -85,7 +85,8 @@ def test_each_receiver_is_a_rust_lambda_on_arm64():
         assert (ROOT / code_dir / "Cargo.toml").is_file()
     globals_ = template["Globals"]["Function"]
     assert globals_["Runtime"] == "provided.al2023"
-    assert globals_["Architectures"] == ["arm64"]
+    assert globals_["Architectures"] == [{"Ref": "Architecture"}]
+    assert raw_template()["Parameters"]["Architecture"]["Default"] == "arm64"
     assert globals_["Handler"] == "bootstrap"
 
 
@@ -613,3 +614,16 @@ def test_parameter_combinations_that_would_fail_later_are_refused_at_deploy():
     assert broken_rules({**base, "OpttyPathTokenSecretName": "p"}) == ["OpttyReceiverNeedsTheOpttyApi"]
     assert broken_rules({**base, "OwlPayHarborWebhookSecretName": "h"}) == ["HarborNeedsOwlPay"]
     assert broken_rules({**base, "OwlPayWebhookSecretName": "o", "OwlPayHarborWebhookSecretName": "h"}) == []
+
+
+def test_sam_builds_for_the_architecture_parameter():
+    """`sam build` (and `sam local`) resolve the Architecture parameter, its default or an
+    override, for every function: the cargo-lambda build targets it."""
+    from samcli.lib.providers.sam_function_provider import SamFunctionProvider
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+    for overrides, expected in ((None, "arm64"), ({"Architecture": "x86_64"}, "x86_64")):
+        stacks, _ = SamLocalStackProvider.get_stacks(str(ROOT / "template.yaml"), parameter_overrides=overrides)
+        functions = list(SamFunctionProvider(stacks).get_all())
+        assert len(functions) == len([r for r in raw_template()["Resources"].values()
+                                      if r["Type"] == "AWS::Serverless::Function"])
+        assert {f.architecture for f in functions} == {expected}
