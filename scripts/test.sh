@@ -8,4 +8,4 @@ rm -rf target/tmp/reliability
 cargo test --workspace --locked
 echo "== reliability figures (README, Reliability)"
 cat target/tmp/reliability/*.txt
-"$HOOKLINE_VENV/bin/python" -m pytest -q tests/template_test.py
+"$HOOKLINE_VENV/bin/python" -m pytest -q tests/template_test.py tests/deploy_rehearsal_test.py
