@@ -25,6 +25,18 @@ mkdir -p "$cache"
 sudo_=()
 [ "$(id -u)" = 0 ] || sudo_=(sudo)
 
+# What this run started stops with it (a full run; --setup leaves it running).
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if $started_dockerd; then
+    docker ps -q | xargs -r docker kill > /dev/null 2>&1 || true
+    "${sudo_[@]}" kill "$(cat /var/run/docker.pid 2>/dev/null)" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+started_dockerd=false
+
 # 1. Docker and debootstrap.
 if ! command -v dockerd > /dev/null || ! command -v debootstrap > /dev/null; then
   "${sudo_[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -34,7 +46,6 @@ if ! command -v dockerd > /dev/null || ! command -v debootstrap > /dev/null; the
       docker.io debootstrap >> "$out/apt.log" 2>&1
   }
 fi
-started_dockerd=false
 if ! docker info > /dev/null 2>&1; then
   # No forwarding beyond this host: the containers reach it on docker0, and nothing else.
   "${sudo_[@]}" sh -c 'nohup dockerd --ip-forward=false > /var/log/hookline-dockerd.log 2>&1 &'
@@ -49,11 +60,14 @@ image=public.ecr.aws/lambda/provided:al2023-x86_64
 if ! docker image inspect "$image" > /dev/null 2>&1; then
   rootfs_tar="$cache/lambda-base-rootfs.tar"
   if [ ! -s "$rootfs_tar" ]; then
-    mirror=$(grep -rhoE '^(URIs:|deb) *https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-      | head -1 | grep -oE 'https?://[^ ]+' || true)
+    # The Debian mirror apt is configured with (apt reads only *.list and *.sources files).
+    mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
+      2>/dev/null | grep -E '^(URIs:|deb )' | grep -oE 'https?://[^ ]+' | grep -i debian \
+      | grep -v -- '-security' | head -1 || true)
     rootfs=$(mktemp -d)
     "${sudo_[@]}" debootstrap --variant=minbase --include=ca-certificates bookworm "$rootfs" \
-      "${mirror:-http://deb.debian.org/debian}" > "$out/debootstrap.log" 2>&1
+      "${mirror:-http://deb.debian.org/debian}" > "$out/debootstrap.log" 2>&1 \
+      || { tail -5 "$out/debootstrap.log" >&2; exit 1; }
     "${sudo_[@]}" tar -C "$rootfs" -cf "$rootfs_tar" .
     "${sudo_[@]}" rm -rf "$rootfs"
   fi
@@ -71,16 +85,6 @@ cargo build --release --locked -q "${packages[@]}"
 "$HOOKLINE_VENV/bin/python" scripts/sam_local_template.py --out-dir "$out" > /dev/null
 
 # 4. moto and the stand-in API where the containers reach them (events/env.json's ports).
-# What this run started stops with it (a full run; --setup leaves it running).
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if $started_dockerd; then
-    docker ps -q | xargs -r docker kill > /dev/null 2>&1 || true
-    "${sudo_[@]}" kill "$(cat /var/run/docker.pid 2>/dev/null)" 2>/dev/null || true
-  fi
-}
-trap cleanup EXIT
 if ! curl -sf "http://$host_ip:5000/moto-api/" > /dev/null; then
   "$HOOKLINE_VENV/bin/moto_server" -H "$host_ip" -p 5000 > "$out/moto.log" 2>&1 &
   pids+=($!)

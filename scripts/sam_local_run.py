@@ -21,10 +21,12 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
-# Processor samples that report a batch item failure, and which: two copies of one event in one
-# batch are processed at once, so the second may find the first's claim in progress and be
-# delivered again (or find it completed and be acknowledged). Every other sample reports none.
-MAY_FAIL = {"duplicate-and-unknown-type.json": {"00000000-0000-4000-8000-000000000002"}}
+# Processor samples that may report a batch item failure, and which: the two copies of one event
+# in one batch are processed at once, so whichever claims second may find the other's claim in
+# progress and be delivered again (or find it completed and be acknowledged): one of them at
+# most. Every other sample reports none.
+MAY_FAIL = {"duplicate-and-unknown-type.json": {"00000000-0000-4000-8000-000000000001",
+                                                "00000000-0000-4000-8000-000000000002"}}
 
 
 def free_port():
@@ -110,7 +112,8 @@ def main():
 
             def batch(body, allowed=allowed):
                 failed = {f["itemIdentifier"] for f in (body or {}).get("batchItemFailures", [])}
-                return None if failed <= allowed else f"batch item failures {sorted(failed)}"
+                fine = failed <= allowed and len(failed) <= 1
+                return None if fine else f"batch item failures {sorted(failed)}"
             invoke("ProcessorFunction", sample, batch)
         invoke("OrderPollerFunction", EVENTS / "order-poller/schedule.json",
                lambda body: None if isinstance((body or {}).get("polled"), int) else "no run report")
