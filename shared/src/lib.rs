@@ -11,7 +11,7 @@
 //! 4. The domain: [`webhook`] (what a scheme is), [`keyring`] (secret lists), [`plan`] (what an
 //!    event asks), [`order`], [`order_state`] (states that never go backwards), [`idempotency`]
 //!    (claims), [`watch`] (watched orders and their cadence), [`message`] and [`order_update`]
-//!    (the two queue contracts), [`redact`]; each store with its DynamoDB and memory backends.
+//!    (the two queue contracts), [`test_event`] (what `hookline smoke` sends), [`redact`]; each store with its DynamoDB and memory backends.
 //! 5. Ground: [`queue`] (SQS, memory), [`dynamo`], [`store`] (what a store's failure is),
 //!    [`signature`] (HMAC, constant time), [`config`], [`clock`], [`aws`], [`metrics`] (the EMF
 //!    writer), [`telemetry`], [`dev_defaults`].
@@ -46,5 +46,6 @@ pub mod secrets_manager;
 pub mod signature;
 pub mod store;
 pub mod telemetry;
+pub mod test_event;
 pub mod watch;
 pub mod webhook;

@@ -22,6 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "idempotency",
             "watch",
             "message",
+            "test_event",
             "keyring",
             "order",
             "redact",

@@ -25,6 +25,8 @@ use crate::order::OrderKind;
 use crate::order_api::{FetchError, PathsFn};
 use crate::order_state::OrderState;
 use crate::plan::{Action, Plan, PlanError};
+use crate::signature::split_list;
+use crate::test_event::{self, TestEvent};
 use crate::watch::{Observation, Watch};
 
 /// A provider hookline receives webhooks from: one receiver function each.
@@ -124,6 +126,8 @@ pub struct ProviderSpec {
     pub forwarded_fields: Option<&'static [&'static str]>,
     /// How its orders are watched by polling, when its documents ask for that.
     pub watch: Option<WatchRules>,
+    /// The body of a test event ([`test_event`]) in its own shape, as `hookline smoke` sends it.
+    pub test_event: fn(&TestEvent<'_>) -> String,
 }
 
 /// One webhook route of a provider's receiver.
@@ -142,6 +146,25 @@ pub struct WebhookRoute {
     pub test_secret: &'static str,
     /// Signs a body as the provider would.
     pub sign: fn(&SignRequest<'_>) -> Result<Signed, String>,
+    /// Who signs for it, read from its secret list's stored text (`hookline smoke`).
+    pub sender: fn(&str) -> Result<Sender, String>,
+}
+
+/// What signs a route's requests: the secret new signatures are made with and, for per-source
+/// routes, the source it belongs to.
+pub struct Sender {
+    pub secret: String,
+    pub source: Option<String>,
+}
+
+/// [`WebhookRoute::sender`] of a plain secret list: its first entry, which signs.
+pub(crate) fn first_listed(text: &str) -> Result<Sender, String> {
+    let entries = split_list(text).map_err(|e| e.to_string())?;
+    let secret = entries.into_iter().next().ok_or("the list is empty")?;
+    Ok(Sender {
+        secret,
+        source: None,
+    })
 }
 
 /// The provider name a route's events carry.
@@ -269,8 +292,10 @@ pub fn watchable_names() -> Vec<&'static str> {
 }
 
 /// Plans one queue message by the rules of the provider that sent it.
+/// A test event ([`test_event`]) of a known provider is planned as one, before its rules.
 pub fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     match Provider::of_event(&message.provider) {
+        Some(_) if test_event::is_test_event(message) => test_event::plan(message),
         Some(provider) => (provider.spec().plan)(message),
         None => Err(PlanError::UnknownProvider(message.provider.clone())),
     }
@@ -309,6 +334,92 @@ mod tests {
             assert_eq!(Provider::of_event(&name), Some(provider), "{name}");
         }
         assert_eq!(Provider::of_event("nobody"), None);
+    }
+
+    /// What `hookline smoke` does for every route, on the published test secrets: the sender
+    /// read from the list's text signs the provider's test event, the route's scheme accepts it
+    /// as a test event, and the processor plans it as one (nothing recorded, nothing fetched).
+    #[test]
+    fn every_routes_test_event_is_accepted_and_planned_as_a_test() {
+        let mut loaded = LoadedSecrets::default();
+        for (_, route) in Provider::routes() {
+            loaded.insert(route.secrets, "test", route.secrets.test_value);
+        }
+        let no_settings = |_: &str| None;
+        let now = 1_795_687_200;
+        for (provider, route) in Provider::routes() {
+            let spec = provider.spec();
+            let sender = (route.sender)(route.secrets.test_value).unwrap();
+            assert_eq!(sender.secret, route.test_secret, "{}", route.name);
+            let id = format!("hookline-test-{}", route.name);
+            let body = (spec.test_event)(&TestEvent {
+                id: &id,
+                at: time::OffsetDateTime::from_unix_timestamp(now).unwrap(),
+            });
+            let source = sender.source.as_deref().unwrap_or(TEST_SOURCE);
+            let signed = (route.sign)(&SignRequest {
+                secret: &sender.secret,
+                source,
+                body: body.as_bytes(),
+                timestamp: now,
+                settings: &no_settings,
+            })
+            .unwrap();
+            let mut headers = http::HeaderMap::new();
+            for (name, value) in &signed.headers {
+                headers.insert(
+                    http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    value.parse().unwrap(),
+                );
+            }
+            let path = route.path(signed.path_param.as_deref());
+            let scheme = (spec.scheme)(&loaded, &no_settings).unwrap();
+            let event = scheme
+                .verify_routed(
+                    &Route {
+                        path: &path,
+                        param: signed.path_param.as_deref(),
+                    },
+                    &headers,
+                    body.as_bytes(),
+                    now,
+                )
+                .unwrap_or_else(|e| panic!("{}: {e}", route.name));
+            assert_eq!(
+                event.event_type,
+                test_event::TEST_EVENT_TYPE,
+                "{}",
+                route.name
+            );
+            assert!(event.event_id.starts_with(&id), "{}", route.name);
+            let message = QueueMessage {
+                v: 1,
+                provider: event.provider,
+                event_id: event.event_id,
+                event_type: event.event_type,
+                received_at: "2026-11-26T10:00:00Z".into(),
+                body,
+            };
+            let plan = plan(&message).unwrap();
+            assert_eq!(plan.action, Action::PassOn, "{}", route.name);
+            assert!(plan.known_type && !plan.fetches(), "{}", route.name);
+        }
+    }
+
+    #[test]
+    fn a_sender_is_the_first_secret_listed_and_never_shown_in_errors() {
+        let sender = first_listed(" s-one-0123456789abcdef , s-two ").unwrap();
+        assert_eq!(sender.secret, "s-one-0123456789abcdef");
+        assert!(sender.source.is_none());
+        assert!(first_listed(" , ").is_err());
+        let (_, std) = Provider::route("std").unwrap();
+        let sender = (std.sender)(r#"{"zeta": ["whsec_b"], "acme": ["", "whsec_a"]}"#).unwrap();
+        assert_eq!(
+            (sender.source.as_deref(), sender.secret.as_str()),
+            (Some("acme"), "whsec_a")
+        );
+        let error = (std.sender)("whsec_not-a-map").err().unwrap();
+        assert!(!error.contains("not-a-map"), "{error}");
     }
 
     #[test]

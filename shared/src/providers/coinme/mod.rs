@@ -11,6 +11,7 @@ use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRout
 use crate::config::ConfigError;
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::signature::{Secret, SecretSet};
+use crate::test_event::{TEST_EVENT_TYPE, TestEvent};
 
 /// Signs the Coinme samples in `events/`; what `hookline serve` verifies with by default.
 pub const TEST_SECRET: &str = "hookline-coinme-test-secret";
@@ -49,6 +50,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
         secrets: WEBHOOK_SECRETS,
         test_secret: TEST_SECRET,
         sign,
+        sender: super::first_listed,
     }],
     secrets: SECRETS,
     settings: &[SIGNATURE_HEADER_VAR, SIGNATURE_ENCODING_VAR],
@@ -58,7 +60,19 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     order_api: None,
     forwarded_fields: None,
     watch: None,
+    test_event,
 };
+
+/// A test event in the shape of a Coinme webhook: id, type, time, empty data.
+fn test_event(event: &TestEvent<'_>) -> String {
+    serde_json::json!({
+        "id": event.id,
+        "type": TEST_EVENT_TYPE,
+        "at": event.at_rfc3339(),
+        "data": {},
+    })
+    .to_string()
+}
 
 fn sign(request: &SignRequest<'_>) -> Result<Signed, String> {
     let options = options(request.settings).map_err(|e| e.to_string())?;

@@ -19,6 +19,7 @@ use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::order::{OrderKind, OrderRef};
 use crate::order_api::{FetchError, OrderPath};
 use crate::signature::{Secret, SecretSet};
+use crate::test_event::{TEST_EVENT_TYPE, TestEvent};
 
 /// Signs every Octopus sample in `events/`; what `hookline serve` verifies with by default.
 pub const TEST_SECRET: &str = "hookline-octopus-test-secret";
@@ -60,6 +61,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
         secrets: WEBHOOK_SECRETS,
         test_secret: TEST_SECRET,
         sign,
+        sender: super::first_listed,
     }],
     secrets: SECRETS,
     settings: &[],
@@ -83,7 +85,19 @@ pub static SPEC: ProviderSpec = ProviderSpec {
         check: check_watch,
         observe,
     }),
+    test_event,
 };
+
+/// A test event in the shape of an Octopus webhook: id, type, time, empty data.
+fn test_event(event: &TestEvent<'_>) -> String {
+    serde_json::json!({
+        "id": event.id,
+        "type": TEST_EVENT_TYPE,
+        "created_at": event.at_rfc3339(),
+        "data": {},
+    })
+    .to_string()
+}
 
 fn sign(request: &SignRequest<'_>) -> Result<Signed, String> {
     let key = Secret::new(request.secret.as_bytes());

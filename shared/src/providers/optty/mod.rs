@@ -14,6 +14,7 @@ use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::order::OrderRef;
 use crate::order_api::{FetchError, OrderPath};
 use crate::signature::SecretSet;
+use crate::test_event::{TEST_EVENT_TYPE, TestEvent};
 
 /// The route's test path token: `/webhooks/optty/hookline-optty-test-path-token`.
 pub const TEST_TOKEN: &str = "hookline-optty-test-path-token";
@@ -55,6 +56,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
         secrets: PATH_TOKENS,
         test_secret: TEST_TOKEN,
         sign,
+        sender: super::first_listed,
     }],
     secrets: SECRETS,
     settings: &[],
@@ -72,9 +74,24 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     }),
     forwarded_fields: Some(FORWARDED_FIELDS),
     watch: None,
+    test_event,
 };
 
 /// Optty signs nothing: the secret is the path token.
+/// A test event in the shape of an Optty notification. The receiver requires a status and an
+/// order reference; the processor plans a test event before reading either, so the reference
+/// is never fetched.
+fn test_event(event: &TestEvent<'_>) -> String {
+    serde_json::json!({
+        "event": TEST_EVENT_TYPE,
+        "status": "TEST",
+        "transactionId": event.id,
+        "orderReference": event.id,
+        "orderDate": event.at_rfc3339(),
+    })
+    .to_string()
+}
+
 fn sign(request: &SignRequest<'_>) -> Result<Signed, String> {
     Ok(Signed::new(
         vec![("content-type", "application/json".into())],

@@ -9,6 +9,7 @@ pub use webhook::*;
 use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute};
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::signature::{Secret, SecretSet};
+use crate::test_event::{TEST_EVENT_TYPE, TestEvent};
 
 /// Sign the OwlPay and Harbor samples in `events/`; what `hookline serve` verifies with.
 pub const TEST_SECRET: &str = "hookline-owlpay-test-secret";
@@ -52,6 +53,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
             secrets: WEBHOOK_SECRETS,
             test_secret: TEST_SECRET,
             sign: sign_owlpay,
+            sender: super::first_listed,
         },
         WebhookRoute {
             name: "owlpay-harbor",
@@ -60,6 +62,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
             secrets: HARBOR_SECRETS,
             test_secret: HARBOR_TEST_SECRET,
             sign: sign_harbor,
+            sender: super::first_listed,
         },
     ],
     secrets: SECRETS,
@@ -70,7 +73,19 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     order_api: None,
     forwarded_fields: None,
     watch: None,
+    test_event,
 };
+
+/// A test event in the shape of an OwlPay (and Harbor) webhook: uuid, event, time, empty data.
+fn test_event(event: &TestEvent<'_>) -> String {
+    serde_json::json!({
+        "uuid": event.id,
+        "event": TEST_EVENT_TYPE,
+        "created_at": event.at_rfc3339(),
+        "data": {},
+    })
+    .to_string()
+}
 
 fn sign_owlpay(request: &SignRequest<'_>) -> Result<Signed, String> {
     Ok(sign(Variant::OwlPay, request))

@@ -6,8 +6,9 @@ mod webhook;
 
 pub use webhook::*;
 
-use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute};
+use super::{EventNames, ProviderSpec, Sender, Settings, SignRequest, Signed, WebhookRoute};
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
+use crate::test_event::{TEST_EVENT_TYPE, TestEvent};
 
 /// The test source and its secret (`whsec_` + base64 of `hookline-std-test-secret`).
 pub const TEST_SOURCE: &str = "acme";
@@ -45,6 +46,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
         secrets: SOURCES,
         test_secret: TEST_SECRET,
         sign,
+        sender: first_source,
     }],
     secrets: SECRETS,
     settings: &[],
@@ -54,7 +56,36 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     order_api: None,
     forwarded_fields: None,
     watch: None,
+    test_event,
 };
+
+/// A test event as a Standard Webhooks sender would post it: its id becomes the `webhook-id`.
+fn test_event(event: &TestEvent<'_>) -> String {
+    serde_json::json!({
+        "id": event.id,
+        "type": TEST_EVENT_TYPE,
+        "timestamp": event.at_rfc3339(),
+        "data": {},
+    })
+    .to_string()
+}
+
+/// [`WebhookRoute::sender`](super::WebhookRoute): the first source (by name) and its first
+/// secret, which signs.
+fn first_source(text: &str) -> Result<Sender, String> {
+    let listed: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_str(text).map_err(|_| SecretError::NotSourceMap.to_string())?;
+    let (source, secrets) = listed.into_iter().next().ok_or("no source is configured")?;
+    let secret = secrets
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty())
+        .ok_or_else(|| format!("source {source} has no secret"))?;
+    Ok(Sender {
+        secret,
+        source: Some(source),
+    })
+}
 
 fn sign(request: &SignRequest<'_>) -> Result<Signed, String> {
     let secrets = parse_secrets(request.secret).map_err(|e| e.to_string())?;
