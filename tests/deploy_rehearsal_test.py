@@ -11,9 +11,13 @@ permission and no quota, and wants FIFO queues named (real CloudFormation names 
 Run by scripts/test.sh with the venv that has moto and aws-sam-cli.
 """
 
+import base64
 import io
 import json
 import os
+import socket
+import subprocess
+import tempfile
 import time
 import warnings
 import zipfile
@@ -180,3 +184,221 @@ def test_a_full_parameter_set_creates_every_receiver_with_its_secret(aws):
     processor = function_config(aws, resources, "ProcessorFunction")
     assert processor["Environment"]["Variables"]["OPTTY_API_BASE_URL"] == "https://api.optty.example"
     assert processor["Environment"]["Variables"]["OPTTY_API_KEY_SECRET_ID"] == "hookline/optty-api"
+
+
+# `hookline smoke` against a rehearsed stack: its outputs and parameters from the emulator's
+# CloudFormation, its secrets from the emulator's Secrets Manager, its queues and table as the
+# stack created them, and in place of API Gateway and the Lambdas, `hookline serve` running the
+# same receivers and processor on those queues and that table.
+
+def hookline_binary():
+    subprocess.run(["cargo", "build", "-q", "--locked", "-p", "hookline-cli"], cwd=ROOT, check=True)
+    return str(ROOT / "target" / "debug" / "hookline")
+
+
+def registry_routes():
+    out = subprocess.run([hookline_binary(), "providers"], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    return [route for provider in json.loads(out) for route in provider["routes"]]
+
+
+def smoke_secret(route):
+    """A signing secret for the route unlike its published test value, in its list's format."""
+    if route["secrets"]["test_value"].lstrip().startswith("{"):
+        key = base64.b64encode(f"smoke-{route['name']}-key-0123456789abcdef".encode()).decode()
+        return json.dumps({"shop": [f"whsec_{key}"]})
+    return f"smoke-{route['name']}-secret-0123456789"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Serve:
+    """`hookline serve` on the stack's queues and table, verifying with `secrets` by route."""
+
+    def __init__(self, endpoint, resources, secrets, with_processor=True):
+        self.port = free_port()
+        args = [hookline_binary(), "serve", "--listen", f"127.0.0.1:{self.port}",
+                "--provider-stub-listen", f"127.0.0.1:{free_port()}",
+                "--aws-endpoint", endpoint, "--queue-url", physical(resources, "IngestQueue")]
+        if with_processor:
+            args += ["--with-processor", "--events-table", physical(resources, "EventsTable"),
+                     "--updates-queue-url", physical(resources, "OrderUpdatesQueue")]
+        for name, value in secrets.items():
+            args += [f"--{name}-secrets", value]
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="hookline-serve-", suffix=".log")
+        self.process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                        stderr=self.log, text=True)
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                assert self.process.poll() is None, self.logs()
+                time.sleep(0.05)
+        raise AssertionError("hookline serve did not start")
+
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def logs(self):
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def smoke(endpoint, stack, api_url, timeout=30):
+    return subprocess.run(
+        [hookline_binary(), "smoke", "--stack", stack, "--endpoint-url", endpoint,
+         "--api-url", api_url, "--timeout-secs", str(timeout)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def rows(output):
+    """The table's rows by route: {route: (result, detail line)}."""
+    table = {}
+    for line in output.splitlines()[1:]:
+        fields = line.split()
+        for verdict in ("PASS", "FAIL", "SKIP"):
+            if verdict in fields:
+                table[fields[0]] = (verdict, line)
+    return table
+
+
+def without_lambda(client):
+    """Disables the emulator's event source mappings: they would hand the ingest queue's messages
+    to a Lambda it cannot run here (no Docker image), where `hookline serve` stands in for it.
+    (Deleting one is not enough: moto's queue keeps invoking it.)"""
+    lam = client("lambda")
+    for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
+        lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+
+
+def put_secret(client, name, value):
+    sm = client("secretsmanager")
+    try:
+        sm.create_secret(Name=name, SecretString=value)
+    except sm.exceptions.ResourceExistsException:
+        sm.put_secret_value(SecretId=name, SecretString=value)
+
+
+def drain(client, url):
+    sqs, bodies = client("sqs"), []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                       WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture(scope="module")
+def smoke_stack(aws):
+    params = {**FULL, **{k: v.replace("hookline/", "smoke/") for k, v in FULL.items()
+                         if k.endswith("SecretName")}}
+    resources, _ = deploy(aws, "hookline-smoke", params)
+    without_lambda(aws)
+    routes = registry_routes()
+    secrets = {}
+    for route in routes:
+        secrets[route["name"]] = smoke_secret(route)
+        put_secret(aws, params[route["secrets"]["parameter"]], secrets[route["name"]])
+    return resources, routes, secrets, params
+
+
+def test_smoke_passes_every_enabled_route_and_each_update_arrives(aws, smoke_stack):
+    resources, routes, secrets, _ = smoke_stack
+    endpoint = aws("sts").meta.endpoint_url
+    serve = Serve(endpoint, resources, secrets)
+    try:
+        result = smoke(endpoint, "hookline-smoke", serve.url())
+    finally:
+        serve.stop()
+    assert result.returncode == 0, result.stdout + result.stderr + serve.logs()
+    table = rows(result.stdout)
+    assert {name: verdict for name, (verdict, _) in table.items()} == {
+        route["name"]: "PASS" for route in routes}, result.stdout
+    assert all("COMPLETED" in line and "published" in line for _, line in table.values())
+    for value in secrets.values():  # used to sign, never shown
+        assert value not in result.stdout + result.stderr
+    updates = drain(aws, physical(resources, "OrderUpdatesQueue"))
+    assert sorted(u["event_type"] for u in updates) == ["hookline.test"] * len(routes)
+    assert all(u.get("order_id") is None and u.get("status") is None for u in updates)
+    assert len({u["event_id"] for u in updates}) == len(routes)
+    assert f"{len(routes)} passed, 0 failed, 0 skipped" in result.stdout
+
+
+def test_smoke_fails_the_route_whose_secret_the_receiver_does_not_hold(aws, smoke_stack):
+    resources, _, secrets, params = smoke_stack
+    endpoint = aws("sts").meta.endpoint_url
+    served = {**secrets, "octopus": "an-older-octopus-secret-0123456789"}
+    serve = Serve(endpoint, resources, served)
+    try:
+        result = smoke(endpoint, "hookline-smoke", serve.url())
+    finally:
+        serve.stop()
+    assert result.returncode != 0
+    table = rows(result.stdout)
+    verdict, line = table["octopus"]
+    assert verdict == "FAIL" and "401" in line and "refused" in line, result.stdout
+    assert all(v == "PASS" for name, (v, _) in table.items() if name != "octopus"), result.stdout
+    assert "1 route(s) failed" in result.stderr
+    drain(aws, physical(resources, "OrderUpdatesQueue"))
+
+
+def test_smoke_fails_when_nothing_processes_the_queue(aws, smoke_stack):
+    resources, _, secrets, _ = smoke_stack
+    endpoint = aws("sts").meta.endpoint_url
+    serve = Serve(endpoint, resources, secrets, with_processor=False)
+    try:
+        result = smoke(endpoint, "hookline-smoke", serve.url(), timeout=2)
+    finally:
+        serve.stop()
+    assert result.returncode != 0
+    for verdict, line in rows(result.stdout).values():
+        assert verdict == "FAIL" and "not processed within 2 s" in line, result.stdout
+    aws("sqs").purge_queue(QueueUrl=physical(resources, "IngestQueue"))
+
+
+def test_smoke_skips_the_routes_a_minimal_stack_does_not_enable(aws, smoke_stack):
+    _, routes, secrets, _ = smoke_stack
+    params = {**MINIMAL, "OctopusWebhookSecretName": "smoke/octopus"}
+    resources, _ = deploy(aws, "hookline-smoke-minimal", params)
+    without_lambda(aws)
+    endpoint = aws("sts").meta.endpoint_url
+    serve = Serve(endpoint, resources, {"octopus": secrets["octopus"]})
+    try:
+        result = smoke(endpoint, "hookline-smoke-minimal", serve.url())
+    finally:
+        serve.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = rows(result.stdout)
+    assert table.pop("octopus")[0] == "PASS"
+    assert {v for v, _ in table.values()} == {"SKIP"}
+    assert "OwlPayHarborWebhookSecretName is empty" in table["owlpay-harbor"][1]
+
+
+def test_smoke_names_a_missing_stack_or_secret_clearly(aws, smoke_stack):
+    endpoint = aws("sts").meta.endpoint_url
+    result = smoke(endpoint, "no-such-stack", "http://127.0.0.1:9")
+    assert result.returncode != 0 and "cannot describe stack no-such-stack" in result.stderr
+    resources, _, secrets, params = smoke_stack
+    aws("secretsmanager").delete_secret(SecretId=params["CoinmeWebhookSecretName"],
+                                        ForceDeleteWithoutRecovery=True)
+    serve = Serve(endpoint, resources, secrets)
+    try:
+        result = smoke(endpoint, "hookline-smoke", serve.url())
+    finally:
+        serve.stop()
+        put_secret(aws, params["CoinmeWebhookSecretName"], secrets["coinme"])
+    verdict, line = rows(result.stdout)["coinme"]
+    assert verdict == "FAIL" and "cannot read secret smoke/coinme" in line, result.stdout
+    drain(aws, physical(resources, "OrderUpdatesQueue"))

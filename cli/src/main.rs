@@ -13,6 +13,7 @@ mod registry;
 mod replay;
 mod serve;
 mod sign;
+mod smoke;
 mod sqs_event;
 mod storm;
 mod watch;
@@ -54,6 +55,9 @@ enum Command {
     Watch(watch::WatchArgs),
     /// Print the provider registry (JSON, or one line per route with --list).
     Providers(registry::ProvidersArgs),
+    /// After `sam deploy`: one signed test event per enabled route through the stack, each seen
+    /// processed (claim and order update); a pass/fail table.
+    Smoke(smoke::SmokeArgs),
     /// Run the seeded failure storm against the fault-free run; non-zero exit on any violation.
     Storm(storm::StormArgs),
 }
@@ -73,6 +77,7 @@ async fn main() -> std::process::ExitCode {
         Command::ProviderStub(args) => provider_stub::run(args).await,
         Command::Watch(args) => watch::run(args).await,
         Command::Storm(args) => storm::run(args).await,
+        Command::Smoke(args) => smoke::run(args).await,
         Command::Providers(args) => registry::run(args),
     };
     match result {

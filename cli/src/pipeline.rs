@@ -1,8 +1,10 @@
-//! The local processor loop of `hookline serve`: takes batches from the ingest queue, runs the
-//! processor on them as the Lambda would, and shows each order update with its codes masked.
+//! The local processor loops of `hookline serve`: take batches from the ingest queue, run the
+//! processor on them as the Lambda would.
 //!
-//! With the in-memory queue, a failed record is delivered again after a delay, up to
-//! [`MAX_RECEIVES`] times, then dead-lettered (logged), as SQS's redrive policy does.
+//! With the in-memory queue ([`run_in_memory`]), a failed record is delivered again after a
+//! delay, up to [`MAX_RECEIVES`] times, then dead-lettered (logged), as SQS's redrive policy
+//! does, and each order update is shown with its codes masked. On an emulator's SQS
+//! ([`run_on_sqs`]), SQS itself redelivers and dead-letters.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use hookline::order_update::OrderUpdate;
 use hookline::poller::Poller;
 use hookline::processor::{BatchRecord, Processor, ProcessorConfig, RecordOutcome, process_batch};
 use hookline::providers::{Provider, ProviderApis};
-use hookline::queue::{MemoryQueue, QueuedMessage};
+use hookline::queue::{MemoryQueue, QueuedMessage, SqsQueue};
 use hookline::redact::redact;
 use hookline::signature::Secret;
 use hookline::watch::{MemoryWatchStore, WatchStore};
@@ -33,6 +35,16 @@ const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
 /// order-updates queue; the provider APIs at the given bases.
 pub type LocalProcessor =
     Processor<MemoryEventStore, MemoryOrderStateStore, ProviderApis, MemoryQueue, MemoryWatchStore>;
+
+/// The processor as `hookline serve --aws-endpoint --with-processor` runs it: the Lambda's
+/// stores and queues, on an emulator.
+pub type EmulatorProcessor = Processor<
+    hookline::idempotency::DynamoEventStore,
+    hookline::order_state::DynamoOrderStateStore,
+    ProviderApis,
+    SqsQueue,
+    hookline::watch::DynamoWatchStore,
+>;
 
 /// The provider APIs at the given bases with the given tokens.
 pub fn provider_apis(
@@ -185,6 +197,75 @@ fn show(published: Vec<QueuedMessage>) {
                 );
             }
             Err(_) => tracing::warn!("an order update could not be read back"),
+        }
+    }
+}
+
+/// Runs forever on an SQS ingest queue, as Lambda's event source mapping does: batches of up
+/// to ten by long polling; the records that succeeded are deleted, the failed ones come back
+/// when their visibility timeout ends (and go to the queue's dead-letter queue by its redrive
+/// policy).
+pub async fn run_on_sqs<E, S, A, W>(
+    processor: Processor<E, S, A, SqsQueue, W>,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+) where
+    E: EventStore,
+    S: OrderStateStore,
+    A: OrderApi,
+    W: WatchStore,
+{
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(BATCH_SIZE as i32)
+            .wait_time_seconds(1)
+            .visibility_timeout(BATCH_TIMEOUT.as_secs() as i32)
+            .send()
+            .await;
+        let messages = match received {
+            Ok(output) => output.messages.unwrap_or_default(),
+            Err(error) => {
+                tracing::error!(
+                    error = %aws_sdk_sqs::error::DisplayErrorContext(&error),
+                    "cannot receive from the ingest queue; retrying"
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        let records = messages
+            .iter()
+            .map(|m| BatchRecord {
+                message_id: m.message_id.clone().unwrap_or_default(),
+                body: m.body.clone(),
+            })
+            .collect();
+        let results = process_batch(&processor, records, Instant::now() + BATCH_TIMEOUT).await;
+        for message in &messages {
+            let failed = results.iter().any(|r| {
+                Some(&r.message_id) == message.message_id.as_ref() && r.outcome.is_failure()
+            });
+            let Some(receipt) = message.receipt_handle.as_deref().filter(|_| !failed) else {
+                continue;
+            };
+            if let Err(error) = sqs
+                .delete_message()
+                .queue_url(&queue_url)
+                .receipt_handle(receipt)
+                .send()
+                .await
+            {
+                // Delivered again later; the claim makes that a duplicate.
+                tracing::warn!(
+                    error = %aws_sdk_sqs::error::DisplayErrorContext(&error),
+                    "cannot delete a processed message"
+                );
+            }
         }
     }
 }

@@ -63,12 +63,25 @@ impl RouteArg {
         body: &[u8],
         timestamp: i64,
     ) -> Result<SignedRequest, String> {
+        self.sign_with(secret, source, body, timestamp, &env_lookup)
+    }
+
+    /// [`sign`](Self::sign) with the scheme's settings read from `settings` (a deployed
+    /// stack's parameters) instead of the environment.
+    pub fn sign_with(
+        self,
+        secret: &str,
+        source: &str,
+        body: &[u8],
+        timestamp: i64,
+        settings: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<SignedRequest, String> {
         let signed = (self.route.sign)(&SignRequest {
             secret,
             source,
             body,
             timestamp,
-            settings: &env_lookup,
+            settings,
         })?;
         Ok(SignedRequest {
             path: self.route.path(signed.path_param.as_deref()),

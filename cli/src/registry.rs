@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use hookline::providers::Provider;
+use hookline::providers::{Provider, setting_parameter};
 use serde_json::{Map, Value, json};
 
 #[derive(Args)]
@@ -94,6 +94,7 @@ fn describe(provider: Provider) -> Value {
         "rejected_alarm": format!("{template}RejectedAlarm"),
         "routes": routes,
         "settings": spec.settings,
+        "setting_parameters": spec.settings.iter().map(|v| setting_parameter(v)).collect::<Vec<_>>(),
         "order_api": spec.order_api.as_ref().map(|api| json!({
             "base_url_var": api.base_url_var,
             "token_var": api.token_var,

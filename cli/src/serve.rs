@@ -4,7 +4,8 @@
 //! registry), an in-memory ingest queue, the processor with in-memory event store and order
 //! state, and stand-in provider APIs serving `events/provider-api/` for the follow-up fetches.
 //! `--aws-endpoint` instead sends accepted webhooks to SQS on a local emulator such as moto
-//! server (receivers only).
+//! server: receivers only, or with `--with-processor` the processor too, on the emulator's
+//! queues and table as in AWS (the order poller is not run there).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,12 +16,18 @@ use axum::extract::{DefaultBodyLimit, RawPathParams, State};
 use axum::http::{HeaderMap, Method, Response, Uri};
 use axum::routing::any;
 use clap::Args;
-use hookline::dev_defaults::{LISTEN_ADDR, LOCAL_INGEST_QUEUE, PROVIDER_STUB_ADDR};
+use hookline::dev_defaults::{
+    LISTEN_ADDR, LOCAL_EVENTS_TABLE, LOCAL_INGEST_QUEUE, LOCAL_ORDER_UPDATES_QUEUE,
+    PROVIDER_STUB_ADDR,
+};
+use hookline::idempotency::DynamoEventStore;
 use hookline::order_api::RetryPolicy;
+use hookline::order_state::DynamoOrderStateStore;
 use hookline::poller::{Poller, PollerConfig};
+use hookline::processor::{Processor, ProcessorConfig};
 use hookline::providers::Route;
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
-use hookline::watch::MemoryWatchStore;
+use hookline::watch::{DynamoWatchStore, MemoryWatchStore};
 use time::OffsetDateTime;
 
 use crate::pipeline;
@@ -46,6 +53,17 @@ pub struct ServeArgs {
     /// Ingest queue URL with --aws-endpoint; by default `hookline-ingest` is created there.
     #[arg(long, requires = "aws_endpoint")]
     queue_url: Option<String>,
+    /// With --aws-endpoint: run the processor on the ingest queue as well, with the events
+    /// table and order-updates queue below.
+    #[arg(long, requires = "aws_endpoint")]
+    with_processor: bool,
+    /// With --with-processor: the events table; by default `hookline-events` is created.
+    #[arg(long, requires = "with_processor")]
+    events_table: Option<String>,
+    /// With --with-processor: the order-updates FIFO queue; by default
+    /// `hookline-order-updates.fifo` is created.
+    #[arg(long, requires = "with_processor")]
+    updates_queue_url: Option<String>,
     /// The provider APIs the processor fetches orders from (`--{provider}-api-base`,
     /// `--{provider}-api-token`); by default a stand-in serving events/provider-api/ is started
     /// on --provider-stub-listen.
@@ -95,16 +113,63 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             serve(args.listen, router(receivers).merge(watch_routes(watches))).await
         }
         Some(endpoint) => {
-            let sqs = aws_sdk_sqs::Client::new(&hookline::aws::for_emulator(endpoint).await);
+            let config = hookline::aws::for_emulator(endpoint).await;
+            let sqs = aws_sdk_sqs::Client::new(&config);
             let queue_url = match &args.queue_url {
                 Some(url) => url.clone(),
                 None => hookline::emulator::create_queue(&sqs, LOCAL_INGEST_QUEUE).await?,
             };
-            tracing::info!(%queue_url, "queue: SQS (receiver only; the processor runs in Lambda)");
+            if args.with_processor {
+                let processor = emulator_processor(&args, &config).await?;
+                tracing::info!(%queue_url, "queue: SQS, with the processor on it");
+                tokio::spawn(pipeline::run_on_sqs(
+                    processor,
+                    sqs.clone(),
+                    queue_url.clone(),
+                ));
+            } else {
+                tracing::info!(%queue_url, "queue: SQS (receiver only; the processor runs in Lambda)");
+            }
             let queue = SqsQueue::new(sqs, queue_url);
             serve(args.listen, router(Receivers::new(&args.secrets, queue)?)).await
         }
     }
+}
+
+/// The processor as the Lambda builds it, on the emulator's table and order-updates queue (each
+/// created unless named), with the provider APIs of `args` (the stand-in by default).
+async fn emulator_processor(
+    args: &ServeArgs,
+    config: &hookline::aws::SdkConfig,
+) -> Result<pipeline::EmulatorProcessor, String> {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let dynamodb = aws_sdk_dynamodb::Client::new(config);
+    let table = match &args.events_table {
+        Some(table) => table.clone(),
+        None => {
+            hookline::emulator::create_events_table(&dynamodb, LOCAL_EVENTS_TABLE).await?;
+            LOCAL_EVENTS_TABLE.to_string()
+        }
+    };
+    let updates_url = match &args.updates_queue_url {
+        Some(url) => url.clone(),
+        None => hookline::emulator::create_fifo_queue(&sqs, LOCAL_ORDER_UPDATES_QUEUE).await?,
+    };
+    let stub = match args.apis.all_given() {
+        true => None,
+        false => Some(start_stub_on(args.provider_stub_listen, None, &args.apis).await?),
+    };
+    let apis = args.apis.resolved(stub.as_deref());
+    tracing::info!(%table, %updates_url, "events table and order-updates queue");
+    Ok(Processor {
+        events: DynamoEventStore::new(dynamodb.clone(), &table),
+        states: DynamoOrderStateStore::new(dynamodb.clone(), &table),
+        api: pipeline::provider_apis(&apis, RetryPolicy::default())?,
+        updates: SqsQueue::new(sqs, updates_url),
+        credentials: None,
+        watches: DynamoWatchStore::new(dynamodb, &table),
+        config: ProcessorConfig::default(),
+    })
 }
 
 /// Starts the stand-in provider APIs on `listen` with the sample orders and the tokens of

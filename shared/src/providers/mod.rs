@@ -256,6 +256,22 @@ impl WebhookRoute {
     }
 }
 
+/// The template parameter that sets a scheme's setting variable: its words capitalised and
+/// joined (`COINME_SIGNATURE_HEADER` ← `CoinmeSignatureHeader`; the template checks hold every
+/// setting to it), so `hookline smoke` reads a deployed stack's settings from its parameters.
+pub fn setting_parameter(variable: &str) -> String {
+    variable
+        .split('_')
+        .map(|word| {
+            let lower = word.to_ascii_lowercase();
+            let mut chars = lower.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
 /// A provider API the processor fetches orders from.
 pub struct OrderApiSpec {
     pub base_url_var: &'static str,
@@ -420,6 +436,15 @@ mod tests {
         );
         let error = (std.sender)("whsec_not-a-map").err().unwrap();
         assert!(!error.contains("not-a-map"), "{error}");
+    }
+
+    #[test]
+    fn a_setting_is_set_by_its_camel_case_parameter() {
+        assert_eq!(
+            setting_parameter("COINME_SIGNATURE_HEADER"),
+            "CoinmeSignatureHeader"
+        );
+        assert_eq!(setting_parameter("X"), "X");
     }
 
     #[test]
