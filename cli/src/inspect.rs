@@ -45,7 +45,8 @@ pub async fn run(args: InspectArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn get(
+/// The events table's record under `key` (a consistent read).
+pub async fn get(
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,
     key: &str,

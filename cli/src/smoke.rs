@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use clap::Args;
 use hookline::idempotency::event_key;
 use hookline::providers::{EventNames, Provider, Sender, setting_parameter};
@@ -375,22 +374,8 @@ async fn claim_status(
     table: &str,
     key: &str,
 ) -> Result<Option<String>, String> {
-    let output = dynamodb
-        .get_item()
-        .table_name(table)
-        .key("pk", AttributeValue::S(key.to_string()))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot read the events table {table}: {}",
-                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-            )
-        })?;
-    Ok(output
-        .item
-        .and_then(|item| item.get("status")?.as_s().ok().cloned()))
+    let item = crate::inspect::get(dynamodb, table, key).await?;
+    Ok(item.and_then(|item| item.get("status")?.as_s().ok().cloned()))
 }
 
 /// The answer's first line, at most 200 characters: the receiver's reason, never a body.
