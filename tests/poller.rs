@@ -528,3 +528,86 @@ async fn an_ingest_queue_that_refuses_loses_no_change() {
     assert_eq!(updates.len(), 1);
     assert_eq!(updates[0].event_type, "order.failed");
 }
+
+/// The eSIM document: install loop every 30–60 s for 10 minutes, then back off, and stop at a
+/// bounded number of calls; a client re-arms the watch when the customer says they installed.
+#[tokio::test]
+async fn an_esim_never_installed_is_polled_a_bounded_number_of_times_and_a_rearm_polls_again() {
+    let mut rig = rig().await;
+    rig.poller.config.max_install_polls = 6;
+    let served = rig
+        .script(
+            OrderKind::Esim,
+            9_400_007,
+            vec![esim(9_400_007, "DELIVERED", false, "NOT_INSTALLED")],
+        )
+        .await;
+    let t0 = now();
+    rig.watch(OrderKind::Esim, 9_400_007, t0, 86_400).await;
+    assert_eq!(
+        rig.round(t0).await.changes,
+        1,
+        "delivered: install phase begins"
+    );
+    rig.updates().await;
+    let before_install = served.load(Ordering::SeqCst);
+
+    // Step through time as the poller would, until nothing is due in the day.
+    let mut at = t0;
+    let mut given_up = 0;
+    while at < t0 + 86_400 {
+        let due = rig.poller.watches.due(t0 + 86_400, 10).await.unwrap();
+        let Some(watch) = due.iter().find(|w| w.order.order_id == "9400007") else {
+            break;
+        };
+        at = watch.next_poll_at;
+        given_up += rig.round(at).await.given_up;
+    }
+    let install_polls = served.load(Ordering::SeqCst) - before_install;
+    assert_eq!(install_polls, 6, "the budget, then the watch ends");
+    assert_eq!(given_up, 1);
+    assert_eq!(
+        rig.watch_state("WATCH#octopus#esim#9400007")
+            .await
+            .as_deref(),
+        Some("GAVE_UP")
+    );
+    assert!(at - t0 < 600, "six polls fit the 45 s foreground loop");
+
+    // The customer says they installed it: the client registers the order again.
+    let (status, answer) = hookline::poller::registration::register(
+        &rig.poller.watches,
+        br#"{"kind":"esim","order_id":9400007,"client_reference":"TRIP"}"#,
+        at + 3600,
+        86_400,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains(r#""rearmed":true"#), "{answer}");
+    rig.api.reset().await;
+    rig.script(
+        OrderKind::Esim,
+        9_400_007,
+        vec![esim(9_400_007, "DELIVERED", true, "INSTALLED")],
+    )
+    .await;
+    let report = rig.round(at + 3600).await;
+    assert_eq!(
+        (report.polled, report.changes),
+        (1, 1),
+        "polled again at once"
+    );
+    let types: Vec<String> = rig
+        .updates()
+        .await
+        .into_iter()
+        .map(|u| u.event_type)
+        .collect();
+    assert_eq!(types, ["esim.installed"]);
+    let due = rig.poller.watches.due(at + 3600 + 45, 10).await.unwrap();
+    assert!(
+        due.iter()
+            .any(|w| w.order.order_id == "9400007" && w.phase_polls == 1),
+        "the install phase started over, fast cadence and budget"
+    );
+}

@@ -346,6 +346,14 @@ def test_order_updates_queue_is_fifo_encrypted_and_dead_letters(resources):
     }
 
 
+def test_poller_gets_its_install_poll_budget(resources):
+    variables = resources["OrderPollerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables[rust_const("shared/src/config.rs", "ESIM_INSTALL_MAX_POLLS")] == {
+        "Ref": "EsimInstallMaxPolls"}
+    parameter = raw_template()["Parameters"]["EsimInstallMaxPolls"]
+    assert str(parameter["Default"]) == rust_const("shared/src/watch/mod.rs", "DEFAULT_MAX_INSTALL_POLLS")
+
+
 def test_processor_gets_the_variables_the_code_reads(resources):
     variables = resources["ProcessorFunction"]["Properties"]["Environment"]["Variables"]
     expected = {

@@ -297,3 +297,35 @@ fn a_watched_esim_order_reaches_the_order_updates_without_a_webhook() {
         "activation code shown: {update}"
     );
 }
+
+/// README, Polling: a client registers each voucher order it places; one that fails is reported
+/// by polling alone (Octopus sends no webhook for it).
+#[test]
+fn a_registered_voucher_order_that_fails_is_reported_without_a_webhook() {
+    let server = serve(&[]);
+    let output = Command::new(HOOKLINE)
+        .args([
+            "watch",
+            "--kind",
+            "voucher",
+            "--order-id",
+            "5501999",
+            "--serve",
+        ])
+        .arg(format!("http://{}", server.addr))
+        .env_remove("EVENTS_TABLE")
+        .output()
+        .expect("run hookline watch");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The stand-in fails the order 15 s after the first poll; vouchers are polled every 30 s.
+    let update = server.wait_for_log_within("order update event_id=poll_", 75);
+    assert!(
+        update.contains("\"event_type\":\"order.failed\""),
+        "{update}"
+    );
+    assert!(update.contains("\"status\":\"FAILED\""), "{update}");
+}

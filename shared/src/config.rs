@@ -28,6 +28,8 @@ pub const FORWARD_ALL_EVENT_FIELDS: &str = "FORWARD_ALL_EVENT_FIELDS";
 pub const WATCH_GIVE_UP_SECS: &str = "WATCH_GIVE_UP_SECS";
 /// Optional: seconds between re-reads of receiver secrets from Secrets Manager (default 300).
 pub const SECRETS_REFRESH_SECS: &str = "SECRETS_REFRESH_SECS";
+/// Polls of one eSIM's install phase after which its watch ends (poller; default 30).
+pub const ESIM_INSTALL_MAX_POLLS: &str = "ESIM_INSTALL_MAX_POLLS";
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -135,6 +137,8 @@ impl ProcessorEnv {
 pub struct PollerEnv {
     pub events_table: String,
     pub ingest_queue_url: String,
+    /// Polls of one eSIM's install phase after which its watch ends.
+    pub max_install_polls: Option<u32>,
 }
 
 impl PollerEnv {
@@ -146,6 +150,7 @@ impl PollerEnv {
         Ok(Self {
             events_table: required(&lookup, EVENTS_TABLE)?,
             ingest_queue_url: required(&lookup, INGEST_QUEUE_URL)?,
+            max_install_polls: optional_number(&lookup, ESIM_INSTALL_MAX_POLLS)?,
         })
     }
 }

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
         watches: DynamoWatchStore::new(aws_sdk_dynamodb::Client::new(&aws), &env.events_table),
         api: ProviderApis::load(&apis, RetryPolicy::default()).await?,
         ingest: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &env.ingest_queue_url),
-        config: PollerConfig::default(),
+        config: PollerConfig::from_env(&env),
     };
     let poller = &poller;
     lambda_runtime::run(service_fn(move |event| lambda::poll(poller, event))).await

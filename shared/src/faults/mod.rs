@@ -307,6 +307,15 @@ impl<T: WatchStore> WatchStore for Faulty<T> {
         )
     }
 
+    async fn rearm(&self, order: &OrderRef, now: i64, give_up_at: i64) -> Result<bool, StoreError> {
+        faulty!(
+            self,
+            "watch_rearm",
+            store_fault("watch_rearm"),
+            self.inner.rearm(order, now, give_up_at)
+        )
+    }
+
     async fn end(&self, watch: &Watch, reason: EndReason) -> Result<(), StoreError> {
         faulty!(
             self,

@@ -22,7 +22,7 @@ use crate::order_api::{FetchError, OrderApi};
 use crate::queue::Queue;
 use crate::store::StoreError;
 use crate::watch::cadence::{backoff, interval};
-use crate::watch::{EndReason, Watch, WatchStore};
+use crate::watch::{EndReason, Phase, Watch, WatchStore};
 
 #[derive(Clone, Debug)]
 pub struct PollerConfig {
@@ -36,6 +36,8 @@ pub struct PollerConfig {
     pub margin: Duration,
     /// Poll times and lease ends are read from it (manual in tests).
     pub clock: Clock,
+    /// Polls of one eSIM's install phase after which its watch ends (until re-armed).
+    pub max_install_polls: u32,
 }
 
 impl Default for PollerConfig {
@@ -46,6 +48,18 @@ impl Default for PollerConfig {
             lease: Duration::from_secs(120),
             margin: Duration::from_secs(8),
             clock: Clock::system(),
+            max_install_polls: crate::watch::DEFAULT_MAX_INSTALL_POLLS,
+        }
+    }
+}
+
+impl PollerConfig {
+    /// The configuration `env` asks for, the defaults where it is silent.
+    pub fn from_env(env: &crate::config::PollerEnv) -> Self {
+        let defaults = Self::default();
+        Self {
+            max_install_polls: env.max_install_polls.unwrap_or(defaults.max_install_polls),
+            ..defaults
         }
     }
 }
@@ -252,9 +266,24 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
         }
         let mut next = observation.watch;
         next.polls = next.polls.saturating_add(1);
+        // The poll that found the phase change belongs to the phase before.
+        next.phase_polls = match next.phase == watch.phase {
+            true => next.phase_polls.saturating_add(1),
+            false => 0,
+        };
         next.failures = 0;
         if observation.settled {
             self.watches.end(&next, EndReason::Settled).await?;
+        } else if next.phase == Phase::Install && next.phase_polls >= self.config.max_install_polls
+        {
+            tracing::warn!(
+                order_kind = %order.kind,
+                order_id = %order.order_id,
+                polls = next.phase_polls,
+                "eSIM not installed after its install-poll budget; watch ended (registering the order again re-arms it)"
+            );
+            self.watches.end(&next, EndReason::GaveUp).await?;
+            return Ok(PollOutcome::GaveUp);
         } else {
             next.next_poll_at = now + interval(&next, now);
             self.watches.save(&next).await?;

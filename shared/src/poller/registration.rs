@@ -1,5 +1,6 @@
 //! Registering an order to watch: `POST /orders/watch` with
 //! `{"provider": "octopus", "kind": "esim", "order_id": "9302481", "client_reference": "..."}`.
+//! Registering is idempotent; registering an eSIM again re-arms its install watch.
 //! Independent of Lambda; the `order-watch` function and `hookline serve` both call it.
 
 use serde::Deserialize;
@@ -75,17 +76,28 @@ pub async fn register<W: WatchStore>(
             );
         }
     };
-    match store.register(&watch).await {
-        Ok(registration) => {
-            let created = registration == Registration::Registered;
+    let registered = match store.register(&watch).await {
+        Ok(Registration::Registered) => Ok((true, false)),
+        // Registering an eSIM again re-arms its install watch: the customer says they
+        // installed it, so the install phase starts over (a no-op for any other watch).
+        Ok(Registration::AlreadyWatched) if watch.order.kind == OrderKind::Esim => store
+            .rearm(&watch.order, now, watch.give_up_at)
+            .await
+            .map(|rearmed| (false, rearmed)),
+        Ok(Registration::AlreadyWatched) => Ok((false, false)),
+        Err(error) => Err(error),
+    };
+    match registered {
+        Ok((created, rearmed)) => {
             tracing::info!(
                 order_kind = %watch.order.kind,
                 order_id = %watch.order.order_id,
                 created,
+                rearmed,
                 "order watch registered"
             );
-            let body =
-                json!({"watching": true, "created": created, "key": watch.key()}).to_string();
+            let body = json!({"watching": true, "created": created, "rearmed": rearmed, "key": watch.key()})
+                .to_string();
             (if created { 201 } else { 200 }, body)
         }
         Err(error) => {
@@ -126,6 +138,52 @@ mod tests {
         assert_eq!(register(&store, body, 1000, 60).await.0, 201);
         assert_eq!(register(&store, body, 1001, 60).await.0, 200);
         assert_eq!(store.due(2000, 10).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn registering_an_esim_again_rearms_its_install_watch_once_it_is_there() {
+        let store = MemoryWatchStore::new();
+        let body = br#"{"kind":"esim","order_id":9302481}"#;
+        assert_eq!(register(&store, body, 1000, 86_400).await.0, 201);
+        let (status, answer) = register(&store, body, 1010, 86_400).await;
+        assert_eq!(status, 200);
+        assert!(
+            answer.contains(r#""rearmed":false"#),
+            "still fulfilling: {answer}"
+        );
+        let key = "WATCH#octopus#esim#9302481";
+        let (mut watch, _) = store.get(key).unwrap();
+        watch.phase = crate::watch::Phase::Install;
+        watch.phase_polls = 30;
+        watch.next_poll_at = 50_000;
+        store
+            .end(&watch, crate::watch::EndReason::GaveUp)
+            .await
+            .unwrap();
+        assert!(store.due(60_000, 10).await.unwrap().is_empty());
+        let (status, answer) = register(&store, body, 70_000, 86_400).await;
+        assert_eq!(status, 200);
+        assert!(answer.contains(r#""rearmed":true"#), "{answer}");
+        let (watch, ended) = store.get(key).unwrap();
+        assert_eq!(ended, None);
+        assert_eq!(
+            (
+                watch.phase_started_at,
+                watch.next_poll_at,
+                watch.phase_polls
+            ),
+            (70_000, 70_000, 0)
+        );
+        assert_eq!(watch.give_up_at, 70_000 + 86_400);
+        assert_eq!(store.due(70_000, 10).await.unwrap().len(), 1);
+        let voucher = br#"{"kind":"voucher","order_id":5}"#;
+        register(&store, voucher, 1000, 60).await;
+        assert!(
+            register(&store, voucher, 2000, 60)
+                .await
+                .1
+                .contains(r#""rearmed":false"#)
+        );
     }
 
     #[tokio::test]

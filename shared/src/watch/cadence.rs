@@ -1,10 +1,17 @@
 //! When to poll a watch next: the cadence the Octopus eSIM document gives, and a backoff after
 //! failures. Pure functions of the watch and the time.
 //!
+//! The eSIM document asks for the install loop every 30–60 s for the first 10 minutes, then to
+//! stop the foreground loop ("the customer may install later, and you'd otherwise burn rate
+//! limits"). After those 10 minutes the interval is half the time since delivery, so polls
+//! spread geometrically (×1.5 each): about 13 more by 24 hours, 27 in all, and the poller ends
+//! the watch at its install-poll budget in any case. A client re-arms it by registering the
+//! order again when the customer says they installed it.
+//!
 //! | watch | first | then |
 //! |---|---|---|
 //! | eSIM fulfilment (PENDING → DELIVERED / FAILED / CANCELLED) | every 10 s for 60 s | every 30 s |
-//! | eSIM install (installed, then activated) | every 45 s for 10 min | every 5 min |
+//! | eSIM install (installed, then activated) | every 45 s for 10 min | every half its age, at least 5 min; at most `EsimInstallMaxPolls` polls |
 //! | voucher fulfilment (PENDING / PARTIALLY_DELIVERED → terminal) | every 30 s for 10 min | every 2 min |
 //! | after a failed poll | 15 s × 2^(failures − 1), at most 10 min, or the 429's `Retry-After` | |
 
@@ -20,7 +27,7 @@ pub fn interval(watch: &Watch, now: i64) -> i64 {
         (OrderKind::Esim, Phase::Fulfilment) if age < 60 => 10,
         (OrderKind::Esim, Phase::Fulfilment) => 30,
         (OrderKind::Esim, Phase::Install) if age < 600 => 45,
-        (OrderKind::Esim, Phase::Install) => 300,
+        (OrderKind::Esim, Phase::Install) => (age / 2).max(300),
         (_, _) if age < 600 => 30,
         (_, _) => 120,
     }
@@ -66,6 +73,40 @@ mod tests {
         let w = watch(OrderKind::Esim, Phase::Install);
         assert_eq!(interval(&w, 1000 + 599), 45);
         assert_eq!(interval(&w, 1000 + 600), 300);
+        assert_eq!(interval(&w, 1000 + 3600), 1800);
+        assert_eq!(interval(&w, 1000 + 43_200), 21_600);
+    }
+
+    /// An eSIM never installed, polled from delivery until its day is over: how many calls.
+    fn install_polls_in(seconds: i64) -> (u32, Vec<i64>) {
+        let w = watch(OrderKind::Esim, Phase::Install);
+        let (mut at, mut polls, mut times) = (w.phase_started_at, 0, Vec::new());
+        while at < w.phase_started_at + seconds {
+            polls += 1;
+            times.push(at - w.phase_started_at);
+            at += interval(&w, at);
+        }
+        (polls, times)
+    }
+
+    #[test]
+    fn an_esim_never_installed_costs_a_bounded_number_of_calls_a_day() {
+        let (first_ten_minutes, _) = install_polls_in(600);
+        assert_eq!(
+            first_ten_minutes, 14,
+            "every 45 s, as the document's 30–60 s"
+        );
+        let (day, times) = install_polls_in(86_400);
+        assert_eq!(day, 27, "{times:?}");
+        assert!(day <= crate::watch::DEFAULT_MAX_INSTALL_POLLS);
+        // Each gap after the foreground loop is half the age: the polls spread geometrically.
+        let late: Vec<i64> = times.iter().copied().filter(|t| *t >= 600).collect();
+        for pair in late.windows(2) {
+            assert_eq!(pair[1] - pair[0], (pair[0] / 2).max(300), "{late:?}");
+        }
+        // Before this cadence, every 5 min after the first 10: 14 + 286 calls a day.
+        let (week, _) = install_polls_in(7 * 86_400);
+        assert!(week <= 32, "{week}");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{EndReason, Phase, Registration, Watch, WatchStore};
+use super::{EndReason, Phase, Registration, Watch, WatchStore, watch_key};
 use crate::dynamo::{Item, is_condition_failure, n, s, unavailable};
 use crate::order::{OrderKind, OrderRef};
 use crate::store::StoreError;
@@ -59,6 +59,7 @@ fn to_item(watch: &Watch, active: bool, ended: Option<EndReason>) -> Item {
     item.insert("next_poll_at".into(), n(watch.next_poll_at));
     item.insert("give_up_at".into(), n(watch.give_up_at));
     item.insert("polls".into(), n(i64::from(watch.polls)));
+    item.insert("phase_polls".into(), n(i64::from(watch.phase_polls)));
     item.insert("failures".into(), n(i64::from(watch.failures)));
     item.insert(
         "expires_at".into(),
@@ -134,6 +135,10 @@ fn from_item(item: &Item) -> Result<Watch, StoreError> {
         next_poll_at: number("next_poll_at")?,
         give_up_at: number("give_up_at")?,
         polls: u32::try_from(number("polls")?).unwrap_or(u32::MAX),
+        // Absent from watches written before the install-poll budget: counted from now.
+        phase_polls: number("phase_polls")
+            .ok()
+            .map_or(0, |p| u32::try_from(p).unwrap_or(u32::MAX)),
         failures: u32::try_from(number("failures")?).unwrap_or(u32::MAX),
     })
 }
@@ -208,6 +213,43 @@ impl WatchStore for DynamoWatchStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn rearm(&self, order: &OrderRef, now: i64, give_up_at: i64) -> Result<bool, StoreError> {
+        let key = watch_key(order);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&key))
+            .update_expression(
+                "SET phase_started_at = :now, next_poll_at = :now, phase_polls = :zero, \
+                 failures = :zero, give_up_at = :give_up, expires_at = :expires, \
+                 due_shard = :shard, watch_state = :active",
+            )
+            .condition_expression(
+                "#phase = :install AND activated = :no AND watch_state <> :settled",
+            )
+            .expression_attribute_names("#phase", "phase")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":give_up", n(give_up_at))
+            .expression_attribute_values(
+                ":expires",
+                n(give_up_at.saturating_add(RETAIN_ENDED_SECS)),
+            )
+            .expression_attribute_values(":shard", s(&shard_of(&key)))
+            .expression_attribute_values(":active", s("ACTIVE"))
+            .expression_attribute_values(":install", s(Phase::Install.as_str()))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":settled", s(EndReason::Settled.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
     }
 
     async fn end(&self, watch: &Watch, reason: EndReason) -> Result<(), StoreError> {

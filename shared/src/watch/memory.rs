@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{EndReason, Registration, Watch, WatchStore};
+use super::{EndReason, Phase, Registration, Watch, WatchStore, watch_key};
+use crate::order::OrderRef;
 use crate::store::StoreError;
 
 /// Key → the watch and, once ended, why.
@@ -68,6 +69,26 @@ impl WatchStore for MemoryWatchStore {
         match watches.get_mut(&watch.key()) {
             Some((stored, None)) if stored.next_poll_at == watch.next_poll_at => {
                 stored.next_poll_at = until;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn rearm(&self, order: &OrderRef, now: i64, give_up_at: i64) -> Result<bool, StoreError> {
+        let mut watches = self.lock();
+        match watches.get_mut(&watch_key(order)) {
+            Some((watch, ended))
+                if watch.phase == Phase::Install
+                    && !watch.activated
+                    && *ended != Some(EndReason::Settled) =>
+            {
+                watch.phase_started_at = now;
+                watch.next_poll_at = now;
+                watch.phase_polls = 0;
+                watch.failures = 0;
+                watch.give_up_at = give_up_at;
+                *ended = None;
                 Ok(true)
             }
             _ => Ok(false),

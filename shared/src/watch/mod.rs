@@ -24,6 +24,9 @@ use crate::store::StoreError;
 
 /// Default time after which a watch gives up: a day.
 pub const DEFAULT_GIVE_UP_SECS: i64 = 24 * 3600;
+/// Default bound on the polls of one eSIM's install phase (`EsimInstallMaxPolls`): its
+/// cadence ([`cadence`]) makes about 27 in 24 hours for an eSIM never installed.
+pub const DEFAULT_MAX_INSTALL_POLLS: u32 = 30;
 use crate::order::OrderRef;
 
 /// What is polled for.
@@ -72,6 +75,8 @@ pub struct Watch {
     /// When the watch ends even if the order never settles.
     pub give_up_at: i64,
     pub polls: u32,
+    /// Successful polls since the current phase began (bounded in the install phase).
+    pub phase_polls: u32,
     /// Consecutive failed polls, for the backoff.
     pub failures: u32,
 }
@@ -97,6 +102,7 @@ impl Watch {
             next_poll_at: now,
             give_up_at: now.saturating_add(give_up_after),
             polls: 0,
+            phase_polls: 0,
             failures: 0,
         }
     }
@@ -161,6 +167,17 @@ pub trait WatchStore: Send + Sync {
 
     /// Stores the watch after a poll.
     fn save(&self, watch: &Watch) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Re-arms an eSIM's install watch (the customer says they installed it): the install
+    /// phase starts over at `now` (its fast cadence and its poll budget), due now, ending at
+    /// `give_up_at`, whether it was backing off or had given up. False when the order has no
+    /// such watch: none, not in the install phase, activated, or settled.
+    fn rearm(
+        &self,
+        order: &OrderRef,
+        now: i64,
+        give_up_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Ends the watch: it is never due again; the item expires later.
     fn end(
