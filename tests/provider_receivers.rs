@@ -181,12 +181,14 @@ const EXPECTED: &[Expected] = &[
         dir: "owlpay-webhook",
         payload_dirs: &["owlpay", "owlpay-harbor"],
         providers: &["owlpay", "owlpay-harbor"],
-        updates: 7,
+        updates: 8,
         states: &[
             (
                 "ORDER#owlpay#order#ord_c0d3d7cda1e2175f",
                 "PAYOUT_SUCCEEDED",
             ),
+            // OwlPay's published payload: its event named in `observation`.
+            ("ORDER#owlpay#order#ord_observed_31", "RECEIVED"),
             ("ORDER#owlpay#payment_intent#pi_4f2a9c7e1b3d", "REFUNDED"),
             (
                 "ORDER#owlpay-harbor#payment_intent#pi_harbor_77",

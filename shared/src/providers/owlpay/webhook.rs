@@ -248,19 +248,43 @@ pub fn parse_envelope(body: &[u8]) -> Result<VerifiedEvent, Rejection> {
         .ok_or_else(|| Rejection::Malformed("body has no uuid".into()))?
         .into_owned();
     validate_event_id(&event_id)?;
-    let event_type = envelope
-        .event
-        .or(envelope.type_)
-        .or(envelope.observation)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Rejection::Malformed("body has no event".into()))?
-        .into_owned();
+    let event_type = match (envelope.event.or(envelope.type_), envelope.observation) {
+        (Some(event), _) => event.into_owned(),
+        (None, Some(observation)) => catalogue_name(&observation)
+            .map_or_else(|| observation.into_owned(), str::to_string),
+        (None, None) => String::new(),
+    };
+    if event_type.is_empty() {
+        return Err(Rejection::Malformed("body has no event".into()));
+    }
     Ok(VerifiedEvent {
         provider: PROVIDER.to_string(),
         known_type: KNOWN_EVENT_TYPES.contains(&event_type.as_str()),
         event_id,
         event_type,
     })
+}
+
+/// The catalogue name of an event OwlPay names in `observation`, the form of the only payload
+/// it publishes (`{"uuid", "api_version", "is_test", "observation": "owlpay.received_order",
+/// "data"}`), where its catalogue says `order.received`.
+///
+/// Assumption (one example is all the documents give): an observation is
+/// `owlpay.<verb words>_<object words>` for the catalogue's `<object>.<verb words>`, words joined
+/// by `_` in the one and `.` in the other (`owlpay.payout_succeed_order` → `order.payout.succeed`,
+/// `owlpay.captured_payment_intent` → `payment_intent.captured`). It is mapped only when exactly
+/// one catalogue entry reads so; otherwise it stays as sent, an unknown type (acknowledged,
+/// counted, no state).
+pub fn catalogue_name(observation: &str) -> Option<&'static str> {
+    let words: Vec<&str> = observation.strip_prefix("owlpay.")?.split('_').collect();
+    let mut fits = (1..words.len()).filter_map(|verb_words| {
+        let verb = words[..verb_words].join(".");
+        let object = words[verb_words..].join("_");
+        let name = format!("{object}.{verb}");
+        KNOWN_EVENT_TYPES.iter().copied().find(|known| *known == name)
+    });
+    let first = fits.next()?;
+    fits.next().is_none().then_some(first)
 }
 
 /// The header OwlPay (or Harbor) would send with `body` at `timestamp`, signed with `secret`.
@@ -436,14 +460,46 @@ mod tests {
     }
 
     #[test]
+    fn observations_map_onto_the_catalogue_only_when_one_entry_reads_so() {
+        for (observation, name) in [
+            ("owlpay.received_order", Some("order.received")),
+            ("owlpay.cancelled_order", Some("order.cancelled")),
+            ("owlpay.payout_succeed_order", Some("order.payout.succeed")),
+            ("owlpay.captured_payment_intent", Some("payment_intent.captured")),
+            ("owlpay.financial_reviewed_payment_intent", Some("payment_intent.financial.reviewed")),
+            ("owlpay.created_vendor", Some("vendor.created")),
+            // Catalogue names whose verb holds an underscore cannot be told apart: kept as sent.
+            ("owlpay.refund_created_payment_intent", None),
+            ("owlpay.received", None),
+            ("order.received", None),
+            ("owlpay.", None),
+        ] {
+            assert_eq!(catalogue_name(observation), name, "{observation}");
+        }
+        // Every catalogue entry whose words hold no underscore in the verb maps back to itself.
+        for known in KNOWN_EVENT_TYPES {
+            let (object, verb) = known.split_once('.').unwrap();
+            if verb.contains('_') || object.contains('.') {
+                continue;
+            }
+            let observation = format!("owlpay.{}_{object}", verb.replace('.', "_"));
+            assert_eq!(catalogue_name(&observation), Some(*known), "{observation}");
+        }
+    }
+
+    #[test]
     fn envelopes() {
         let renew =
             parse_envelope(br#"{"uuid":"u1","event":"webhook.renew.secret","data":{}}"#).unwrap();
         assert!(renew.known_type);
         let observed =
             parse_envelope(br#"{"uuid":"att_1","observation":"owlpay.received_order"}"#).unwrap();
-        assert_eq!(observed.event_type, "owlpay.received_order");
-        assert!(!observed.known_type);
+        assert_eq!(observed.event_type, "order.received");
+        assert!(observed.known_type);
+        let unmapped =
+            parse_envelope(br#"{"uuid":"att_2","observation":"owlpay.teleported_order"}"#).unwrap();
+        assert_eq!(unmapped.event_type, "owlpay.teleported_order");
+        assert!(!unmapped.known_type);
         for body in [
             &br#"{"event":"order.received"}"#[..],
             br#"{"uuid":"u"}"#,
