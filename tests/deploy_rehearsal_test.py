@@ -33,12 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 
 MINIMAL = {
+    "ProviderEnvironment": "sandbox",
     "OctopusWebhookSecretName": "hookline/octopus",
-    "OctopusApiBaseUrl": "https://api.octopus.example",
     "OctopusApiTokenSecretName": "hookline/octopus-api",
 }
 FULL = {
     **MINIMAL,
+    "ProviderEnvironment": "production",
+    "OctopusApiBaseUrl": "https://api.octopus.example",
     "CoinmeWebhookSecretName": "hookline/coinme",
     "OwlPayWebhookSecretName": "hookline/owlpay",
     "OwlPayHarborWebhookSecretName": "hookline/owlpay-harbor",
@@ -173,6 +175,10 @@ def test_a_minimal_parameter_set_creates_the_core_and_the_octopus_receiver_only(
     check_core(aws, resources, translated)
     created = {name for name in resources if name in RECEIVERS}
     assert created == {"OctopusWebhookFunction"}
+    variables = function_config(aws, resources, "ProcessorFunction")["Environment"]["Variables"]
+    # No base URL given: the processor uses the documented sandbox host.
+    assert variables["PROVIDER_ENVIRONMENT"] == "sandbox"
+    assert variables.get("OCTOPUS_API_BASE_URL", "") == ""
 
 
 def test_a_full_parameter_set_creates_every_receiver_with_its_secret(aws):
@@ -182,6 +188,7 @@ def test_a_full_parameter_set_creates_every_receiver_with_its_secret(aws):
     owlpay = function_config(aws, resources, "OwlPayWebhookFunction")["Environment"]["Variables"]
     assert owlpay["OWLPAY_HARBOR_WEBHOOK_SECRET_ID"] == "hookline/owlpay-harbor"
     processor = function_config(aws, resources, "ProcessorFunction")
+    assert processor["Environment"]["Variables"]["PROVIDER_ENVIRONMENT"] == "production"
     assert processor["Environment"]["Variables"]["OPTTY_API_BASE_URL"] == "https://api.optty.example"
     assert processor["Environment"]["Variables"]["OPTTY_API_KEY_SECRET_ID"] == "hookline/optty-api"
 

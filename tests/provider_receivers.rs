@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use hookline::config::ProviderEnvironment;
 use hookline::idempotency::DynamoEventStore;
 use hookline::message::QueueMessage;
 use hookline::order_api::{ApiToken, RetryPolicy};
@@ -298,7 +299,10 @@ async fn every_sample_reaches_sqs_and_then_the_order_updates_queue() {
             updates: SqsQueue::new(sqs.clone(), &updates_url),
             credentials: None,
             watches: MemoryWatchStore::new(),
-            config: ProcessorConfig::default(),
+            config: ProcessorConfig {
+                environment: ProviderEnvironment::Production,
+                ..ProcessorConfig::default()
+            },
         };
         // In the order the provider sent them: SQS does not keep order, and an event older than
         // the recorded state rightly publishes nothing.
@@ -324,6 +328,18 @@ async fn every_sample_reaches_sqs_and_then_the_order_updates_queue() {
             .map(|body| serde_json::from_str(body).expect("an order update"))
             .collect();
         assert_eq!(updates.len(), expected.updates, "{}", expected.dir);
+        // Every update says which environment it came from; only what the provider marked as a
+        // test says so (OwlPay's `is_test`; its samples carry 1, true, or nothing).
+        for update in &updates {
+            assert_eq!(update.environment, "production", "{}", update.event_id);
+            let body = messages
+                .iter()
+                .find(|m| m.event_id == update.event_id)
+                .map(|m| m.body.clone())
+                .unwrap_or_default();
+            let marked = body.contains(r#""is_test":1"#) || body.contains(r#""is_test":true"#);
+            assert_eq!(update.is_test, marked, "{}", update.event_id);
+        }
         let items = table_items(&dynamodb, &table).await.join("\n");
         for (key, status) in expected.states {
             let state = items

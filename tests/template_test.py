@@ -53,6 +53,7 @@ def resources():
             resource["Properties"]["CodeUri"] = "s3://bucket/key"  # as `sam package` would
     params = {
         "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:ops",
+        "ProviderEnvironment": "production",
         "OctopusWebhookSecretName": "hookline/octopus",
         "OctopusApiBaseUrl": "https://api.example.com",
         "OctopusApiTokenSecretName": "hookline/octopus-api",
@@ -621,6 +622,8 @@ def test_parameter_combinations_that_would_fail_later_are_refused_at_deploy():
     assert broken_rules(optty) == []
     assert broken_rules({**base, "OpttyApiBaseUrl": "https://o"}) == ["OpttyApiNeedsItsKey"]
     assert broken_rules({**base, "OpttyPathTokenSecretName": "p"}) == ["OpttyReceiverNeedsTheOpttyApi"]
+    # The Optty API is on by its key; its host may be the documented one.
+    assert broken_rules({**base, "OpttyPathTokenSecretName": "p", "OpttyApiKeySecretName": "k"}) == []
     assert broken_rules({**base, "OwlPayHarborWebhookSecretName": "h"}) == ["HarborNeedsOwlPay"]
     assert broken_rules({**base, "OwlPayWebhookSecretName": "o", "OwlPayHarborWebhookSecretName": "h"}) == []
 
@@ -636,3 +639,18 @@ def test_sam_builds_for_the_architecture_parameter():
         assert len(functions) == len([r for r in raw_template()["Resources"].values()
                                       if r["Type"] == "AWS::Serverless::Function"])
         assert {f.architecture for f in functions} == {expected}
+
+
+def test_every_function_states_the_providers_environment_which_has_no_default(resources):
+    template = raw_template()
+    parameter = template["Parameters"]["ProviderEnvironment"]
+    assert parameter["AllowedValues"] == ["sandbox", "production"]
+    assert "Default" not in parameter, "a stack must say which environment it is"
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables[rust_const("shared/src/config.rs", "PROVIDER_ENVIRONMENT")] == {"Ref": "ProviderEnvironment"}
+    # The documented hosts are used unless a base URL is given: both base URLs may be empty.
+    for name in ("OctopusApiBaseUrl", "OpttyApiBaseUrl"):
+        assert template["Parameters"][name]["Default"] == "", name
+        assert re.fullmatch(template["Parameters"][name]["AllowedPattern"], ""), name
+    assert template["Conditions"]["HasOpttyApi"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "OpttyApiKeySecretName"}, ""]}]}

@@ -31,6 +31,44 @@ pub const SECRETS_REFRESH_SECS: &str = "SECRETS_REFRESH_SECS";
 /// Polls of one eSIM's install phase after which its watch ends (poller; default 30).
 pub const ESIM_INSTALL_MAX_POLLS: &str = "ESIM_INSTALL_MAX_POLLS";
 
+/// Which of the providers' environments the stack talks to: `sandbox` or `production`
+/// (`ProviderEnvironment` in the template). Every log line and order update carries it.
+pub const PROVIDER_ENVIRONMENT: &str = "PROVIDER_ENVIRONMENT";
+
+/// The providers' environment: separate hosts, credentials and data (Octopus and Optty
+/// document both). Unset means sandbox: a sandbox stack must never pass for production, so
+/// production is only ever said explicitly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProviderEnvironment {
+    #[default]
+    Sandbox,
+    Production,
+}
+
+impl ProviderEnvironment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sandbox => "sandbox",
+            Self::Production => "production",
+        }
+    }
+
+    /// [`PROVIDER_ENVIRONMENT`] from `lookup`; anything but the two names is an error.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        match lookup(PROVIDER_ENVIRONMENT)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("" | "sandbox") => Ok(Self::Sandbox),
+            Some("production") => Ok(Self::Production),
+            Some(_) => Err(ConfigError::Invalid {
+                var: PROVIDER_ENVIRONMENT,
+                reason: "must be sandbox or production".into(),
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
@@ -99,6 +137,7 @@ pub struct ProcessorEnv {
     pub watch_give_up_secs: Option<i64>,
     /// Forward every event field, not only the allow-listed ones.
     pub forward_all_event_fields: bool,
+    pub environment: ProviderEnvironment,
 }
 
 impl ProcessorEnv {
@@ -115,6 +154,7 @@ impl ProcessorEnv {
             record_ttl_secs: optional_number(&lookup, EVENT_RECORD_TTL_SECS)?,
             concurrency: optional_number(&lookup, PROCESSOR_CONCURRENCY)?,
             watch_give_up_secs: optional_number(&lookup, WATCH_GIVE_UP_SECS)?,
+            environment: ProviderEnvironment::from_lookup(&lookup)?,
             forward_all_event_fields: match lookup(FORWARD_ALL_EVENT_FIELDS)
                 .map(|v| v.trim().to_ascii_lowercase())
                 .as_deref()
@@ -199,6 +239,30 @@ pub fn required(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_environment_is_sandbox_unless_production_is_said() {
+        let of = |value: &str| {
+            ProviderEnvironment::from_lookup(lookup(&[(PROVIDER_ENVIRONMENT, value)]))
+        };
+        assert_eq!(
+            ProviderEnvironment::from_lookup(lookup(&[])),
+            Ok(ProviderEnvironment::Sandbox)
+        );
+        assert_eq!(of(""), Ok(ProviderEnvironment::Sandbox));
+        assert_eq!(of(" Production "), Ok(ProviderEnvironment::Production));
+        assert_eq!(
+            of("sandbox").map(ProviderEnvironment::as_str),
+            Ok("sandbox")
+        );
+        assert!(matches!(
+            of("prod"),
+            Err(ConfigError::Invalid {
+                var: PROVIDER_ENVIRONMENT,
+                ..
+            })
+        ));
+    }
 
     #[test]
     fn receivers_need_the_queue() {

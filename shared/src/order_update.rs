@@ -45,6 +45,18 @@ pub struct OrderUpdate {
     /// Set only on an update split across messages: which slice of `order.{field}` this is.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub part: Option<Part>,
+    /// The providers' environment the stack talks to: `sandbox` or `production`.
+    #[serde(default = "unspecified_environment")]
+    pub environment: String,
+    /// The provider marked the event as a test (OwlPay's `is_test`), or it is a
+    /// `hookline.test` event: nothing real happened. Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub is_test: bool,
+}
+
+/// Updates published before the field existed said nothing.
+fn unspecified_environment() -> String {
+    "unspecified".into()
 }
 
 fn is_current_by_default() -> bool {
@@ -220,6 +232,8 @@ mod tests {
             event_data: json!({"id": 12345}),
             order: Some(json!({"id": 12345, "status": "DELIVERED", "vouchers": vouchers})),
             part: None,
+            environment: "production".into(),
+            is_test: false,
         }
     }
 

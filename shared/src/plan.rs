@@ -22,6 +22,8 @@ pub struct Plan {
     /// False for event types hookline does not know yet: their effects are done, but no order
     /// update is published for them.
     pub known_type: bool,
+    /// The provider marked the event as a test (OwlPay's `is_test`), or it is a test event.
+    pub is_test: bool,
 }
 
 /// What an event makes the processor do, besides publishing its order update.
@@ -58,6 +60,7 @@ impl Plan {
             occurred_at,
             event_data,
             known_type,
+            is_test: false,
         }
     }
 

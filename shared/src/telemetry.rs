@@ -51,8 +51,12 @@ fn level_filter() -> EnvFilter {
     EnvFilter::try_new(directive.to_lowercase()).unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
-/// JSON lines with the current span's fields (Lambda's request id, the SQS message id).
+/// JSON lines with the current span's fields (Lambda's request id, the SQS message id), each
+/// beginning with the providers' environment (`"environment":"sandbox"`), so no line of a
+/// sandbox stack can pass for production.
 pub fn init_json() {
+    let environment = crate::config::ProviderEnvironment::from_lookup(crate::config::env_lookup)
+        .map_or("invalid", crate::config::ProviderEnvironment::as_str);
     let _ = tracing_subscriber::registry()
         .with(level_filter())
         .with(secret_safe_targets())
@@ -62,9 +66,45 @@ pub fn init_json() {
                 .with_current_span(true)
                 .with_span_list(false)
                 .with_target(false)
-                .without_time(),
+                .without_time()
+                .with_writer(move || Tagged::new(std::io::stdout(), environment)),
         )
         .try_init();
+}
+
+/// A writer that puts `"environment":"…",` first in every JSON line. The formatter writes each
+/// event as one buffer, so each write that starts an object starts a line.
+struct Tagged<W> {
+    inner: W,
+    prefix: String,
+}
+
+impl<W: std::io::Write> Tagged<W> {
+    fn new(inner: W, environment: &str) -> Self {
+        Self {
+            inner,
+            prefix: format!(r#"{{"environment":"{environment}","#),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Tagged<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match buf.strip_prefix(b"{") {
+            Some(rest) if !rest.starts_with(b"}") => {
+                let mut line = Vec::with_capacity(self.prefix.len() + rest.len());
+                line.extend_from_slice(self.prefix.as_bytes());
+                line.extend_from_slice(rest);
+                self.inner.write_all(&line)?;
+                Ok(buf.len())
+            }
+            _ => self.inner.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Compact, human-readable lines on stderr for the local CLI (stdout is for command output).
@@ -80,4 +120,25 @@ pub fn init_human() {
                 .with_target(false),
         )
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn every_json_line_begins_with_the_environment() {
+        let mut out = Vec::new();
+        let mut tagged = Tagged::new(&mut out, "production");
+        tagged
+            .write_all(b"{\"level\":\"INFO\",\"message\":\"x\"}\n")
+            .unwrap();
+        tagged.write_all(b"{}\n").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(first["environment"], "production");
+        assert_eq!(first["message"], "x");
+        assert_eq!(text.lines().nth(1), Some("{}"));
+    }
 }

@@ -41,11 +41,9 @@ pub fn is_test_event(message: &QueueMessage) -> bool {
 
 /// A test event's plan: its order update only, timed when the queue received it.
 pub fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
-    Ok(Plan::pass_on(
-        received_millis(message)?,
-        Value::Object(Map::new()),
-        true,
-    ))
+    let mut plan = Plan::pass_on(received_millis(message)?, Value::Object(Map::new()), true);
+    plan.is_test = true;
+    Ok(plan)
 }
 
 #[cfg(test)]
@@ -66,7 +64,7 @@ mod tests {
         assert!(is_test_event(&message));
         let plan = plan(&message).unwrap();
         assert_eq!(plan.action, Action::PassOn);
-        assert!(plan.known_type && !plan.fetches() && !plan.watches());
+        assert!(plan.known_type && plan.is_test && !plan.fetches() && !plan.watches());
         assert_eq!(plan.subject_key(), None);
         assert_eq!(plan.occurred_at, 1_795_687_200_000);
     }

@@ -59,6 +59,8 @@ pub struct ProcessorConfig {
     /// Forward every field of an event's data, not only the provider's allow-list
     /// ([`forward`]).
     pub forward_all_event_fields: bool,
+    /// The providers' environment, stated in every order update.
+    pub environment: crate::config::ProviderEnvironment,
 }
 
 impl Default for ProcessorConfig {
@@ -70,6 +72,7 @@ impl Default for ProcessorConfig {
             watch_give_up_secs: crate::watch::DEFAULT_GIVE_UP_SECS,
             clock: Clock::system(),
             forward_all_event_fields: false,
+            environment: crate::config::ProviderEnvironment::default(),
         }
     }
 }
@@ -85,6 +88,7 @@ impl ProcessorConfig {
                 .watch_give_up_secs
                 .unwrap_or(defaults.watch_give_up_secs),
             forward_all_event_fields: env.forward_all_event_fields,
+            environment: env.environment,
             ..defaults
         }
     }
@@ -327,6 +331,8 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 },
                 order: fetched,
                 part: None,
+                environment: self.config.environment.as_str().to_string(),
+                is_test: plan.is_test,
             };
             let queue = match &self.credentials {
                 Some(credentials) if update.carries_activation_code() => credentials,

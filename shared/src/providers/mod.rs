@@ -19,6 +19,7 @@ use serde_json::Value;
 pub use crate::webhook::{MAX_EVENT_ID_LEN, Rejection, Route, VerifiedEvent, WebhookScheme};
 pub use order_apis::{ApiConfig, LoadError, ProviderApis, configured as configured_order_apis};
 
+use crate::config::ProviderEnvironment;
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::message::QueueMessage;
 use crate::order::OrderKind;
@@ -281,6 +282,8 @@ pub struct OrderApiSpec {
     /// The processor does not start without it; an optional API left out fails its
     /// provider's fetches (their events reach the dead-letter queue).
     pub required: bool,
+    /// The provider's documented hosts, used when no base URL is given.
+    pub documented_hosts: Option<DocumentedHosts>,
     /// Where an order lives under the base URL.
     pub paths: PathsFn,
     /// The token the stand-in API of `hookline serve` accepts.
@@ -288,6 +291,22 @@ pub struct OrderApiSpec {
     /// What the stand-in API serves: a path under the base (one `{id}` parameter) and the folder
     /// of `events/provider-api/` holding its orders as `{id}.json`.
     pub stub_routes: &'static [(&'static str, &'static str)],
+}
+
+/// A provider API's documented base URL in each environment.
+#[derive(Clone, Copy, Debug)]
+pub struct DocumentedHosts {
+    pub sandbox: &'static str,
+    pub production: &'static str,
+}
+
+impl DocumentedHosts {
+    pub fn of(self, environment: ProviderEnvironment) -> &'static str {
+        match environment {
+            ProviderEnvironment::Sandbox => self.sandbox,
+            ProviderEnvironment::Production => self.production,
+        }
+    }
 }
 
 /// How a provider's orders are watched by polling.

@@ -4,6 +4,7 @@
 use tokio::time::Instant;
 
 use super::Provider;
+use crate::config::ProviderEnvironment;
 use crate::config::{ConfigError, TokenSource, token_source};
 use crate::order::OrderRef;
 use crate::order_api::{ApiToken, FetchError, HttpOrderClient, OrderApi, PathsFn, RetryPolicy};
@@ -21,15 +22,24 @@ pub struct ApiConfig {
 /// (Octopus) missing is an error; an optional one (Optty) is left out when its base URL is not
 /// set, and needs its token when it is.
 pub fn configured(lookup: impl Fn(&str) -> Option<String>) -> Result<Vec<ApiConfig>, ConfigError> {
+    let environment = ProviderEnvironment::from_lookup(&lookup)?;
+    let set = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     let mut apis = Vec::new();
     for provider in Provider::ALL {
         let Some(spec) = &provider.spec().order_api else {
             continue;
         };
-        let base_url = match lookup(spec.base_url_var).filter(|v| !v.trim().is_empty()) {
-            Some(base) => base,
-            None if spec.required => return Err(ConfigError::Missing(spec.base_url_var)),
-            None => continue,
+        // An optional API is on once its base URL or its token is given; its base URL is the
+        // documented host of the environment unless given.
+        let wanted = spec.required
+            || set(spec.token_secret_id_var).is_some()
+            || set(spec.token_var).is_some();
+        let documented = spec.documented_hosts.map(|hosts| hosts.of(environment));
+        let base_url = match (set(spec.base_url_var), documented) {
+            (Some(base), _) => base,
+            (None, Some(host)) if wanted => host.to_string(),
+            (None, _) if spec.required => return Err(ConfigError::Missing(spec.base_url_var)),
+            (None, _) => continue,
         };
         apis.push(ApiConfig {
             provider,
@@ -105,8 +115,50 @@ impl OrderApi for ProviderApis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::lookup;
+    use crate::config::{PROVIDER_ENVIRONMENT, lookup};
     use crate::providers::{octopus, optty};
+
+    #[test]
+    fn the_environment_picks_the_documented_hosts_unless_a_base_url_is_given() {
+        let token = [(octopus::API_TOKEN, "tok"), (optty::API_KEY, "k")];
+        let base_of = |pairs: &[(&str, &str)], provider| {
+            configured(lookup(pairs))
+                .unwrap()
+                .into_iter()
+                .find(|api| api.provider == provider)
+                .map(|api| api.base_url)
+        };
+        let mut production = token.to_vec();
+        production.push((PROVIDER_ENVIRONMENT, "production"));
+        assert_eq!(
+            base_of(&production, Provider::Octopus).as_deref(),
+            Some("https://api.octopuscards.io")
+        );
+        assert_eq!(
+            base_of(&production, Provider::Optty).as_deref(),
+            Some("https://api.optty.com")
+        );
+        assert_eq!(
+            base_of(&token, Provider::Octopus).as_deref(),
+            Some("https://sandbox-api.octopuscards.io"),
+            "sandbox unless production is said"
+        );
+        assert_eq!(
+            base_of(&token, Provider::Optty).as_deref(),
+            Some("https://api.qa.optty.com")
+        );
+        let mut given = production.clone();
+        given.push((octopus::API_BASE_URL, "http://127.0.0.1:3001"));
+        assert_eq!(
+            base_of(&given, Provider::Octopus).as_deref(),
+            Some("http://127.0.0.1:3001")
+        );
+        assert_eq!(
+            base_of(&token[..1], Provider::Optty),
+            None,
+            "the Optty API stays off without its key"
+        );
+    }
 
     #[test]
     fn optty_api_needs_its_key() {
@@ -145,8 +197,8 @@ mod tests {
         );
         assert_eq!(
             configured(lookup(&[])).unwrap_err(),
-            ConfigError::Missing(octopus::API_BASE_URL),
-            "the Octopus API is required"
+            ConfigError::Missing(octopus::API_TOKEN_SECRET_ID),
+            "the Octopus API is required (its host is documented, its token is not)"
         );
     }
 }

@@ -13,7 +13,8 @@ pub use observe::observe;
 pub use webhook::*;
 
 use super::{
-    EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest, Signed, WatchRules, WebhookRoute,
+    DocumentedHosts, EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest, Signed,
+    WatchRules, WebhookRoute,
 };
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::order::{OrderKind, OrderRef};
@@ -73,6 +74,11 @@ pub static SPEC: ProviderSpec = ProviderSpec {
         token_var: API_TOKEN,
         token_secret_id_var: API_TOKEN_SECRET_ID,
         required: true,
+        // Octopus' "Environments" page.
+        documented_hosts: Some(DocumentedHosts {
+            sandbox: "https://sandbox-api.octopuscards.io",
+            production: "https://api.octopuscards.io",
+        }),
         paths: order_paths,
         test_token: API_TEST_TOKEN,
         stub_routes: &[

@@ -9,7 +9,10 @@ mod webhook;
 pub use api::{OpttyOrderClient, OpttyPaths, optty_reference};
 pub use webhook::*;
 
-use super::{EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute};
+use super::{
+    DocumentedHosts, EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest, Signed,
+    WebhookRoute,
+};
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::order::OrderRef;
 use crate::order_api::{FetchError, OrderPath};
@@ -68,6 +71,12 @@ pub static SPEC: ProviderSpec = ProviderSpec {
         token_var: API_KEY,
         token_secret_id_var: API_KEY_SECRET_ID,
         required: false,
+        // Optty's "Direct API Integration" page gives the sandbox API host; the production one
+        // is an assumption, by its authentication hosts (auth.qa.optty.com, auth.optty.com).
+        documented_hosts: Some(DocumentedHosts {
+            sandbox: "https://api.qa.optty.com",
+            production: "https://api.optty.com",
+        }),
         paths: order_paths,
         test_token: API_TEST_KEY,
         stub_routes: &[("/orders/{id}", "optty-orders")],

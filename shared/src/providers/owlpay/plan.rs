@@ -20,6 +20,18 @@ struct Envelope {
     created_at: Option<String>,
     #[serde(default)]
     data: Map<String, Value>,
+    /// OwlPay marks test-mode events (its published payload: `"is_test"`, 1 in its samples).
+    is_test: Option<Value>,
+}
+
+/// `is_test` as OwlPay may write it: `true`, `1` or `"1"`/`"true"`.
+fn marked_test(value: Option<&Value>) -> bool {
+    match value {
+        Some(Value::Bool(flag)) => *flag,
+        Some(Value::Number(n)) => n.as_i64() == Some(1),
+        Some(Value::String(text)) => matches!(text.trim(), "1" | "true"),
+        _ => false,
+    }
 }
 
 /// Status and rank of a payout order event. Cancelled and paid out are final.
@@ -81,10 +93,12 @@ pub(crate) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
         // The body may hold the new secret itself: it is not passed on.
         let mut plan = Plan::pass_on(occurred_at, Value::Object(Map::new()), true);
         plan.action = Action::SecretRenewal;
+        plan.is_test = marked_test(envelope.is_test.as_ref());
         return Ok(plan);
     }
     let data = envelope.data;
     let mut plan = Plan::pass_on(occurred_at, Value::Object(data.clone()), known);
+    plan.is_test = marked_test(envelope.is_test.as_ref());
     let (kind, field, status) = if let Some(event) = event_type.strip_prefix("payment_intent.") {
         let Some(rank) = payment_intent_rank(event) else {
             return Ok(plan);
@@ -148,6 +162,24 @@ mod tests {
             received_at: "2026-11-22T10:00:00Z".into(),
             body: format!(r#"{{"uuid":"u-1","event":"{event_type}","data":{data}}}"#),
         }
+    }
+
+    #[test]
+    fn is_test_is_read_as_owlpay_may_write_it() {
+        for (value, test) in [
+            ("1", true),
+            ("true", true),
+            (r#""1""#, true),
+            ("0", false),
+            ("false", false),
+            ("null", false),
+        ] {
+            let mut m = message("owlpay", "order.received", r#"{"order":{"uuid":"o1"}}"#);
+            m.body = m.body.replacen('{', &format!(r#"{{"is_test":{value},"#), 1);
+            assert_eq!(plan_message(&m).unwrap().is_test, test, "{value}");
+        }
+        let m = message("owlpay", "order.received", r#"{"order":{"uuid":"o1"}}"#);
+        assert!(!plan_message(&m).unwrap().is_test, "absent");
     }
 
     #[test]

@@ -250,8 +250,9 @@ pub fn parse_envelope(body: &[u8]) -> Result<VerifiedEvent, Rejection> {
     validate_event_id(&event_id)?;
     let event_type = match (envelope.event.or(envelope.type_), envelope.observation) {
         (Some(event), _) => event.into_owned(),
-        (None, Some(observation)) => catalogue_name(&observation)
-            .map_or_else(|| observation.into_owned(), str::to_string),
+        (None, Some(observation)) => {
+            catalogue_name(&observation).map_or_else(|| observation.into_owned(), str::to_string)
+        }
         (None, None) => String::new(),
     };
     if event_type.is_empty() {
@@ -281,7 +282,10 @@ pub fn catalogue_name(observation: &str) -> Option<&'static str> {
         let verb = words[..verb_words].join(".");
         let object = words[verb_words..].join("_");
         let name = format!("{object}.{verb}");
-        KNOWN_EVENT_TYPES.iter().copied().find(|known| *known == name)
+        KNOWN_EVENT_TYPES
+            .iter()
+            .copied()
+            .find(|known| *known == name)
     });
     let first = fits.next()?;
     fits.next().is_none().then_some(first)
@@ -465,8 +469,14 @@ mod tests {
             ("owlpay.received_order", Some("order.received")),
             ("owlpay.cancelled_order", Some("order.cancelled")),
             ("owlpay.payout_succeed_order", Some("order.payout.succeed")),
-            ("owlpay.captured_payment_intent", Some("payment_intent.captured")),
-            ("owlpay.financial_reviewed_payment_intent", Some("payment_intent.financial.reviewed")),
+            (
+                "owlpay.captured_payment_intent",
+                Some("payment_intent.captured"),
+            ),
+            (
+                "owlpay.financial_reviewed_payment_intent",
+                Some("payment_intent.financial.reviewed"),
+            ),
             ("owlpay.created_vendor", Some("vendor.created")),
             // Catalogue names whose verb holds an underscore cannot be told apart: kept as sent.
             ("owlpay.refund_created_payment_intent", None),
