@@ -611,3 +611,65 @@ async fn an_esim_never_installed_is_polled_a_bounded_number_of_times_and_a_rearm
         "the install phase started over, fast cadence and budget"
     );
 }
+
+/// Top-ups fire no webhook: a client registers the order, the poller follows it on the top-ups
+/// document's cadence (5 s for the first minute) and its terminal status reaches the order
+/// updates once.
+#[tokio::test]
+async fn a_registered_topup_is_followed_to_its_terminal_status_without_a_webhook() {
+    let rig = rig().await;
+    let pending = json!({"id": 9_123_456, "status": "PENDING", "variant_name": "325 UC",
+                         "input_data": {"player_id": "5123456789"}});
+    let delivered = json!({"id": 9_123_456, "status": "DELIVERED", "variant_name": "325 UC",
+                           "transaction_id": 7_401_120, "amount": 4.7405, "currency": "USD",
+                           "input_data": {"player_id": "5123456789"}});
+    let served = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("GET"))
+        .and(path("/api/v1/topups/orders/9123456"))
+        .respond_with(Script {
+            responses: vec![order(pending.clone()), order(pending), order(delivered)],
+            served: served.clone(),
+        })
+        .mount(&rig.api)
+        .await;
+    let t0 = now();
+    let (status, answer) = hookline::poller::registration::register(
+        &rig.poller.watches,
+        br#"{"kind":"topup","order_id":9123456,"client_reference":"CAMPAIGN_DEC_24"}"#,
+        t0,
+        86_400,
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(rig.round(t0).await.changes, 0);
+    assert_eq!(
+        rig.round(t0 + 3).await.polled,
+        0,
+        "every 5 s in the first minute"
+    );
+    assert_eq!(rig.round(t0 + 5).await.changes, 0);
+    let report = rig.round(t0 + 10).await;
+    assert_eq!((report.changes, report.settled), (1, 1));
+    let updates = rig.updates().await;
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].event_type, "topup.delivered");
+    assert_eq!(updates[0].order_kind.as_deref(), Some("topup"));
+    assert_eq!(updates[0].status.as_deref(), Some("DELIVERED"));
+    assert_eq!(updates[0].event_data["transaction_id"], 7_401_120);
+    assert!(
+        !serde_json::to_string(&updates[0])
+            .unwrap()
+            .contains("5123456789")
+    );
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        3,
+        "no fetch beyond the polls"
+    );
+    assert_eq!(
+        rig.watch_state("WATCH#octopus#topup#9123456")
+            .await
+            .as_deref(),
+        Some("SETTLED")
+    );
+}

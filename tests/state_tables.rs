@@ -124,6 +124,13 @@ fn providers() -> Vec<(&'static str, Vec<String>)> {
             ],
         ),
         (
+            "octopus topup",
+            vec![
+                octopus("evt_t1", "topup.delivered", 1, json!({"id": 700, "status": "DELIVERED"})),
+                octopus("evt_t2", "topup.recharged", 2, json!({"id": 700, "status": "RECHARGED"})),
+            ],
+        ),
+        (
             "optty",
             vec![
                 n(json!({"captureStatus": "AUTHORIZED"})),
@@ -260,6 +267,7 @@ async fn the_final_states_follow_the_state_tables() {
         ("octopus voucher", "ORDER#octopus#voucher#500 DELIVERED"),
         // "Always terminal": a cancellation outranks every lifecycle event.
         ("octopus esim", "ORDER#octopus#esim#600 CANCELLED"),
+        ("octopus topup", "ORDER#octopus#topup#700 RECHARGED"),
         ("optty", "ORDER#optty#order#ord-9 SUCCESSFUL#rf-2"),
         (
             "owlpay payment intent",

@@ -1,6 +1,7 @@
 //! `hookline watch`: registers an order for the poller to watch, either in a running
 //! `hookline serve` (`--serve`, the default) or directly in a stack's events table (`--table`,
 //! with the caller's AWS credentials; client systems use the IAM-authorised `POST /orders/watch`).
+//! Registering an eSIM again re-arms its install watch (the customer says they installed it).
 
 use clap::{Args, ValueEnum};
 use hookline::dev_defaults::LISTEN_ADDR;
@@ -15,6 +16,8 @@ use crate::aws_target::AwsTarget;
 pub enum Kind {
     Voucher,
     Esim,
+    /// A gaming top-up or mobile recharge.
+    Topup,
 }
 
 #[derive(Args)]
@@ -44,6 +47,7 @@ pub async fn run(args: WatchArgs) -> Result<(), String> {
     let kind = match args.kind {
         Kind::Voucher => "voucher",
         Kind::Esim => "esim",
+        Kind::Topup => "topup",
     };
     let request =
         json!({"kind": kind, "order_id": args.order_id, "client_reference": args.reference})

@@ -329,3 +329,37 @@ fn a_registered_voucher_order_that_fails_is_reported_without_a_webhook() {
     );
     assert!(update.contains("\"status\":\"FAILED\""), "{update}");
 }
+
+/// README, Polling: a top-up order placed by a client is registered and its delivery reaches
+/// the order updates by polling (the stand-in delivers it 8 s after the first poll).
+#[test]
+fn a_registered_topup_order_is_reported_delivered_without_a_webhook() {
+    let server = serve(&[]);
+    let output = Command::new(HOOKLINE)
+        .args([
+            "watch",
+            "--kind",
+            "topup",
+            "--order-id",
+            "9123456",
+            "--serve",
+        ])
+        .arg(format!("http://{}", server.addr))
+        .env_remove("EVENTS_TABLE")
+        .output()
+        .expect("run hookline watch");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let update = server.wait_for_log_within("order update event_id=poll_", 40);
+    assert!(
+        update.contains("\"event_type\":\"topup.delivered\""),
+        "{update}"
+    );
+    assert!(
+        !update.contains("5123456789"),
+        "the player id is not passed on: {update}"
+    );
+}

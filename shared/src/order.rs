@@ -9,6 +9,8 @@ pub enum OrderKind {
     Voucher,
     /// Octopus eSIM order.
     Esim,
+    /// Octopus top-up order (gaming top-up or mobile recharge).
+    Topup,
     /// A payment order (Optty) or payout order (OwlPay).
     Order,
     /// OwlPay merchant-acquiring payment intent.
@@ -24,6 +26,7 @@ impl OrderKind {
         match self {
             Self::Voucher => "voucher",
             Self::Esim => "esim",
+            Self::Topup => "topup",
             Self::Order => "order",
             Self::PaymentIntent => "payment_intent",
             Self::OrderTemplate => "order_template",

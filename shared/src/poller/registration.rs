@@ -32,12 +32,13 @@ fn only_watchable_provider() -> String {
 /// A registration request read into a watch due now, or why it cannot be.
 pub fn parse_request(body: &[u8], now: i64, give_up_after: i64) -> Result<Watch, String> {
     let request: Request = serde_json::from_slice(body).map_err(|_| {
-        "body must be {\"provider\"?, \"kind\": \"voucher\"|\"esim\", \"order_id\", \"client_reference\"?}".to_string()
+        "body must be {\"provider\"?, \"kind\": \"voucher\"|\"esim\"|\"topup\", \"order_id\", \"client_reference\"?}".to_string()
     })?;
     let kind = match request.kind.as_str() {
         "voucher" => OrderKind::Voucher,
         "esim" => OrderKind::Esim,
-        _ => return Err("kind must be voucher or esim".into()),
+        "topup" => OrderKind::Topup,
+        _ => return Err("kind must be voucher, esim or topup".into()),
     };
     let order_id = match request.order_id {
         serde_json::Value::String(id) => id,

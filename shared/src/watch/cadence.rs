@@ -13,6 +13,7 @@
 //! | eSIM fulfilment (PENDING → DELIVERED / FAILED / CANCELLED) | every 10 s for 60 s | every 30 s |
 //! | eSIM install (installed, then activated) | every 45 s for 10 min | every half its age, at least 5 min; at most `EsimInstallMaxPolls` polls |
 //! | voucher fulfilment (PENDING / PARTIALLY_DELIVERED → terminal) | every 30 s for 10 min | every 2 min |
+//! | top-up (PENDING → DELIVERED / FAILED / CANCELLED / RECHARGED) | every 5 s for 60 s, then 30 s to 11 min | every half its age, at least 5 min |
 //! | after a failed poll | 15 s × 2^(failures − 1), at most 10 min, or the 429's `Retry-After` | |
 
 use std::time::Duration;
@@ -28,6 +29,12 @@ pub fn interval(watch: &Watch, now: i64) -> i64 {
         (OrderKind::Esim, Phase::Fulfilment) => 30,
         (OrderKind::Esim, Phase::Install) if age < 600 => 45,
         (OrderKind::Esim, Phase::Install) => (age / 2).max(300),
+        // The top-ups document: every 5 s for the first minute, then 30 s, foreground for about
+        // 11 minutes; a top-up still PENDING then is being retried by Octopus and may take
+        // hours, so it is still watched, more and more rarely, until it settles or gives up.
+        (OrderKind::Topup, _) if age < 60 => 5,
+        (OrderKind::Topup, _) if age < 660 => 30,
+        (OrderKind::Topup, _) => (age / 2).max(300),
         (_, _) if age < 600 => 30,
         (_, _) => 120,
     }
@@ -107,6 +114,27 @@ mod tests {
         // Before this cadence, every 5 min after the first 10: 14 + 286 calls a day.
         let (week, _) = install_polls_in(7 * 86_400);
         assert!(week <= 32, "{week}");
+    }
+
+    #[test]
+    fn topups_follow_their_document_then_spread_out() {
+        let w = watch(OrderKind::Topup, Phase::Fulfilment);
+        assert_eq!(
+            [0, 59, 60, 659].map(|age| interval(&w, 1000 + age)),
+            [5, 5, 30, 30]
+        );
+        assert_eq!(interval(&w, 1000 + 660), 330);
+        assert_eq!(interval(&w, 1000 + 7200), 3600);
+        let (mut at, mut polls) = (1000, 0);
+        while at < 1000 + 660 {
+            polls += 1;
+            at += interval(&w, at);
+        }
+        assert_eq!(
+            polls,
+            12 + 20,
+            "the document's foreground loop: 12 + 20 polls"
+        );
     }
 
     #[test]

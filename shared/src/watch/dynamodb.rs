@@ -110,7 +110,8 @@ fn from_item(item: &Item) -> Result<Watch, StoreError> {
     let kind = match text("order_kind").as_deref() {
         Some("voucher") => OrderKind::Voucher,
         Some("esim") => OrderKind::Esim,
-        _ => return Err(corrupt("order_kind is not voucher or esim")),
+        Some("topup") => OrderKind::Topup,
+        _ => return Err(corrupt("order_kind is not voucher, esim or topup")),
     };
     Ok(Watch {
         order: OrderRef {

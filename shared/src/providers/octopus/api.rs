@@ -1,5 +1,5 @@
-//! Octopus Cards order API paths: `GET /api/v1/orders/{id}` (vouchers) and
-//! `GET /api/v1/esim/orders/{id}` (eSIM).
+//! Octopus Cards order API paths: `GET /api/v1/orders/{id}` (vouchers),
+//! `GET /api/v1/esim/orders/{id}` (eSIM) and `GET /api/v1/topups/orders/{id}` (top-ups).
 
 use crate::order::{OrderKind, OrderRef};
 use crate::order_api::FetchError;
@@ -28,6 +28,13 @@ impl OrderPath for OctopusPaths {
                 "api".into(),
                 "v1".into(),
                 "esim".into(),
+                "orders".into(),
+                id,
+            ],
+            OrderKind::Topup => vec![
+                "api".into(),
+                "v1".into(),
+                "topups".into(),
                 "orders".into(),
                 id,
             ],

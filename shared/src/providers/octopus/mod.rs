@@ -84,6 +84,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
         stub_routes: &[
             ("/api/v1/orders/{id}", "orders"),
             ("/api/v1/esim/orders/{id}", "esim-orders"),
+            ("/api/v1/topups/orders/{id}", "topup-orders"),
         ],
     }),
     forwarded_fields: Some(FORWARDED_FIELDS),
@@ -118,8 +119,11 @@ fn order_paths(order: &OrderRef) -> Result<Vec<String>, FetchError> {
 
 /// Voucher and eSIM orders, by the Octopus API's integer ids.
 fn check_watch(kind: OrderKind, order_id: &str) -> Result<(), String> {
-    if !matches!(kind, OrderKind::Voucher | OrderKind::Esim) {
-        return Err("kind must be voucher or esim".into());
+    if !matches!(
+        kind,
+        OrderKind::Voucher | OrderKind::Esim | OrderKind::Topup
+    ) {
+        return Err("kind must be voucher, esim or topup".into());
     }
     octopus_order_id(order_id)
         .map(drop)
@@ -152,4 +156,8 @@ pub const FORWARDED_FIELDS: &[&str] = &[
     "transaction_id",
     "balance_after",
     "type",
+    "product_id",
+    "variant_name",
+    "status_text",
+    "completed_at",
 ];

@@ -36,6 +36,11 @@ const CARRIED_FIELDS: &[&str] = &[
     "failure_code",
     "failure_reason",
     "is_user_fixable",
+    "product_id",
+    "variant_name",
+    "status_text",
+    "transaction_id",
+    "completed_at",
 ];
 
 /// Compares the fetched `order` with what `watch` last saw.
@@ -89,6 +94,19 @@ pub fn observe(watch: &Watch, order: &Value, now: i64) -> Observation {
                     settled = true;
                 }
                 settled |= next.activated;
+            }
+        }
+        // Top-ups: any terminal status is one event and the end (RECHARGED is taken as terminal,
+        // an assumption: the documents list it beside the others and never after them).
+        OrderKind::Topup => {
+            if matches!(
+                status.as_str(),
+                "DELIVERED" | "FAILED" | "CANCELLED" | "RECHARGED"
+            ) {
+                if next.last_status.as_deref() != Some(status.as_str()) {
+                    emit(&format!("topup.{}", status.to_ascii_lowercase()), &status);
+                }
+                settled = true;
             }
         }
         _ => match status.as_str() {
@@ -243,5 +261,40 @@ mod tests {
         let failed = observe(&w, &json!({"status": "FAILED"}), 1000);
         assert_eq!(failed.events[0].event_type, "order.failed");
         assert!(failed.settled);
+    }
+
+    #[test]
+    fn a_topup_is_one_event_at_its_terminal_status_and_carries_no_input_data() {
+        let order = OrderRef {
+            provider: "octopus".into(),
+            kind: OrderKind::Topup,
+            order_id: "9123456".into(),
+        };
+        let watch = Watch::new(order, None, 1000, 86_400);
+        let pending =
+            json!({"id": 9123456, "status": "PENDING", "input_data": {"player_id": "5123456789"}});
+        let seen = observe(&watch, &pending, 1005);
+        assert!(seen.events.is_empty() && !seen.settled);
+        for status in ["DELIVERED", "FAILED", "CANCELLED", "RECHARGED"] {
+            let order = json!({"id": 9123456, "status": status, "variant_name": "325 UC",
+                               "transaction_id": 7401120, "input_data": {"player_id": "5123456789"}});
+            let seen = observe(&seen.watch, &order, 1010);
+            assert!(seen.settled, "{status}");
+            assert_eq!(seen.events.len(), 1, "{status}");
+            let event = &seen.events[0];
+            assert_eq!(
+                event.event_type,
+                format!("topup.{}", status.to_ascii_lowercase())
+            );
+            assert!(event.body.contains("325 UC") && event.body.contains("7401120"));
+            assert!(
+                !event.body.contains("5123456789"),
+                "the player id is not carried"
+            );
+            // The same change polled twice: the same id and bytes.
+            assert_eq!(observe(&seen.watch.clone(), &order, 1020).events.len(), 0);
+            let again = observe(&watch, &order, 2000);
+            assert_eq!(again.events[0].body, event.body);
+        }
     }
 }

@@ -41,6 +41,12 @@ fn octopus_status(event_type: &str) -> Option<(OrderKind, &'static str, u8, Foll
         "esim.depleted" => (OrderKind::Esim, "DEPLETED", 4, Nothing),
         "esim.failed" => (OrderKind::Esim, "FAILED", 5, Nothing),
         "esim.cancelled" => (OrderKind::Esim, "CANCELLED", 5, Nothing),
+        // Found by polling only (Octopus fires no top-up webhook yet); named `topup.{status}`,
+        // an assumption for the `topup.*` events its documents plan. No codes: no fetch.
+        "topup.delivered" => (OrderKind::Topup, "DELIVERED", 2, Nothing),
+        "topup.failed" => (OrderKind::Topup, "FAILED", 2, Nothing),
+        "topup.cancelled" => (OrderKind::Topup, "CANCELLED", 2, Nothing),
+        "topup.recharged" => (OrderKind::Topup, "RECHARGED", 3, Nothing),
         _ => return None,
     })
 }
