@@ -477,8 +477,16 @@ async fn the_sample_events_run_through_the_lambda_handlers() {
     let mut context = lambda_runtime::Context::default();
     context.deadline =
         u64::try_from(OffsetDateTime::now_utc().unix_timestamp() * 1000 + 15_000).unwrap();
+    let no_wallets: Option<
+        &hookline::poller::transactions::TransactionsPoller<
+            hookline::cursor::MemoryCursorStore,
+            hookline::poller::transactions::HttpTransactions,
+            SqsQueue,
+        >,
+    > = None;
     let reply = hookline::poller::lambda::poll(
         &rig.poller,
+        no_wallets,
         lambda_runtime::LambdaEvent::new(schedule, context),
     )
     .await
@@ -672,4 +680,151 @@ async fn a_registered_topup_is_followed_to_its_terminal_status_without_a_webhook
             .as_deref(),
         Some("SETTLED")
     );
+}
+
+fn transactions(items: Value, more: bool) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(items)
+        .insert_header("X-Has-More", if more { "true" } else { "false" })
+}
+
+fn txn(id: i64, kind: &str, status: &str) -> Value {
+    json!({"id": id, "wallet_id": 1, "currency_id": 1, "amount": 25.0, "transaction_type": kind,
+           "status": status, "remarks": format!("USD Wallet movement {id}"),
+           "created_at": "2026-11-26T10:00:00Z"})
+}
+
+/// The seed document: no webhook for wallet top-ups, poll the Transactions API; another page:
+/// `wallet.credited` / `wallet.debited` webhooks. Both, each movement recorded and published
+/// once, through 429s and 5xx, a transaction listed on two pages, and a webhook and a poll of
+/// the same movement; the wallet's state never goes backwards.
+#[tokio::test]
+async fn wallet_transactions_are_polled_each_movement_recorded_and_published_once() {
+    use hookline::cursor::{CursorStore, DynamoCursorStore};
+    use hookline::order_api::{ApiToken, HttpOrderClient, PathsFn};
+    use hookline::poller::transactions::{HttpTransactions, TransactionsPoller};
+
+    let rig = rig().await;
+    let served = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("GET"))
+        .and(path("/api/v1/transactions"))
+        .and(wiremock::matchers::query_param("wallet_id", "1"))
+        .respond_with(Script {
+            responses: vec![
+                // Run 1: the first poll starts after what is there (no history replayed).
+                transactions(json!([txn(100, "CREDIT", "COMPLETED")]), false),
+                // Run 2: a top-up appears.
+                transactions(json!([txn(101, "CREDIT", "COMPLETED"), txn(100, "CREDIT", "COMPLETED")]), false),
+                // Runs 3 and 4: rate limited, then a server error.
+                ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+                ResponseTemplate::new(503),
+                // Run 5: two more, over two pages that shifted (102 listed on both).
+                transactions(json!({"data": [txn(103, "DEBIT", "COMPLETED"), txn(102, "CREDIT", "COMPLETED")]}), true),
+                transactions(json!([txn(102, "CREDIT", "COMPLETED"), txn(101, "CREDIT", "COMPLETED")]), false),
+                // Run 6: nothing new.
+                transactions(json!([txn(103, "DEBIT", "COMPLETED")]), true),
+            ],
+            served: served.clone(),
+        })
+        .mount(&rig.api)
+        .await;
+    let no_orders: PathsFn = |_| Ok(Vec::new());
+    let client = HttpOrderClient::with_paths(
+        &rig.api.uri(),
+        ApiToken::fixed(&Secret::new(TOKEN)).unwrap(),
+        single_attempt(),
+        no_orders,
+    )
+    .unwrap();
+    let cursors = DynamoCursorStore::new(rig.dynamodb.clone(), &rig.table);
+    let poller = TransactionsPoller {
+        cursors: cursors.clone(),
+        api: HttpTransactions {
+            client,
+            path: "/api/v1/transactions".into(),
+            limit: 2,
+        },
+        ingest: SqsQueue::new(rig.sqs.clone(), &rig.ingest_url),
+        wallets: vec![1],
+        max_pages: 5,
+        clock: hookline::clock::Clock::system(),
+    };
+    let deadline = || Instant::now() + Duration::from_secs(10);
+    let cursor = || async { cursors.get("CURSOR#octopus#transactions#1").await.unwrap() };
+
+    let first = poller.run(deadline()).await;
+    assert_eq!((first.movements, first.failed), (0, 0));
+    assert_eq!(cursor().await, Some(100));
+
+    assert_eq!(poller.run(deadline()).await.movements, 1);
+    rig.process_ingest().await;
+    let updates = rig.updates().await;
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].event_type, "wallet.credited");
+    assert_eq!(updates[0].event_data["transaction_id"], 101);
+    assert_eq!(cursor().await, Some(101));
+
+    for _ in 0..2 {
+        let failed = poller.run(deadline()).await;
+        assert_eq!((failed.movements, failed.failed), (0, 1), "429, then 503");
+        assert_eq!(cursor().await, Some(101), "the cursor stays");
+    }
+
+    // The webhook for 103 arrives before the poll sees it.
+    let webhook = QueueMessage::new(
+        "octopus",
+        "evt_wallet_db_103",
+        "wallet.debited",
+        OffsetDateTime::now_utc(),
+        json!({"id": "evt_wallet_db_103", "type": "wallet.debited", "created_at": "2026-11-26T10:00:05Z",
+               "data": {"transaction_id": 103, "wallet_id": 1, "type": "DEBIT", "amount": 25.0,
+                        "currency": "USD", "balance_after": 975.0}})
+        .to_string(),
+    );
+    let outcome = rig.processor.process_message(&webhook, deadline()).await;
+    assert!(
+        matches!(outcome, RecordOutcome::Processed { .. }),
+        "{outcome:?}"
+    );
+
+    assert_eq!(
+        poller.run(deadline()).await.movements,
+        2,
+        "102 once, and 103"
+    );
+    rig.process_ingest().await;
+    assert_eq!(poller.run(deadline()).await.movements, 0);
+    rig.process_ingest().await;
+    assert_eq!(cursor().await, Some(103));
+    let updates = rig.updates().await;
+    let seen: Vec<(String, Value, bool)> = updates
+        .iter()
+        .map(|u| {
+            (
+                u.event_type.clone(),
+                u.event_data["transaction_id"].clone(),
+                u.current,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("wallet.debited".into(), json!(103), true),
+            // Older than the wallet's state (103): published, not current.
+            ("wallet.credited".into(), json!(102), false),
+        ],
+        "103 published once (webhook first, the poll a known change), 102 once"
+    );
+    let items = table_items(&rig.dynamodb, &rig.table).await.join("\n");
+    let wallet = items
+        .lines()
+        .find(|i| i.contains("WALLET#octopus#balance#1"))
+        .expect("the wallet's state");
+    assert!(
+        wallet.contains("last_transaction_id\": N(\"103\")"),
+        "{wallet}"
+    );
+    assert!(wallet.contains("balance\": N(\"975"), "{wallet}");
+    assert_eq!(served.load(Ordering::SeqCst), 7);
 }

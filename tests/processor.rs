@@ -311,8 +311,16 @@ async fn events_that_are_complete_are_not_fetched() {
             .as_deref(),
         Some("FAILED")
     );
+    // Keyed by its transaction (a poll of the same movement writes the same item).
     assert_eq!(
-        rig.attr("WALLET#octopus#evt_w1", "balance_after")
+        rig.attr("WALLET#octopus#txn#880011", "balance_after")
+            .await
+            .as_deref(),
+        Some("1250.0")
+    );
+    // The wallet (named by its currency here: the event has no wallet_id) is at 880011.
+    assert_eq!(
+        rig.attr("WALLET#octopus#balance#USD", "balance")
             .await
             .as_deref(),
         Some("1250.0")

@@ -126,8 +126,18 @@ fn providers() -> Vec<(&'static str, Vec<String>)> {
         (
             "octopus topup",
             vec![
-                octopus("evt_t1", "topup.delivered", 1, json!({"id": 700, "status": "DELIVERED"})),
-                octopus("evt_t2", "topup.recharged", 2, json!({"id": 700, "status": "RECHARGED"})),
+                octopus(
+                    "evt_t1",
+                    "topup.delivered",
+                    1,
+                    json!({"id": 700, "status": "DELIVERED"}),
+                ),
+                octopus(
+                    "evt_t2",
+                    "topup.recharged",
+                    2,
+                    json!({"id": 700, "status": "RECHARGED"}),
+                ),
             ],
         ),
         (

@@ -143,7 +143,7 @@ def test_the_poller_runs_every_minute_alone_with_least_privilege(resources):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         for action in actions:
             granted[action] = json.dumps(statement["Resource"])
-    assert set(granted) == {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "sqs:SendMessage",
+    assert set(granted) == {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "sqs:SendMessage",
                             "secretsmanager:GetSecretValue"}
     assert "OctopusApiTokenSecretName" in granted["secretsmanager:GetSecretValue"]
     assert "/index/due" in granted["dynamodb:Query"]
@@ -345,6 +345,21 @@ def test_order_updates_queue_is_fifo_encrypted_and_dead_letters(resources):
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": ["OrderUpdatesDeadLetterQueue", "Arn"]
     }
+
+
+def test_poller_reads_wallet_transactions_as_configured_and_only_cursors(resources):
+    variables = resources["OrderPollerFunction"]["Properties"]["Environment"]["Variables"]
+    module = "shared/src/providers/octopus/transactions.rs"
+    assert variables[rust_const(module, "WALLET_IDS")] == {"Ref": "OctopusWalletIds"}
+    assert variables[rust_const(module, "TRANSACTIONS_PATH")] == {"Ref": "OctopusTransactionsPath"}
+    parameters = raw_template()["Parameters"]
+    assert parameters["OctopusTransactionsPath"]["Default"] == rust_const(module, "DEFAULT_TRANSACTIONS_PATH")
+    assert parameters["OctopusWalletIds"]["Default"] == ""
+    role = resources["OrderPollerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (reads,) = [s for s in role if s["Action"] == "dynamodb:GetItem"]
+    assert reads["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CURSOR#*"]}}
+    cursor_key = re.search(r'format!\("(CURSOR#[^{"]*)', (ROOT / module).read_text()).group(1)
+    assert cursor_key.startswith("CURSOR#")
 
 
 def test_poller_gets_its_install_poll_budget(resources):

@@ -11,11 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use hookline::cursor::CursorStore;
 use hookline::idempotency::{EventStore, MemoryEventStore};
 use hookline::order_api::{ApiToken, OrderApi, RetryPolicy};
 use hookline::order_state::{MemoryOrderStateStore, OrderStateStore};
 use hookline::order_update::OrderUpdate;
 use hookline::poller::Poller;
+use hookline::poller::transactions::{TransactionsApi, TransactionsPoller};
 use hookline::processor::{BatchRecord, Processor, ProcessorConfig, RecordOutcome, process_batch};
 use hookline::providers::{Provider, ProviderApis};
 use hookline::queue::{MemoryQueue, QueuedMessage, SqsQueue};
@@ -109,6 +111,25 @@ where
             Err(error) => tracing::error!(error = %error, "order poller round failed"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Polls the wallets' transactions every 5 s (every minute in AWS, with the order poller).
+pub async fn run_transactions<C, T>(poller: TransactionsPoller<C, T, MemoryQueue>)
+where
+    C: CursorStore,
+    T: TransactionsApi,
+{
+    loop {
+        let report = poller.run(Instant::now() + Duration::from_secs(30)).await;
+        if report.movements > 0 || report.failed > 0 {
+            tracing::info!(
+                movements = report.movements,
+                failed = report.failed,
+                "wallet transactions polled"
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
 

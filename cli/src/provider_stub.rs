@@ -89,7 +89,11 @@ pub async fn serve(
                 folder,
                 token: token.clone(),
             };
-            app = app.route(path, get(order).with_state(served));
+            app = match path.contains("{id}") {
+                true => app.route(path, get(order).with_state(served)),
+                // A list: the `wallet_id` query names its file, `wallet-{id}`.
+                false => app.route(path, get(listing).with_state(served)),
+            };
         }
     }
     axum::serve(listener, app)
@@ -105,6 +109,34 @@ async fn order(
     served
         .stub
         .answer(&headers, &served.token, served.folder, &id)
+}
+
+/// A list (wallet transactions) by its `wallet_id` query: `{folder}/wallet-{id}[.timeline].json`,
+/// answered as one page.
+async fn listing(
+    State(served): State<Served>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let wallet = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("wallet_id="))
+        .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()));
+    let Some(wallet) = wallet else {
+        return (StatusCode::BAD_REQUEST, r#"{"error":"wallet_id required"}"#).into_response();
+    };
+    let mut response = served.stub.answer(
+        &headers,
+        &served.token,
+        served.folder,
+        &format!("wallet-{wallet}"),
+    );
+    response
+        .headers_mut()
+        .insert("x-has-more", axum::http::HeaderValue::from_static("false"));
+    response
 }
 
 /// One step of an order that changes over time (`{id}.timeline.json`).

@@ -16,6 +16,7 @@ use axum::extract::{DefaultBodyLimit, RawPathParams, State};
 use axum::http::{HeaderMap, Method, Response, Uri};
 use axum::routing::any;
 use clap::Args;
+use hookline::cursor::MemoryCursorStore;
 use hookline::dev_defaults::{
     LISTEN_ADDR, LOCAL_EVENTS_TABLE, LOCAL_INGEST_QUEUE, LOCAL_ORDER_UPDATES_QUEUE,
     PROVIDER_STUB_ADDR,
@@ -23,9 +24,12 @@ use hookline::dev_defaults::{
 use hookline::idempotency::DynamoEventStore;
 use hookline::order_api::RetryPolicy;
 use hookline::order_state::DynamoOrderStateStore;
+use hookline::poller::transactions::{HttpTransactions, TransactionsPoller};
 use hookline::poller::{Poller, PollerConfig};
 use hookline::processor::{Processor, ProcessorConfig};
+use hookline::providers::Provider;
 use hookline::providers::Route;
+use hookline::providers::octopus::transactions;
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
 use hookline::watch::{DynamoWatchStore, MemoryWatchStore};
 use time::OffsetDateTime;
@@ -72,6 +76,10 @@ pub struct ServeArgs {
     /// Where the stand-in provider APIs listen.
     #[arg(long, default_value = PROVIDER_STUB_ADDR)]
     provider_stub_listen: SocketAddr,
+    /// Octopus wallets whose transactions are polled, comma-separated ids (empty: none). The
+    /// stand-in serves wallet 1, where a top-up appears 10 s after the first poll.
+    #[arg(long, default_value = "1")]
+    octopus_wallets: String,
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
@@ -108,6 +116,25 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 pipeline::Counters::default(),
                 true,
             ));
+            let wallets = transactions::wallet_ids(&args.octopus_wallets)?;
+            if !wallets.is_empty() {
+                let client = pipeline::provider_apis(&apis, RetryPolicy::default())?
+                    .client(Provider::Octopus)
+                    .cloned()
+                    .ok_or("the Octopus API is not configured")?;
+                tokio::spawn(pipeline::run_transactions(TransactionsPoller {
+                    cursors: MemoryCursorStore::new(),
+                    api: HttpTransactions {
+                        client,
+                        path: transactions::DEFAULT_TRANSACTIONS_PATH.into(),
+                        limit: 200,
+                    },
+                    ingest: ingest.clone(),
+                    wallets,
+                    max_pages: 10,
+                    clock: hookline::clock::Clock::system(),
+                }));
+            }
             tokio::spawn(pipeline::run_poller(poller));
             let receivers = Receivers::new(&args.secrets, ingest)?;
             serve(args.listen, router(receivers).merge(watch_routes(watches))).await

@@ -287,11 +287,8 @@ fn a_watched_esim_order_reaches_the_order_updates_without_a_webhook() {
     register(true);
     register(false);
     // The stand-in delivers the order 12 s after the first poll (events/provider-api).
-    let update = server.wait_for_log_within("order update event_id=poll_", 60);
-    assert!(
-        update.contains("\"event_type\":\"esim.delivered\""),
-        "{update}"
-    );
+    let update = server.wait_for_log_within("\"event_type\":\"esim.delivered\"", 60);
+    assert!(update.contains("order update event_id=poll_"), "{update}");
     assert!(
         !update.contains("DEMO-ACTIVATION"),
         "activation code shown: {update}"
@@ -322,11 +319,8 @@ fn a_registered_voucher_order_that_fails_is_reported_without_a_webhook() {
         String::from_utf8_lossy(&output.stderr)
     );
     // The stand-in fails the order 15 s after the first poll; vouchers are polled every 30 s.
-    let update = server.wait_for_log_within("order update event_id=poll_", 75);
-    assert!(
-        update.contains("\"event_type\":\"order.failed\""),
-        "{update}"
-    );
+    let update = server.wait_for_log_within("\"event_type\":\"order.failed\"", 75);
+    assert!(update.contains("order update event_id=poll_"), "{update}");
     assert!(update.contains("\"status\":\"FAILED\""), "{update}");
 }
 
@@ -353,13 +347,20 @@ fn a_registered_topup_order_is_reported_delivered_without_a_webhook() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let update = server.wait_for_log_within("order update event_id=poll_", 40);
-    assert!(
-        update.contains("\"event_type\":\"topup.delivered\""),
-        "{update}"
-    );
+    let update = server.wait_for_log_within("\"event_type\":\"topup.delivered\"", 40);
+    assert!(update.contains("order update event_id=poll_"), "{update}");
     assert!(
         !update.contains("5123456789"),
         "the player id is not passed on: {update}"
     );
+}
+
+/// README, Polling: wallet movements come by polling the Transactions API too; the stand-in's
+/// wallet 1 receives a top-up 10 s after the first poll, and it reaches the order updates once.
+#[test]
+fn a_wallet_top_up_found_by_polling_reaches_the_order_updates() {
+    let server = serve(&[]);
+    let update = server.wait_for_log_within("\"event_type\":\"wallet.credited\"", 40);
+    assert!(update.contains("order update event_id=poll_"), "{update}");
+    assert!(update.contains("\"transaction_id\":5001"), "{update}");
 }

@@ -10,7 +10,8 @@
 //!    tokens), [`secrets_manager`] (receiver secrets and their refresh), [`emulator`].
 //! 4. The domain: [`webhook`] (what a scheme is), [`keyring`] (secret lists), [`plan`] (what an
 //!    event asks), [`order`], [`order_state`] (states that never go backwards), [`idempotency`]
-//!    (claims), [`watch`] (watched orders and their cadence), [`message`] and [`order_update`]
+//!    (claims), [`watch`] (watched orders and their cadence), [`cursor`] (how far a polled list
+//!    was read), [`message`] and [`order_update`]
 //!    (the two queue contracts), [`test_event`] (what `hookline smoke` sends), [`redact`]; each store with its DynamoDB and memory backends.
 //! 5. Ground: [`queue`] (SQS, memory), [`dynamo`], [`store`] (what a store's failure is),
 //!    [`signature`] (HMAC, constant time), [`config`], [`clock`], [`aws`], [`metrics`] (the EMF
@@ -22,6 +23,7 @@
 pub mod aws;
 pub mod clock;
 pub mod config;
+pub mod cursor;
 pub mod dev_defaults;
 pub mod dynamo;
 pub mod emulator;

@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "order_state",
             "idempotency",
             "watch",
+            "cursor",
             "message",
             "test_event",
             "keyring",

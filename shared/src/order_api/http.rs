@@ -132,8 +132,13 @@ impl<P: OrderPath> HttpOrderClient<P> {
                 status: status.as_u16(),
             });
         }
+        let has_more = response
+            .headers()
+            .get("x-has-more")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().eq_ignore_ascii_case("true"));
         match response.bytes().await {
-            Ok(body) => Attempt::Done(unwrap_order(&body)),
+            Ok(body) => Attempt::Done(body.to_vec(), has_more),
             Err(e) if e.is_timeout() => Attempt::Failed(FetchError::Timeout),
             Err(e) => Attempt::Failed(FetchError::Transport(transport_cause(&e))),
         }
@@ -141,7 +146,8 @@ impl<P: OrderPath> HttpOrderClient<P> {
 }
 
 enum Attempt {
-    Done(Result<serde_json::Value, FetchError>),
+    /// The body, and the `X-Has-More` header of a list.
+    Done(Vec<u8>, Option<bool>),
     RateLimited(Option<Duration>),
     Failed(FetchError),
 }
@@ -164,6 +170,50 @@ impl<P: OrderPath> OrderApi for HttpOrderClient<P> {
         deadline: Instant,
     ) -> Result<serde_json::Value, FetchError> {
         let url = self.order_url(order)?;
+        let what = format!("{} {}", order.kind, order.order_id);
+        let (body, _) = self.get(&url, &what, deadline).await?;
+        unwrap_order(&body)
+    }
+}
+
+impl<P: OrderPath> HttpOrderClient<P> {
+    /// One page of a list under the base URL (`path`, then `query`): its items (a bare JSON
+    /// array, or one wrapped in `data`) and whether the `X-Has-More` header says more follow.
+    pub async fn list(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        deadline: Instant,
+    ) -> Result<(Vec<serde_json::Value>, bool), FetchError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|_| FetchError::Malformed)?
+            .pop_if_empty()
+            .extend(path.split('/').filter(|segment| !segment.is_empty()));
+        url.query_pairs_mut()
+            .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        let (body, has_more) = self.get(&url, path, deadline).await?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| FetchError::Malformed)?;
+        let items = match value {
+            serde_json::Value::Array(items) => items,
+            serde_json::Value::Object(mut map) => match map.remove("data") {
+                Some(serde_json::Value::Array(items)) => items,
+                _ => return Err(FetchError::Malformed),
+            },
+            _ => return Err(FetchError::Malformed),
+        };
+        Ok((items, has_more.unwrap_or(false)))
+    }
+
+    /// GET with the token, retries and backoff bounded by `deadline`; `what` names the
+    /// resource in logs.
+    async fn get(
+        &self,
+        url: &Url,
+        what: &str,
+        deadline: Instant,
+    ) -> Result<(Vec<u8>, Option<bool>), FetchError> {
         self.token.refresh_if_due().await;
         let mut last_error = FetchError::OutOfTime;
         let mut token_reread = false;
@@ -171,8 +221,8 @@ impl<P: OrderPath> OrderApi for HttpOrderClient<P> {
             let Some(timeout) = self.policy.attempt_timeout(deadline) else {
                 return Err(last_error);
             };
-            let wait = match self.attempt(&url, timeout).await {
-                Attempt::Done(result) => return result,
+            let wait = match self.attempt(url, timeout).await {
+                Attempt::Done(body, has_more) => return Ok((body, has_more)),
                 Attempt::RateLimited(retry_after) => {
                     last_error = FetchError::RateLimited { retry_after };
                     match retry_after {
@@ -200,8 +250,7 @@ impl<P: OrderPath> OrderApi for HttpOrderClient<P> {
                 break;
             }
             tracing::info!(
-                order_kind = %order.kind,
-                order_id = %order.order_id,
+                resource = %what,
                 attempt = attempt + 1,
                 error = %last_error,
                 wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),

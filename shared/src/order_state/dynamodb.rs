@@ -116,6 +116,53 @@ impl DynamoOrderStateStore {
     async fn read(&self, key: &str) -> Result<Option<Item>, StoreError> {
         crate::dynamo::get(&self.client, &self.table, key).await
     }
+
+    /// Moves the wallet's state to `movement` (transaction `id`) if it is newer than what the
+    /// state holds; true when the state is at this movement now (moved, or moved earlier).
+    async fn advance_wallet(
+        &self,
+        key: &str,
+        movement: &WalletMovement,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        let mut set = vec![
+            "last_transaction_id = :id",
+            "last_event_id = :event",
+            "last_occurred_at = :at",
+            "#record = :record",
+        ];
+        let mut call = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .condition_expression("attribute_not_exists(pk) OR last_transaction_id < :id")
+            .expression_attribute_names("#record", "record")
+            .expression_attribute_values(":id", n(id))
+            .expression_attribute_values(":event", s(&movement.event_id))
+            .expression_attribute_values(":at", n(movement.occurred_at))
+            .expression_attribute_values(":record", s("WALLET"));
+        // A balance is kept with the transaction that reported it.
+        if let Some(balance) = &movement.balance_after {
+            set.push("balance = :balance");
+            set.push("balance_transaction_id = :id");
+            call = call.expression_attribute_values(":balance", n(balance));
+        }
+        let result = call
+            .update_expression(format!("SET {}", set.join(", ")))
+            .send()
+            .await;
+        if written(result)? {
+            return Ok(true);
+        }
+        let state = self.read(key).await?;
+        let last = state
+            .as_ref()
+            .and_then(|item| item.get("last_transaction_id"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok());
+        Ok(last == Some(id))
+    }
 }
 
 impl OrderStateStore for DynamoOrderStateStore {
@@ -197,6 +244,7 @@ impl OrderStateStore for DynamoOrderStateStore {
             "transaction_id",
             movement.transaction_id.as_deref().map(s),
         );
+        put(&mut item, "wallet", movement.wallet.as_deref().map(s));
         let result = self
             .client
             .put_item()
@@ -205,11 +253,26 @@ impl OrderStateStore for DynamoOrderStateStore {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        // The key holds the event id: an existing movement was recorded by this same event.
-        Ok(if written(result)? {
-            StateWrite::Recorded { current: true }
-        } else {
-            StateWrite::RecordedEarlier { current: true }
+        let earlier = !written(result)?;
+        if earlier {
+            // Keyed by its transaction: recorded by this event on an earlier attempt, or by
+            // another event reporting the same transaction (a webhook and a poll).
+            let recorded = self.read(&movement.key()).await?;
+            let by = recorded
+                .as_ref()
+                .and_then(|item| item.get("event_id"))
+                .and_then(|v| v.as_s().ok());
+            if by != Some(&movement.event_id) {
+                return Ok(StateWrite::KnownChange);
+            }
+        }
+        let current = match movement.wallet_state() {
+            None => true,
+            Some((key, id)) => self.advance_wallet(&key, movement, id).await?,
+        };
+        Ok(match earlier {
+            true => StateWrite::RecordedEarlier { current },
+            false => StateWrite::Recorded { current },
         })
     }
 }

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{OrderState, OrderStateStore, StateWrite, StoredHead, WalletMovement, decide};
+use super::{
+    OrderState, OrderStateStore, StateWrite, StoredHead, WalletMovement, WalletState, decide,
+};
 use crate::store::StoreError;
 
 /// An order's item: its current state and every change recorded for it.
@@ -17,6 +19,7 @@ struct Item {
 pub struct MemoryOrderStateStore {
     orders: Arc<Mutex<HashMap<String, Item>>>,
     wallet: Arc<Mutex<HashMap<String, WalletMovement>>>,
+    wallets: Arc<Mutex<HashMap<String, WalletState>>>,
 }
 
 impl MemoryOrderStateStore {
@@ -48,6 +51,14 @@ impl MemoryOrderStateStore {
         let mut states: Vec<OrderState> = orders.values().map(|i| i.state.clone()).collect();
         states.sort_by_key(|s| s.order.state_key());
         states
+    }
+
+    pub fn wallet_state(&self, key: &str) -> Option<WalletState> {
+        self.wallets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
     }
 
     pub fn wallet_movements(&self) -> usize {
@@ -88,12 +99,38 @@ impl OrderStateStore for MemoryOrderStateStore {
     }
 
     async fn record_wallet(&self, movement: &WalletMovement) -> Result<StateWrite, StoreError> {
-        let mut wallet = self.wallet.lock().unwrap_or_else(PoisonError::into_inner);
-        // The key holds the event id: an existing movement was recorded by this same event.
-        if wallet.contains_key(&movement.key()) {
-            return Ok(StateWrite::RecordedEarlier { current: true });
-        }
-        wallet.insert(movement.key(), movement.clone());
-        Ok(StateWrite::Recorded { current: true })
+        let earlier = {
+            let mut wallet = self.wallet.lock().unwrap_or_else(PoisonError::into_inner);
+            match wallet.get(&movement.key()) {
+                // Another event (a webhook and a poll of one transaction) recorded it first.
+                Some(recorded) if recorded.event_id != movement.event_id => {
+                    return Ok(StateWrite::KnownChange);
+                }
+                Some(_) => true,
+                None => {
+                    wallet.insert(movement.key(), movement.clone());
+                    false
+                }
+            }
+        };
+        let current = match movement.wallet_state() {
+            None => true,
+            Some((key, id)) => {
+                let mut wallets = self.wallets.lock().unwrap_or_else(PoisonError::into_inner);
+                match WalletState::after(wallets.get(&key), movement, id) {
+                    Some(next) => {
+                        wallets.insert(key, next);
+                        true
+                    }
+                    None => wallets
+                        .get(&key)
+                        .is_some_and(|s| s.last_transaction_id == id),
+                }
+            }
+        };
+        Ok(match earlier {
+            true => StateWrite::RecordedEarlier { current },
+            false => StateWrite::Recorded { current },
+        })
     }
 }

@@ -65,12 +65,57 @@ pub struct WalletMovement {
     pub currency: Option<String>,
     pub balance_after: Option<String>,
     pub transaction_id: Option<String>,
+    /// Which wallet moved: its id when the event says, else its currency.
+    pub wallet: Option<String>,
     pub occurred_at: i64,
 }
 
 impl WalletMovement {
+    /// The movement's key: its transaction when the event names one, so a webhook and a poll
+    /// that report the same transaction write the same item (recorded once); else its event.
     pub fn key(&self) -> String {
-        format!("WALLET#{}#{}", self.provider, self.event_id)
+        match &self.transaction_id {
+            Some(transaction) => format!("WALLET#{}#txn#{transaction}", self.provider),
+            None => format!("WALLET#{}#{}", self.provider, self.event_id),
+        }
+    }
+
+    /// The wallet's state (its latest movement and the last balance reported), when both the
+    /// wallet and a numeric transaction id are known: transaction ids order the movements.
+    pub fn wallet_state(&self) -> Option<(String, i64)> {
+        let wallet = self.wallet.as_ref()?;
+        let transaction = self.transaction_id.as_ref()?.parse::<i64>().ok()?;
+        Some((
+            format!("WALLET#{}#balance#{wallet}", self.provider),
+            transaction,
+        ))
+    }
+}
+
+/// A wallet's state: it only moves forward (a movement with a higher transaction id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalletState {
+    pub last_transaction_id: i64,
+    pub last_event_id: String,
+    /// The last balance a movement reported, and the transaction it was reported with.
+    pub balance: Option<(String, i64)>,
+}
+
+impl WalletState {
+    /// `state` after `movement` (transaction `id`): `None` when the movement is not newer.
+    pub fn after(state: Option<&WalletState>, movement: &WalletMovement, id: i64) -> Option<Self> {
+        if state.is_some_and(|s| s.last_transaction_id >= id) {
+            return None;
+        }
+        Some(WalletState {
+            last_transaction_id: id,
+            last_event_id: movement.event_id.clone(),
+            balance: movement
+                .balance_after
+                .clone()
+                .map(|balance| (balance, id))
+                .or_else(|| state.and_then(|s| s.balance.clone())),
+        })
     }
 }
 

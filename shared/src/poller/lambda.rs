@@ -7,19 +7,43 @@ use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::transactions::{TransactionsApi, TransactionsPoller};
 use super::{Poller, registration};
 use crate::clock::instant_of;
+use crate::cursor::CursorStore;
 use crate::order_api::OrderApi;
 use crate::queue::Queue;
 use crate::watch::WatchStore;
 
-/// One scheduled run (the EventBridge event itself carries nothing needed). A store failure
-/// fails the invocation: the next minute's run starts over, and no watch is lost.
-pub async fn poll<W: WatchStore, A: OrderApi, Q: Queue>(
+/// One scheduled run (the EventBridge event itself carries nothing needed): the wallets'
+/// transactions when configured, then the watches. A store failure fails the invocation: the
+/// next minute's run starts over, and no watch is lost.
+pub async fn poll<W, A, Q, C, T>(
     poller: &Poller<W, A, Q>,
+    transactions: Option<&TransactionsPoller<C, T, Q>>,
     event: LambdaEvent<Value>,
-) -> Result<Value, lambda_runtime::Error> {
+) -> Result<Value, lambda_runtime::Error>
+where
+    W: WatchStore,
+    A: OrderApi,
+    Q: Queue,
+    C: CursorStore,
+    T: TransactionsApi,
+{
     let deadline = instant_of(event.context.deadline);
+    let movements = match transactions {
+        Some(transactions) => {
+            let report = transactions.run(deadline).await;
+            tracing::info!(
+                wallets = report.wallets,
+                movements = report.movements,
+                failed = report.failed,
+                "wallet transactions polled"
+            );
+            report.movements
+        }
+        None => 0,
+    };
     let report = poller.run(deadline).await?;
     println!(
         "{}",
@@ -39,6 +63,7 @@ pub async fn poll<W: WatchStore, A: OrderApi, Q: Queue>(
         "settled": report.settled,
         "given_up": report.given_up,
         "failed": report.failed,
+        "wallet_movements": movements,
     }))
 }
 

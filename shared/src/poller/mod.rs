@@ -10,6 +10,7 @@
 pub mod lambda;
 pub mod metrics;
 pub mod registration;
+pub mod transactions;
 
 use std::time::Duration;
 

@@ -289,7 +289,8 @@ pub struct OrderApiSpec {
     /// The token the stand-in API of `hookline serve` accepts.
     pub test_token: &'static str,
     /// What the stand-in API serves: a path under the base (one `{id}` parameter) and the folder
-    /// of `events/provider-api/` holding its orders as `{id}.json`.
+    /// of `events/provider-api/` holding its orders as `{id}.json`; a path without `{id}` is a
+    /// list, served from `wallet-{wallet_id}.json` by its `wallet_id` query.
     pub stub_routes: &'static [(&'static str, &'static str)],
 }
 

@@ -76,6 +76,14 @@ impl ProviderApis {
         Ok(self)
     }
 
+    /// The client of `provider`'s API, when it is configured.
+    pub fn client(&self, provider: Provider) -> Option<&HttpOrderClient<PathsFn>> {
+        self.clients
+            .iter()
+            .find(|(p, _)| *p == provider)
+            .map(|(_, client)| client)
+    }
+
     /// The clients of `apis`, their tokens read now (from Secrets Manager in AWS).
     pub async fn load(apis: &[ApiConfig], policy: RetryPolicy) -> Result<Self, LoadError> {
         let mut loaded = Self::default();

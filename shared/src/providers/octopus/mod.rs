@@ -6,6 +6,7 @@
 mod api;
 mod observe;
 mod plan;
+pub mod transactions;
 mod webhook;
 
 pub use api::{OctopusOrderClient, OctopusPaths, octopus_order_id};
@@ -85,6 +86,7 @@ pub static SPEC: ProviderSpec = ProviderSpec {
             ("/api/v1/orders/{id}", "orders"),
             ("/api/v1/esim/orders/{id}", "esim-orders"),
             ("/api/v1/topups/orders/{id}", "topup-orders"),
+            (transactions::DEFAULT_TRANSACTIONS_PATH, "transactions"),
         ],
     }),
     forwarded_fields: Some(FORWARDED_FIELDS),
@@ -160,4 +162,7 @@ pub const FORWARDED_FIELDS: &[&str] = &[
     "variant_name",
     "status_text",
     "completed_at",
+    "wallet_id",
+    "currency_id",
+    "remarks",
 ];

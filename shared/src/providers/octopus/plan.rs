@@ -110,6 +110,12 @@ pub(crate) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
             currency: text(data.get("currency")),
             balance_after: number_text(data.get("balance_after")),
             transaction_id: data.get("transaction_id").and_then(id_text),
+            // Assumption: a webhook names its wallet by `wallet_id` as the Transactions API
+            // does; one that does not is taken to be the wallet of its currency.
+            wallet: data
+                .get("wallet_id")
+                .and_then(id_text)
+                .or_else(|| text(data.get("currency"))),
             occurred_at,
         });
     } else {
