@@ -259,33 +259,29 @@ fn every_provider_signed_by_hookline_sign_is_accepted_by_serve() {
     assert!(update.contains("DECLINED"), "{update}");
 }
 
+/// `hookline watch --kind {kind} --order-id {id}` against `server`, as a client would; its reply.
+fn register_watch(server: &Server, kind: &str, id: &str) -> serde_json::Value {
+    let output = Command::new(HOOKLINE)
+        .args(["watch", "--kind", kind, "--order-id", id, "--serve"])
+        .arg(format!("http://{}", server.addr))
+        .env_remove("EVENTS_TABLE")
+        .output()
+        .expect("run hookline watch");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("a JSON reply")
+}
+
 #[test]
 fn a_watched_esim_order_reaches_the_order_updates_without_a_webhook() {
     let server = serve(&[]);
-    let register = |expect_created: bool| {
-        let output = Command::new(HOOKLINE)
-            .args([
-                "watch",
-                "--kind",
-                "esim",
-                "--order-id",
-                "9302490",
-                "--serve",
-            ])
-            .arg(format!("http://{}", server.addr))
-            .env_remove("EVENTS_TABLE")
-            .output()
-            .expect("run hookline watch");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let reply: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert_eq!(reply["created"], expect_created, "{reply}");
-    };
-    register(true);
-    register(false);
+    for created in [true, false] {
+        let reply = register_watch(&server, "esim", "9302490");
+        assert_eq!(reply["created"], created, "{reply}");
+    }
     // The stand-in delivers the order 12 s after the first poll (events/provider-api).
     let update = server.wait_for_log_within("\"event_type\":\"esim.delivered\"", 60);
     assert!(update.contains("order update event_id=poll_"), "{update}");
@@ -300,24 +296,7 @@ fn a_watched_esim_order_reaches_the_order_updates_without_a_webhook() {
 #[test]
 fn a_registered_voucher_order_that_fails_is_reported_without_a_webhook() {
     let server = serve(&[]);
-    let output = Command::new(HOOKLINE)
-        .args([
-            "watch",
-            "--kind",
-            "voucher",
-            "--order-id",
-            "5501999",
-            "--serve",
-        ])
-        .arg(format!("http://{}", server.addr))
-        .env_remove("EVENTS_TABLE")
-        .output()
-        .expect("run hookline watch");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    register_watch(&server, "voucher", "5501999");
     // The stand-in fails the order 15 s after the first poll; vouchers are polled every 30 s.
     let update = server.wait_for_log_within("\"event_type\":\"order.failed\"", 75);
     assert!(update.contains("order update event_id=poll_"), "{update}");
@@ -329,24 +308,7 @@ fn a_registered_voucher_order_that_fails_is_reported_without_a_webhook() {
 #[test]
 fn a_registered_topup_order_is_reported_delivered_without_a_webhook() {
     let server = serve(&[]);
-    let output = Command::new(HOOKLINE)
-        .args([
-            "watch",
-            "--kind",
-            "topup",
-            "--order-id",
-            "9123456",
-            "--serve",
-        ])
-        .arg(format!("http://{}", server.addr))
-        .env_remove("EVENTS_TABLE")
-        .output()
-        .expect("run hookline watch");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    register_watch(&server, "topup", "9123456");
     let update = server.wait_for_log_within("\"event_type\":\"topup.delivered\"", 40);
     assert!(update.contains("order update event_id=poll_"), "{update}");
     assert!(
