@@ -409,3 +409,11 @@ def test_smoke_names_a_missing_stack_or_secret_clearly(aws, smoke_stack):
     verdict, line = rows(result.stdout)["coinme"]
     assert verdict == "FAIL" and "cannot read secret smoke/coinme" in line, result.stdout
     drain(aws, physical(resources, "OrderUpdatesQueue"))
+    # Nothing listens: every route fails with its reason, and Optty's path token (in its URL)
+    # appears nowhere.
+    result = smoke(endpoint, "hookline-smoke", "http://127.0.0.1:9", timeout=1)
+    assert result.returncode != 0
+    table = rows(result.stdout)
+    assert {v for v, _ in table.values()} == {"FAIL"}, result.stdout
+    assert "POST /webhooks/optty/{token} failed" in table["optty"][1], result.stdout
+    assert secrets["optty"] not in result.stdout + result.stderr

@@ -319,7 +319,14 @@ async fn send(
     let mut row = row;
     let response = match post.send().await {
         Ok(response) => response,
-        Err(error) => return Err(row.failed(format!("POST {url} failed: {error}"))),
+        // Neither the URL nor the error's copy of it: Optty's path carries its token.
+        Err(error) => {
+            return Err(row.failed(format!(
+                "POST {} failed: {}",
+                route.route.path_template(),
+                error.without_url()
+            )));
+        }
     };
     let status = response.status();
     row.sent = format!(
