@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use hookline::message::QueueMessage;
+use hookline::providers::WebhookScheme;
 use hookline::providers::octopus::OctopusScheme;
 use hookline::providers::octopus::TEST_SECRET as OCTOPUS_TEST_SECRET;
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
@@ -154,7 +155,7 @@ async fn every_sample_event_reaches_sqs_with_its_attributes() {
                 )
             });
         let payload: serde_json::Value = serde_json::from_str(&sample.payload).unwrap();
-        assert_eq!(message.v, 1);
+        assert_eq!(message.v, hookline::message::MESSAGE_VERSION);
         assert_eq!(message.provider, "octopus");
         assert_eq!(message.event_id, payload["id"].as_str().unwrap());
         assert_eq!(message.event_type, payload["type"].as_str().unwrap());
@@ -342,6 +343,30 @@ async fn both_documented_header_sets_reach_sqs() {
             ("evt_abc123", "order.delivered"),
             "{page}: the signed body decides id and type"
         );
+        // The message keeps what verification read, never the plain-text token, and verifies
+        // again from what it kept alone.
+        assert!(
+            message.headers.contains_key("x-signature"),
+            "{page}: {:?}",
+            message.headers
+        );
+        assert!(message.headers.contains_key("x-timestamp"), "{page}");
+        assert!(
+            !message.headers.contains_key("x-octopus-webhook-token"),
+            "{page}"
+        );
+        assert!(!message.to_json().contains(OCTOPUS_TEST_SECRET), "{page}");
+        let mut kept = lambda_http::http::HeaderMap::new();
+        for (name, value) in &message.headers {
+            kept.insert(
+                lambda_http::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        let again = OctopusScheme::new(SecretSet::parse(OCTOPUS_TEST_SECRET).unwrap())
+            .verify(&kept, message.body.as_bytes(), 1_795_341_600)
+            .unwrap();
+        assert_eq!(again.event_id, "evt_abc123", "{page}");
         sqs.delete_message()
             .queue_url(&queue_url)
             .receipt_handle(messages[0].receipt_handle().unwrap())

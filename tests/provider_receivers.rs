@@ -223,6 +223,7 @@ const EXPECTED: &[Expected] = &[
 async fn receive_all<S: WebhookScheme>(
     sqs: &aws_sdk_sqs::Client,
     scheme: S,
+    verifier: S,
     expected: &Expected,
 ) -> Vec<QueueMessage> {
     let queue_url = create_queue(sqs, "ingest").await;
@@ -255,8 +256,50 @@ async fn receive_all<S: WebhookScheme>(
             message.provider
         );
         assert_eq!(message.received_at, "2026-11-22T10:00:00Z");
+        assert_verifies_again(&verifier, message);
     }
     messages
+}
+
+/// README, the queue message: it keeps what verifying the request again needs (the headers
+/// verification read, the source of a per-source route) and verifies again from that alone;
+/// Optty's proof is its path token, which is never kept, so its messages do not.
+fn assert_verifies_again(verifier: &impl WebhookScheme, message: &QueueMessage) {
+    let (_, route) = Provider::routes()
+        .find(|(_, r)| r.events.names(&message.provider))
+        .expect("a route for the message's provider");
+    let path = route.path(message.route_param.as_deref());
+    let mut headers = lambda_http::http::HeaderMap::new();
+    for (name, value) in &message.headers {
+        headers.insert(
+            lambda_http::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    let again = verifier.verify_routed(
+        &hookline::providers::Route {
+            path: &path,
+            param: message.route_param.as_deref(),
+        },
+        &headers,
+        message.body.as_bytes(),
+        1_795_341_600,
+    );
+    if route.name == "optty" {
+        assert!(message.headers.is_empty() && message.route_param.is_none());
+        assert!(
+            !message.to_json().contains(OPTTY_TEST_TOKEN),
+            "the path token is never kept"
+        );
+        assert!(
+            again.is_err(),
+            "Optty's token is not kept: no re-verification"
+        );
+    } else {
+        let again = again.unwrap_or_else(|e| panic!("{}: {e}", message.event_id));
+        assert_eq!(again.event_id, message.event_id);
+        assert_eq!(again.provider, message.provider);
+    }
 }
 
 #[tokio::test]
@@ -277,10 +320,10 @@ async fn every_sample_reaches_sqs_and_then_the_order_updates_queue() {
 
     for expected in EXPECTED {
         let mut messages = match expected.dir {
-            "coinme-webhook" => receive_all(&sqs, coinme(), expected).await,
-            "owlpay-webhook" => receive_all(&sqs, owlpay(), expected).await,
-            "optty-webhook" => receive_all(&sqs, optty(), expected).await,
-            _ => receive_all(&sqs, std_webhooks(), expected).await,
+            "coinme-webhook" => receive_all(&sqs, coinme(), coinme(), expected).await,
+            "owlpay-webhook" => receive_all(&sqs, owlpay(), owlpay(), expected).await,
+            "optty-webhook" => receive_all(&sqs, optty(), optty(), expected).await,
+            _ => receive_all(&sqs, std_webhooks(), std_webhooks(), expected).await,
         };
 
         let table = create_table(&dynamodb).await;

@@ -1,7 +1,10 @@
-//! The ingest queue message (contract v1): what a receiver sends and the processor reads.
+//! The ingest queue message (contract v2): what a receiver sends and the processor reads.
 //!
-//! The raw body is kept exactly as received so a message can be re-verified, replayed, or parsed
-//! again after a parser fix.
+//! The raw body is kept exactly as received, with the headers its verification read (and, for
+//! per-source routes, the source), so a message can be verified again, replayed, or parsed again
+//! after a parser fix. Contract v1 (without them) is still read.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -9,7 +12,9 @@ use time::OffsetDateTime;
 use crate::queue::OutgoingMessage;
 use time::format_description::well_known::Rfc3339;
 
-pub const MESSAGE_VERSION: u8 = 1;
+pub const MESSAGE_VERSION: u8 = 2;
+/// The versions the processor reads: v1 lacks the verification headers.
+pub const READ_VERSIONS: [u8; 2] = [1, 2];
 
 /// The most SQS takes in one message: body plus attribute names, types and values
 /// ([`OutgoingMessage::sqs_size`]). The ingest
@@ -20,7 +25,7 @@ pub const SQS_MAX_MESSAGE_BYTES: usize = 262_144;
 pub const ATTR_PROVIDER: &str = "provider";
 pub const ATTR_EVENT_TYPE: &str = "event_type";
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueMessage {
     pub v: u8,
     pub provider: String,
@@ -30,6 +35,13 @@ pub struct QueueMessage {
     pub received_at: String,
     /// The request body exactly as received.
     pub body: String,
+    /// The headers verification read (lowercase names), as received; never a plain-text
+    /// secret (v2).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The route's path parameter when it names a source (never a token) (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route_param: Option<String>,
 }
 
 impl QueueMessage {
@@ -47,7 +59,20 @@ impl QueueMessage {
             event_type: event_type.to_string(),
             received_at: format_rfc3339(received_at),
             body,
+            headers: BTreeMap::new(),
+            route_param: None,
         }
+    }
+
+    /// The message with what verifying its request again needs.
+    pub fn with_verification(
+        mut self,
+        headers: BTreeMap<String, String>,
+        route_param: Option<String>,
+    ) -> Self {
+        self.headers = headers;
+        self.route_param = route_param;
+        self
     }
 
     /// The message body as sent to SQS.
@@ -88,27 +113,36 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn serialises_to_the_v1_contract() {
+    fn serialises_to_the_v2_contract_and_reads_v1() {
         let message = QueueMessage::new(
-            "octopus",
-            "evt_abc123",
-            "order.delivered",
+            "std:acme",
+            "msg_1",
+            "invoice.paid",
             datetime!(2026-11-22 10:00:00.123 UTC),
-            r#"{"id":"evt_abc123"}"#.to_string(),
+            r#"{"id":"msg_1"}"#.to_string(),
+        )
+        .with_verification(
+            BTreeMap::from([("webhook-signature".to_string(), "v1,abc".to_string())]),
+            Some("acme".into()),
         );
         let json: serde_json::Value = serde_json::from_str(&message.to_json()).unwrap();
         assert_eq!(
             json,
             serde_json::json!({
-                "v": 1, "provider": "octopus", "event_id": "evt_abc123",
-                "event_type": "order.delivered", "received_at": "2026-11-22T10:00:00Z",
-                "body": "{\"id\":\"evt_abc123\"}"
+                "v": 2, "provider": "std:acme", "event_id": "msg_1",
+                "event_type": "invoice.paid", "received_at": "2026-11-22T10:00:00Z",
+                "body": "{\"id\":\"msg_1\"}",
+                "headers": {"webhook-signature": "v1,abc"}, "route_param": "acme"
             })
         );
         assert_eq!(
             QueueMessage::from_json(&message.to_json()).unwrap(),
             message
         );
+        let v1 = r#"{"v":1,"provider":"octopus","event_id":"evt_abc123","event_type":"order.delivered","received_at":"2026-11-22T10:00:00Z","body":"{}"}"#;
+        let read = QueueMessage::from_json(v1).unwrap();
+        assert_eq!((read.v, read.headers.len(), read.route_param), (1, 0, None));
+        assert!(READ_VERSIONS.contains(&read.v));
     }
 
     #[test]

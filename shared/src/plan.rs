@@ -127,7 +127,7 @@ impl Plan {
 /// Why a message cannot be planned. Texts describe shape, never content.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum PlanError {
-    #[error("queue message is not a v1 ingest message")]
+    #[error("queue message is not a v1 or v2 ingest message")]
     NotAMessage,
     #[error("no processing rules for provider {0}")]
     UnknownProvider(String),

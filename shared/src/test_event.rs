@@ -60,6 +60,7 @@ mod tests {
             event_type: TEST_EVENT_TYPE.into(),
             received_at: "2026-11-26T10:00:00Z".into(),
             body: "{}".into(),
+            ..QueueMessage::default()
         };
         assert!(is_test_event(&message));
         let plan = plan(&message).unwrap();

@@ -110,6 +110,18 @@ pub trait WebhookScheme: Send + Sync {
         body: &[u8],
         now_unix: i64,
     ) -> Result<VerifiedEvent, Rejection>;
+
+    /// The headers (lowercase) that verifying a request reads, which the queue message keeps so
+    /// the event can be verified again later: signatures, timestamps, id and type headers;
+    /// never a secret sent in plain text.
+    fn kept_headers(&self) -> Vec<&str> {
+        Vec::new()
+    }
+
+    /// Whether the route's path parameter is kept with them: a source name is, a token is not.
+    fn keeps_route_param(&self) -> bool {
+        false
+    }
 }
 
 /// The value of a header as text, or `None` when it is absent, empty or not visible ASCII.
@@ -192,5 +204,13 @@ impl<T: WebhookScheme + ?Sized> WebhookScheme for Box<T> {
         now_unix: i64,
     ) -> Result<VerifiedEvent, Rejection> {
         (**self).verify_routed(route, headers, body, now_unix)
+    }
+
+    fn kept_headers(&self) -> Vec<&str> {
+        (**self).kept_headers()
+    }
+
+    fn keeps_route_param(&self) -> bool {
+        (**self).keeps_route_param()
     }
 }

@@ -350,7 +350,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
 /// Reads an ingest message of a version this processor knows.
 pub fn parse_message(body: &str) -> Result<QueueMessage, PlanError> {
     match QueueMessage::from_json(body) {
-        Ok(message) if message.v == crate::message::MESSAGE_VERSION => Ok(message),
+        Ok(message) if crate::message::READ_VERSIONS.contains(&message.v) => Ok(message),
         _ => Err(PlanError::NotAMessage),
     }
 }

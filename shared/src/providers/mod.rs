@@ -435,6 +435,7 @@ mod tests {
                 event_type: event.event_type,
                 received_at: "2026-11-26T10:00:00Z".into(),
                 body,
+                ..QueueMessage::default()
             };
             let plan = plan(&message).unwrap();
             assert_eq!(plan.action, Action::PassOn, "{}", route.name);

@@ -13,7 +13,7 @@ use crate::message::{QueueMessage, SQS_MAX_MESSAGE_BYTES};
 use crate::queue::OutgoingMessage;
 use crate::queue::Queue;
 use crate::test_event::TEST_EVENT_TYPE;
-use crate::webhook::{Rejection, Route, VerifiedEvent, WebhookScheme};
+use crate::webhook::{Rejection, Route, VerifiedEvent, WebhookScheme, header_str};
 
 /// What happened to one request, for logs and metrics.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,6 +173,16 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
             .verify_routed(route, headers, body, now.unix_timestamp())?;
         let text = std::str::from_utf8(body)
             .map_err(|_| Rejection::Malformed("body is not UTF-8".into()))?;
+        let kept = self
+            .scheme
+            .kept_headers()
+            .into_iter()
+            .filter_map(|name| Some((name.to_string(), header_str(headers, name)?.to_string())))
+            .collect();
+        let route_param = route
+            .param
+            .filter(|_| self.scheme.keeps_route_param())
+            .map(str::to_string);
         let message = QueueMessage::new(
             &event.provider,
             &event.event_id,
@@ -180,6 +190,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
             now,
             text.to_string(),
         )
+        .with_verification(kept, route_param)
         .encode();
         let size = message.sqs_size();
         if size > SQS_MAX_MESSAGE_BYTES {

@@ -96,6 +96,7 @@ mod tests {
             event_type: event_type.into(),
             received_at: "2026-11-22T10:00:00Z".into(),
             body: format!(r#"{{"id":"e-1","type":"{event_type}","data":{data},"at":{at}}}"#),
+            ..QueueMessage::default()
         }
     }
 

@@ -111,6 +111,10 @@ impl WebhookScheme for CoinmeScheme {
         PROVIDER
     }
 
+    fn kept_headers(&self) -> Vec<&str> {
+        vec![self.options.signature_header.as_str()]
+    }
+
     fn verify_routed(
         &self,
         _route: &Route<'_>,

@@ -139,6 +139,7 @@ mod tests {
             body: format!(
                 r#"{{"id":"evt_1","type":"{event_type}","created_at":"2026-11-22T09:59:58Z","data":{data}}}"#
             ),
+            ..QueueMessage::default()
         }
     }
 

@@ -81,6 +81,16 @@ impl WebhookScheme for OctopusScheme {
         PROVIDER
     }
 
+    /// Never `X-OCTOPUS-WEBHOOK-TOKEN`: the secret in plain text.
+    fn kept_headers(&self) -> Vec<&str> {
+        vec![
+            SIGNATURE_HEADER,
+            TIMESTAMP_HEADER,
+            EVENT_ID_HEADER,
+            EVENT_TYPE_HEADER,
+        ]
+    }
+
     fn verify_routed(
         &self,
         _route: &Route<'_>,

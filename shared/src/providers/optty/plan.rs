@@ -95,6 +95,7 @@ mod tests {
             event_type: "ORDER_STATUS_UPDATE".into(),
             received_at: "2026-11-22T10:00:00Z".into(),
             body: body.into(),
+            ..QueueMessage::default()
         }
     }
 

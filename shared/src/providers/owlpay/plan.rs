@@ -161,6 +161,7 @@ mod tests {
             event_type: event_type.into(),
             received_at: "2026-11-22T10:00:00Z".into(),
             body: format!(r#"{{"uuid":"u-1","event":"{event_type}","data":{data}}}"#),
+            ..QueueMessage::default()
         }
     }
 

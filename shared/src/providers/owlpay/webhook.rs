@@ -151,6 +151,10 @@ impl WebhookScheme for OwlPayScheme {
         PROVIDER
     }
 
+    fn kept_headers(&self) -> Vec<&str> {
+        vec![SIGNATURE_HEADER, HARBOR_SIGNATURE_HEADER]
+    }
+
     fn verify_routed(
         &self,
         route: &Route<'_>,

@@ -33,6 +33,7 @@ mod tests {
             event_type: "invoice.paid".into(),
             received_at: "2026-11-22T10:00:00Z".into(),
             body: r#"{"type":"invoice.paid","data":{"id":"inv_1"}}"#.into(),
+            ..QueueMessage::default()
         };
         let plan = plan_message(&message).unwrap();
         assert_eq!(plan.event_data["id"], "inv_1");

@@ -150,6 +150,15 @@ impl WebhookScheme for StandardWebhooksScheme {
         PROVIDER
     }
 
+    fn kept_headers(&self) -> Vec<&str> {
+        vec![ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER]
+    }
+
+    /// The source name picks the secrets: a re-verification needs it.
+    fn keeps_route_param(&self) -> bool {
+        true
+    }
+
     fn verify_routed(
         &self,
         route: &Route<'_>,
