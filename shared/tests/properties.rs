@@ -131,6 +131,7 @@ proptest! {
             event_type,
             received_at: "2026-11-22T10:00:00Z".into(),
             body: String::from_utf8_lossy(&body).into_owned(),
+            ..QueueMessage::default()
         };
         let _ = plan(&message);
         let _ = parse_message(&envelope);
