@@ -828,3 +828,48 @@ async fn wallet_transactions_are_polled_each_movement_recorded_and_published_onc
     assert!(wallet.contains("balance\": N(\"975"), "{wallet}");
     assert_eq!(served.load(Ordering::SeqCst), 7);
 }
+
+/// A re-arm that lands while a poll of the same watch is in flight is not overwritten by that
+/// poll's save: the save is conditional on the lease the poll took.
+#[tokio::test]
+async fn a_rearm_during_a_poll_stands() {
+    let rig = rig().await;
+    let slow =
+        esim(9_400_009, "DELIVERED", false, "NOT_INSTALLED").set_delay(Duration::from_millis(1500));
+    rig.script(
+        OrderKind::Esim,
+        9_400_009,
+        vec![esim(9_400_009, "DELIVERED", false, "NOT_INSTALLED"), slow],
+    )
+    .await;
+    let t0 = now();
+    rig.watch(OrderKind::Esim, 9_400_009, t0, 86_400).await;
+    assert_eq!(rig.round(t0).await.changes, 1, "delivered: install phase");
+    let due_at = t0 + 45;
+    let poll = async {
+        rig.poller
+            .poll_due(due_at, Instant::now() + Duration::from_secs(10))
+            .await
+            .unwrap()
+    };
+    let rearm = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        hookline::poller::registration::register(
+            &rig.poller.watches,
+            br#"{"kind":"esim","order_id":9400009}"#,
+            due_at + 1,
+            86_400,
+        )
+        .await
+    };
+    let (report, (status, answer)) = futures::join!(poll, rearm);
+    assert_eq!(report.polled, 1);
+    assert_eq!(status, 200);
+    assert!(answer.contains(r#""rearmed":true"#), "{answer}");
+    let due = rig.poller.watches.due(due_at + 1, 10).await.unwrap();
+    let watch = due
+        .iter()
+        .find(|w| w.order.order_id == "9400009")
+        .expect("the re-armed watch is due at once, not at the poll's schedule");
+    assert_eq!((watch.phase_started_at, watch.phase_polls), (due_at + 1, 0));
+}

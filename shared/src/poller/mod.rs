@@ -217,6 +217,7 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
         }
         let mut next = watch.clone();
         next.next_poll_at = lease_until;
+        next.leased_until = Some(lease_until);
         let fetched = self.api.fetch(order, deadline).await;
         let fetched = match fetched {
             Ok(fetched) => fetched,
@@ -266,6 +267,7 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
             );
         }
         let mut next = observation.watch;
+        next.leased_until = Some(lease_until);
         next.polls = next.polls.saturating_add(1);
         // The poll that found the phase change belongs to the phase before.
         next.phase_polls = match next.phase == watch.phase {

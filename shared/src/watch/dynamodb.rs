@@ -140,6 +140,7 @@ fn from_item(item: &Item) -> Result<Watch, StoreError> {
         phase_polls: number("phase_polls")
             .ok()
             .map_or(0, |p| u32::try_from(p).unwrap_or(u32::MAX)),
+        leased_until: None,
         failures: u32::try_from(number("failures")?).unwrap_or(u32::MAX),
     })
 }
@@ -206,14 +207,7 @@ impl WatchStore for DynamoWatchStore {
     }
 
     async fn save(&self, watch: &Watch) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_item(watch, true, None)))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put_as_leased(watch, to_item(watch, true, None)).await
     }
 
     async fn rearm(&self, order: &OrderRef, now: i64, give_up_at: i64) -> Result<bool, StoreError> {
@@ -254,13 +248,35 @@ impl WatchStore for DynamoWatchStore {
     }
 
     async fn end(&self, watch: &Watch, reason: EndReason) -> Result<(), StoreError> {
-        self.client
+        self.put_as_leased(watch, to_item(watch, false, Some(reason)))
+            .await
+    }
+}
+
+impl DynamoWatchStore {
+    /// Writes `item`; when the poller holds the watch's lease, only if the stored watch is still
+    /// as leased.
+    async fn put_as_leased(&self, watch: &Watch, item: Item) -> Result<(), StoreError> {
+        let mut call = self
+            .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(watch, false, Some(reason))))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+            .set_item(Some(item));
+        if let Some(leased) = watch.leased_until {
+            call = call
+                .condition_expression("next_poll_at = :leased")
+                .expression_attribute_values(":leased", n(leased));
+        }
+        match call.send().await {
+            Ok(_) => Ok(()),
+            Err(error) if is_condition_failure(&error) => {
+                tracing::info!(
+                    order_id = %watch.order.order_id,
+                    "watch changed while it was polled (re-armed); left as it is"
+                );
+                Ok(())
+            }
+            Err(error) => Err(unavailable(error)),
+        }
     }
 }

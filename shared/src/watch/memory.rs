@@ -36,6 +36,21 @@ impl MemoryWatchStore {
         all
     }
 
+    /// Stores `watch`; when leased, only if the stored watch is still as leased.
+    fn put_as_leased(&self, watch: &Watch, ended: Option<EndReason>) {
+        let mut watches = self.lock();
+        let changed = watch.leased_until.is_some_and(|leased| {
+            watches
+                .get(&watch.key())
+                .is_some_and(|(stored, _)| stored.next_poll_at != leased)
+        });
+        if !changed {
+            let mut stored = watch.clone();
+            stored.leased_until = None;
+            watches.insert(watch.key(), (stored, ended));
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Watches> {
         self.watches.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -96,13 +111,12 @@ impl WatchStore for MemoryWatchStore {
     }
 
     async fn save(&self, watch: &Watch) -> Result<(), StoreError> {
-        self.lock().insert(watch.key(), (watch.clone(), None));
+        self.put_as_leased(watch, None);
         Ok(())
     }
 
     async fn end(&self, watch: &Watch, reason: EndReason) -> Result<(), StoreError> {
-        self.lock()
-            .insert(watch.key(), (watch.clone(), Some(reason)));
+        self.put_as_leased(watch, Some(reason));
         Ok(())
     }
 }

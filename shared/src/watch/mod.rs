@@ -79,6 +79,10 @@ pub struct Watch {
     pub phase_polls: u32,
     /// Consecutive failed polls, for the backoff.
     pub failures: u32,
+    /// Set by the poller once it holds the watch's lease (until then, by its `next_poll_at`):
+    /// a save or end then writes only if the stored watch is still as leased, so a re-arm
+    /// made while the poll ran is never overwritten. Not stored.
+    pub leased_until: Option<i64>,
 }
 
 impl Watch {
@@ -104,6 +108,7 @@ impl Watch {
             polls: 0,
             phase_polls: 0,
             failures: 0,
+            leased_until: None,
         }
     }
 
@@ -165,7 +170,8 @@ pub trait WatchStore: Send + Sync {
         until: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Stores the watch after a poll.
+    /// Stores the watch after a poll; with [`Watch::leased_until`], only if the stored watch is
+    /// still as leased (else it changed meanwhile, a re-arm, and is left as it is).
     fn save(&self, watch: &Watch) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Re-arms an eSIM's install watch (the customer says they installed it): the install
@@ -179,7 +185,8 @@ pub trait WatchStore: Send + Sync {
         give_up_at: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Ends the watch: it is never due again; the item expires later.
+    /// Ends the watch: it is never due again; the item expires later. Conditional on the lease
+    /// as [`save`](Self::save).
     fn end(
         &self,
         watch: &Watch,
