@@ -80,7 +80,7 @@ fn invocation(event: SqsEvent) -> LambdaEvent<SqsEvent> {
 /// as SQS would, until none fail. Returns the number of invocations.
 async fn invoke_until_settled(processor: &LocalProcessor, mut event: SqsEvent) -> usize {
     for invocations in 1..=5 {
-        let response = lambda::handle(processor, invocation(event.clone()))
+        let response = lambda::handle(processor, None, invocation(event.clone()))
             .await
             .unwrap();
         let failed: Vec<String> = response

@@ -21,6 +21,11 @@ pub const ESIM_CREDENTIALS_QUEUE_URL: &str = "ESIM_CREDENTIALS_QUEUE_URL";
 pub const EVENT_RECORD_TTL_SECS: &str = "EVENT_RECORD_TTL_SECS";
 /// Optional: records of one batch processed at once (default 8).
 pub const PROCESSOR_CONCURRENCY: &str = "PROCESSOR_CONCURRENCY";
+/// The archive bucket (unset: no archive).
+pub const ARCHIVE_BUCKET: &str = "ARCHIVE_BUCKET";
+/// Event types processed as unknown (archived, acknowledged, no effect) until released, then
+/// applied with `hookline replay --from-archive --reprocess`. Needs the archive.
+pub const HOLD_EVENT_TYPES: &str = "HOLD_EVENT_TYPES";
 /// Optional: `true` forwards every field of an event's data downstream, not only the provider's
 /// allow-list (`processor::forward`). Default `false`.
 pub const FORWARD_ALL_EVENT_FIELDS: &str = "FORWARD_ALL_EVENT_FIELDS";
@@ -138,6 +143,8 @@ pub struct ProcessorEnv {
     /// Forward every event field, not only the allow-listed ones.
     pub forward_all_event_fields: bool,
     pub environment: ProviderEnvironment,
+    pub archive_bucket: Option<String>,
+    pub hold_event_types: Vec<String>,
 }
 
 impl ProcessorEnv {
@@ -146,7 +153,24 @@ impl ProcessorEnv {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let archive_bucket = lookup(ARCHIVE_BUCKET).filter(|v| !v.trim().is_empty());
+        let hold_event_types: Vec<String> = lookup(HOLD_EVENT_TYPES)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+        if !hold_event_types.is_empty() && archive_bucket.is_none() {
+            // A held event has no effect; without the archive nothing could apply it later.
+            return Err(ConfigError::Invalid {
+                var: HOLD_EVENT_TYPES,
+                reason: format!("needs the archive ({ARCHIVE_BUCKET})"),
+            });
+        }
         Ok(Self {
+            archive_bucket,
+            hold_event_types,
             events_table: required(&lookup, EVENTS_TABLE)?,
             order_updates_queue_url: required(&lookup, ORDER_UPDATES_QUEUE_URL)?,
             esim_credentials_queue_url: lookup(ESIM_CREDENTIALS_QUEUE_URL)

@@ -42,6 +42,25 @@ pub struct QueueMessage {
     /// The route's path parameter when it names a source (never a token) (v2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route_param: Option<String>,
+    /// Set by `hookline replay --from-archive` (v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<ReplayMark>,
+}
+
+/// How a replayed message is to be processed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayMark {
+    /// The replay run: one id per `hookline replay` command.
+    pub id: String,
+    /// Run the event's effects again although it was processed (after a parser fix): the
+    /// processor claims it under the replay's own key and publishes only what was not
+    /// published the first time.
+    #[serde(default)]
+    pub reprocess: bool,
+    /// Whether hookline knew the event's type when it first processed it (from the archive):
+    /// an event unknown then had no order update, so a reprocess publishes one.
+    #[serde(default)]
+    pub known_at_first: bool,
 }
 
 impl QueueMessage {
@@ -61,6 +80,7 @@ impl QueueMessage {
             body,
             headers: BTreeMap::new(),
             route_param: None,
+            replay: None,
         }
     }
 

@@ -1,6 +1,7 @@
-//! Processor: SQS ingest queue → claim in DynamoDB → follow-up fetch → order state → order
+//! Processor: SQS ingest queue → archive in S3 → claim in DynamoDB → follow-up fetch → order state → order
 //! updates queue. Wiring only; the behaviour lives in `hookline::processor`.
 
+use hookline::archive::{ArchiveStore, S3Archive};
 use hookline::config::{ProcessorEnv, env_lookup};
 use hookline::idempotency::DynamoEventStore;
 use hookline::order_api::RetryPolicy;
@@ -32,6 +33,13 @@ async fn main() -> Result<(), Error> {
         watches: DynamoWatchStore::new(dynamodb, &env.events_table),
         config: ProcessorConfig::from_env(&env),
     };
-    let processor = &processor;
-    lambda_runtime::run(service_fn(move |event| lambda::handle(processor, event))).await
+    let archive = env
+        .archive_bucket
+        .as_ref()
+        .map(|bucket| ArchiveStore::S3(S3Archive::new(&aws, bucket)));
+    let (processor, archive) = (&processor, archive.as_ref());
+    lambda_runtime::run(service_fn(move |event| {
+        lambda::handle(processor, archive, event)
+    }))
+    .await
 }

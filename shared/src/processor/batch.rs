@@ -7,6 +7,7 @@ use futures::StreamExt;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::{ArchiveEntry, ArchiveStore, archive};
 use super::{PlanError, ProcessError, Processor, RecordOutcome, parse_message};
 use crate::idempotency::EventStore;
 use crate::order_api::OrderApi;
@@ -29,6 +30,59 @@ pub struct RecordResult {
     pub provider: Option<String>,
     pub outcome: RecordOutcome,
     pub latency: Duration,
+}
+
+/// Archives the batch's accepted webhooks ([`crate::archive`]), then processes the records
+/// whose entry is stored; a record whose entry could not be written fails (SQS delivers it
+/// again) and takes no effect. Replayed messages are in the archive already. Without an
+/// archive, the same as [`process_batch`].
+pub async fn process_archived_batch<E, S, A, U, W>(
+    processor: &Processor<E, S, A, U, W>,
+    archive: Option<&ArchiveStore>,
+    records: Vec<BatchRecord>,
+    deadline: Instant,
+) -> Vec<RecordResult>
+where
+    E: EventStore,
+    S: OrderStateStore,
+    A: OrderApi,
+    U: Queue,
+    W: WatchStore,
+{
+    let Some(archive) = archive else {
+        return process_batch(processor, records, deadline).await;
+    };
+    let entries = records
+        .iter()
+        .enumerate()
+        .filter_map(|(index, record)| {
+            let message = parse_message(record.body.as_deref()?).ok()?;
+            if message.replay.is_some() {
+                return None;
+            }
+            // A message that cannot be planned is still kept: it was accepted.
+            let plan = processor.plan(&message).ok();
+            let known = plan.as_ref().is_some_and(|p| p.known_type);
+            let order_id = plan.and_then(|p| p.order().map(|o| o.order_id.clone()));
+            Some((index, ArchiveEntry::of(&message, known, order_id)))
+        })
+        .collect();
+    let mut failed = archive::write(archive, entries).await;
+    let mut results = Vec::new();
+    let mut archived = Vec::new();
+    for (index, record) in records.into_iter().enumerate() {
+        match failed.remove(&index) {
+            Some(error) => results.push(RecordResult {
+                message_id: record.message_id,
+                provider: None,
+                outcome: RecordOutcome::Failed(error.into()),
+                latency: Duration::ZERO,
+            }),
+            None => archived.push(record),
+        }
+    }
+    results.extend(process_batch(processor, archived, deadline).await);
+    results
 }
 
 /// Processes `records` with at most `config.concurrency` at once; results in any order.
@@ -130,6 +184,7 @@ fn log_outcome(outcome: &RecordOutcome) {
                 ProcessError::Fetch(_) => "fetch",
                 ProcessError::Publish(_) => "publish",
                 ProcessError::TooLarge(_) => "too_large",
+                ProcessError::Archive(_) => "archive",
             };
             tracing::error!(cause, error = %error, "event failed; SQS will deliver it again")
         }

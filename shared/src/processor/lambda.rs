@@ -6,7 +6,8 @@ use lambda_runtime::LambdaEvent;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-use super::{BatchRecord, Processor, RecordResult, process_batch};
+use super::{BatchRecord, Processor, RecordResult, process_archived_batch};
+use crate::archive::ArchiveStore;
 use crate::clock::instant_of;
 use crate::idempotency::EventStore;
 use crate::order_api::OrderApi;
@@ -14,9 +15,10 @@ use crate::order_state::OrderStateStore;
 use crate::queue::Queue;
 use crate::watch::WatchStore;
 
-/// Handles one SQS batch; the response names exactly the records to deliver again.
+/// Handles one SQS batch (archiving it first when there is an archive); the response names exactly the records to deliver again.
 pub async fn handle<E, S, A, U, W>(
     processor: &Processor<E, S, A, U, W>,
+    archive: Option<&ArchiveStore>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, std::convert::Infallible>
 where
@@ -44,7 +46,7 @@ where
             body: r.body,
         })
         .collect();
-    let results = process_batch(processor, records, deadline).await;
+    let results = process_archived_batch(processor, archive, records, deadline).await;
     for line in super::metrics::processor_batch(&results, OffsetDateTime::now_utc()) {
         println!("{line}");
     }

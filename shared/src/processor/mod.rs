@@ -29,8 +29,9 @@ use tokio::time::Instant;
 
 pub use crate::plan::{Plan, PlanError};
 pub use crate::providers::{confirmed_state, plan};
-pub use batch::{BatchRecord, RecordResult, process_batch};
+pub use batch::{BatchRecord, RecordResult, process_archived_batch, process_batch};
 
+use crate::archive::{self, ArchiveEntry, ArchiveStore};
 use crate::clock::Clock;
 use crate::idempotency::{
     Claim, ClaimRequest, DEFAULT_RECORD_TTL_SECS, EventStore, body_sha256, event_key,
@@ -61,6 +62,8 @@ pub struct ProcessorConfig {
     pub forward_all_event_fields: bool,
     /// The providers' environment, stated in every order update.
     pub environment: crate::config::ProviderEnvironment,
+    /// Types processed as unknown until released ([`crate::config::HOLD_EVENT_TYPES`]).
+    pub hold_event_types: Vec<String>,
 }
 
 impl Default for ProcessorConfig {
@@ -73,6 +76,7 @@ impl Default for ProcessorConfig {
             clock: Clock::system(),
             forward_all_event_fields: false,
             environment: crate::config::ProviderEnvironment::default(),
+            hold_event_types: Vec::new(),
         }
     }
 }
@@ -89,6 +93,7 @@ impl ProcessorConfig {
                 .unwrap_or(defaults.watch_give_up_secs),
             forward_all_event_fields: env.forward_all_event_fields,
             environment: env.environment,
+            hold_event_types: env.hold_event_types.clone(),
             ..defaults
         }
     }
@@ -107,6 +112,8 @@ pub enum ProcessError {
     Publish(#[from] QueueError),
     #[error(transparent)]
     TooLarge(#[from] UpdateTooLarge),
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
 }
 
 /// What became of one record.
@@ -157,6 +164,17 @@ pub struct Processor<E, S, A, U, W> {
 impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
     Processor<E, S, A, U, W>
 {
+    /// What `message` asks for; a held type ([`ProcessorConfig::hold_event_types`]) is
+    /// treated as unknown, with no effect.
+    pub fn plan(&self, message: &QueueMessage) -> Result<Plan, PlanError> {
+        let mut plan = plan(message)?;
+        if self.config.hold_event_types.contains(&message.event_type) {
+            plan.action = crate::plan::Action::PassOn;
+            plan.known_type = false;
+        }
+        Ok(plan)
+    }
+
     /// Processes one ingest message body. `deadline` is when the invocation ends.
     pub async fn process(
         &self,
@@ -178,9 +196,20 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         message: &QueueMessage,
         deadline: Instant,
     ) -> RecordOutcome {
-        let plan = match plan(message) {
+        let plan = match self.plan(message) {
             Ok(plan) => plan,
             Err(error) => return RecordOutcome::Failed(error.into()),
+        };
+        // A reprocess (`hookline replay --reprocess`) is claimed under its replay's own key: it
+        // runs once per replay, and never counts as the event's first processing.
+        let reprocess = message.replay.as_ref().filter(|mark| mark.reprocess);
+        let key = match reprocess {
+            Some(mark) => format!(
+                "{}#reprocess#{}",
+                event_key(&message.provider, &message.event_id),
+                mark.id
+            ),
+            None => event_key(&message.provider, &message.event_id),
         };
         let work_deadline = deadline
             .checked_sub(self.config.deadline_margin)
@@ -190,7 +219,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
             .saturating_duration_since(Instant::now())
             .as_secs();
         let request = ClaimRequest {
-            key: event_key(&message.provider, &message.event_id),
+            key,
             body_sha256: body_sha256(message.body.as_bytes()),
             lease_token: lease_token(),
             now,
@@ -199,7 +228,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
             expires_at: now + self.config.record_ttl_secs,
             subject_key: plan.subject_key(),
         };
-        match self.events.claim(&request).await {
+        let first_attempt = match self.events.claim(&request).await {
             Ok(Claim::Acquired { attempts }) => {
                 if attempts > 1 {
                     tracing::warn!(
@@ -207,14 +236,19 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                         "took over an expired claim (an earlier attempt did not finish)"
                     );
                 }
+                attempts <= 1
             }
             Ok(Claim::AlreadyCompleted) => return RecordOutcome::Duplicate,
             Ok(Claim::InProgress { .. }) => return RecordOutcome::InProgressElsewhere,
             Ok(Claim::Conflict) => return RecordOutcome::Conflict,
             Err(error) => return RecordOutcome::Failed(error.into()),
-        }
+        };
+        let republish = reprocess.map(|mark| Republish {
+            first_attempt,
+            known_at_first: mark.known_at_first,
+        });
 
-        match self.apply(message, &plan, work_deadline).await {
+        match self.apply(message, &plan, republish, work_deadline).await {
             Ok((state, fetch_latency)) => {
                 match self
                     .events
@@ -267,6 +301,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         &self,
         message: &QueueMessage,
         plan: &Plan,
+        reprocess: Option<Republish>,
         deadline: Instant,
     ) -> Result<(Option<StateWrite>, Option<Duration>), ProcessError> {
         let (fetched, fetch_latency) = match plan.order().filter(|_| plan.fetches()) {
@@ -313,7 +348,11 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 "order watched until it settles (no webhook reports the rest)"
             );
         }
-        if plan.known_type {
+        let publishes = reprocess.is_none_or(|r| r.publishes(state));
+        if !publishes {
+            tracing::info!("reprocessed; its order update was published the first time");
+        }
+        if plan.known_type && publishes {
             let update = OrderUpdate {
                 v: ORDER_UPDATE_VERSION,
                 provider: message.provider.clone(),
@@ -344,6 +383,30 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
             }
         }
         Ok((state, fetch_latency))
+    }
+}
+
+/// What a reprocess publishes: what the first processing did not.
+#[derive(Clone, Copy, Debug)]
+struct Republish {
+    /// No earlier attempt of this reprocess recorded anything.
+    first_attempt: bool,
+    known_at_first: bool,
+}
+
+impl Republish {
+    fn publishes(self, state: Option<StateWrite>) -> bool {
+        if !self.known_at_first {
+            // Unknown the first time: no order update was published then.
+            return true;
+        }
+        match state {
+            Some(StateWrite::Recorded { .. }) => true,
+            // Recorded by the first processing (published then), or by an earlier attempt of
+            // this reprocess that did not finish (publish again, same deduplication id).
+            Some(StateWrite::RecordedEarlier { .. }) => !self.first_attempt,
+            Some(StateWrite::KnownChange) | None => false,
+        }
     }
 }
 
