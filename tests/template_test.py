@@ -310,7 +310,9 @@ def test_processor_role_is_least_privilege(resources):
         for action in actions:
             assert "*" not in action, action
             resource = statement["Resource"]
-            if isinstance(resource, list):
+            if "Fn::Sub" in resource:
+                granted[action] = resource["Fn::Sub"]
+            elif isinstance(resource, list):
                 granted[action] = sorted(r["Fn::GetAtt"][0] for r in resource)
             else:
                 granted[action] = resource["Fn::GetAtt"][0] if "Fn::GetAtt" in resource else json.dumps(resource)
@@ -325,6 +327,8 @@ def test_processor_role_is_least_privilege(resources):
         "dynamodb:PutItem": "EventsTable",
         "dynamodb:UpdateItem": "EventsTable",
         "sqs:SendMessage": ["EsimCredentialsQueue", "OrderUpdatesQueue"],
+        # Writes archive objects only: no read, no delete, nothing outside the entries' root.
+        "s3:PutObject": "${ArchiveBucket.Arn}/" + rust_const("shared/src/archive/layout.rs", "ROOT") + "*",
     }
 
 
@@ -379,6 +383,8 @@ def test_processor_gets_the_variables_the_code_reads(resources):
         "PROCESSOR_CONCURRENCY": {"Ref": "ProcessorConcurrency"},
         "WATCH_GIVE_UP_SECS": {"Ref": "WatchGiveUpSeconds"},
         "FORWARD_ALL_EVENT_FIELDS": {"Ref": "ForwardAllEventFields"},
+        "ARCHIVE_BUCKET": {"Ref": "ArchiveBucket"},
+        "HOLD_EVENT_TYPES": {"Ref": "HoldEventTypes"},
     }
     for const, value in expected.items():
         assert variables[rust_const("shared/src/config.rs", const)] == value
@@ -669,3 +675,31 @@ def test_every_function_states_the_providers_environment_which_has_no_default(re
         assert re.fullmatch(template["Parameters"][name]["AllowedPattern"], ""), name
     assert template["Conditions"]["HasOpttyApi"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "OpttyApiKeySecretName"}, ""]}]}
+
+
+def test_the_archive_is_private_encrypted_expiring_and_queryable_where_it_is_written(resources):
+    bucket = resources["ArchiveBucket"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    props = bucket["Properties"]
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert len(props["PublicAccessBlockConfiguration"]) == 4
+    [rule] = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == {"Ref": "ArchiveRetentionDays"}
+    assert raw_template()["Parameters"]["ArchiveRetentionDays"]["Default"] == 30
+    [deny] = resources["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    # The SQL table reads the keys the code writes (shared/src/archive/layout.rs).
+    table = resources["ArchiveTable"]["Properties"]["TableInput"]
+    root = rust_const("shared/src/archive/layout.rs", "ROOT")
+    assert table["StorageDescriptor"]["Location"] == {"Fn::Sub": "s3://${ArchiveBucket}/" + root}
+    template = table["Parameters"]["storage.location.template"]["Fn::Sub"]
+    assert template == ("s3://${ArchiveBucket}/" + root
+                        + "provider=${!archive_provider}/date=${!archive_date}/hour=${!archive_hour}/")
+    layout = (ROOT / "shared/src/archive/layout.rs").read_text()
+    assert '"{ROOT}provider={}/date={date}/"' in layout and '"{}hour={:02}/"' in layout
+    columns = [c["Name"] for c in table["StorageDescriptor"]["Columns"]]
+    entry = (ROOT / "shared/src/archive/mod.rs").read_text()
+    fields = re.findall(r"^    pub (\w+): ", entry.split("pub struct ArchiveEntry")[1].split("\n}")[0], re.M)
+    assert columns == fields
