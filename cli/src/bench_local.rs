@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use futures::StreamExt;
+use hookline::archive::{ArchiveStore, FolderArchive};
 use hookline::queue::MemoryQueue;
 use time::OffsetDateTime;
 
@@ -26,6 +27,10 @@ pub struct BenchLocalArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Archive every accepted webhook to this folder, as `hookline serve` does (default: no
+    /// archive).
+    #[arg(long)]
+    archive_dir: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
@@ -42,6 +47,7 @@ pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
     tokio::spawn(pipeline::run_in_memory(
         processor,
         ingest.clone(),
+        args.archive_dir.as_ref().map(|dir| ArchiveStore::Folder(FolderArchive::new(dir))),
         counters.clone(),
         false,
     ));

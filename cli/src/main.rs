@@ -1,6 +1,8 @@
 //! `hookline`: run the pipeline on this machine and sign test events.
 
 mod apigw_event;
+mod archive;
+mod archive_replay;
 mod aws_target;
 mod bench_local;
 mod emulator_setup;
@@ -43,6 +45,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Move messages from a dead-letter queue back to its source queue (or list them).
     Redrive(redrive::RedriveArgs),
+    /// Search the archive of accepted webhooks (S3 or `serve`'s folder); metadata only.
+    Archive(archive::ArchiveArgs),
     /// Send recorded webhook requests through verification into the ingest queue again.
     Replay(replay::ReplayArgs),
     /// Measure the local pipeline end to end: signed webhooks over HTTP until all are processed.
@@ -72,6 +76,7 @@ async fn main() -> std::process::ExitCode {
         Command::Inspect(args) => inspect::run(args).await,
         Command::Redrive(args) => redrive::run(args).await,
         Command::Replay(args) => replay::run(args).await,
+        Command::Archive(args) => archive::run(args).await,
         Command::BenchLocal(args) => bench_local::run(args).await,
         Command::EmulatorSetup(args) => emulator_setup::run(args).await,
         Command::ProviderStub(args) => provider_stub::run(args).await,

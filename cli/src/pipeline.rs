@@ -18,7 +18,10 @@ use hookline::order_state::{MemoryOrderStateStore, OrderStateStore};
 use hookline::order_update::OrderUpdate;
 use hookline::poller::Poller;
 use hookline::poller::transactions::{TransactionsApi, TransactionsPoller};
-use hookline::processor::{BatchRecord, Processor, ProcessorConfig, RecordOutcome, process_batch};
+use hookline::archive::ArchiveStore;
+use hookline::processor::{
+    BatchRecord, Processor, ProcessorConfig, RecordOutcome, process_archived_batch,
+};
 use hookline::providers::{Provider, ProviderApis};
 use hookline::queue::{MemoryQueue, QueuedMessage, SqsQueue};
 use hookline::redact::redact;
@@ -137,6 +140,7 @@ where
 pub async fn run_in_memory<E, S, A, W>(
     processor: Processor<E, S, A, MemoryQueue, W>,
     ingest: MemoryQueue,
+    archive: Option<ArchiveStore>,
     counters: Counters,
     show_updates: bool,
 ) where
@@ -159,7 +163,13 @@ pub async fn run_in_memory<E, S, A, W>(
                 body: Some(m.message.body.clone()),
             })
             .collect();
-        let results = process_batch(&processor, records, Instant::now() + BATCH_TIMEOUT).await;
+        let results = process_archived_batch(
+            &processor,
+            archive.as_ref(),
+            records,
+            Instant::now() + BATCH_TIMEOUT,
+        )
+        .await;
         for result in &results {
             match result.outcome {
                 RecordOutcome::Processed { .. } => {
@@ -230,6 +240,7 @@ pub async fn run_on_sqs<E, S, A, W>(
     processor: Processor<E, S, A, SqsQueue, W>,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
+    archive: Option<ArchiveStore>,
 ) where
     E: EventStore,
     S: OrderStateStore,
@@ -266,7 +277,13 @@ pub async fn run_on_sqs<E, S, A, W>(
                 body: m.body.clone(),
             })
             .collect();
-        let results = process_batch(&processor, records, Instant::now() + BATCH_TIMEOUT).await;
+        let results = process_archived_batch(
+            &processor,
+            archive.as_ref(),
+            records,
+            Instant::now() + BATCH_TIMEOUT,
+        )
+        .await;
         for message in &messages {
             let failed = results.iter().any(|r| {
                 Some(&r.message_id) == message.message_id.as_ref() && r.outcome.is_failure()

@@ -1,4 +1,5 @@
-//! `hookline replay`: sends recorded webhook requests (API Gateway v2 events, as in `events/`
+//! `hookline replay`: sends archived webhooks (`--from-archive`, see [`crate::archive_replay`])
+//! or recorded webhook requests (API Gateway v2 events, as in `events/`
 //! or as captured) through the receiver's verification into the ingest queue again. Every file is
 //! verified before anything is sent; one that fails verification stops the replay.
 //!
@@ -18,17 +19,20 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::archive_replay::{self, FromArchive};
 use crate::aws_target::AwsTarget;
 use crate::providers::{LocalSecrets, Receivers};
 
 #[derive(Args)]
 pub struct ReplayArgs {
     /// Files holding an API Gateway v2 request event, or a JSON array of them.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "from_archive", conflicts_with = "from_archive")]
     files: Vec<PathBuf>,
     /// The ingest queue to send to.
-    #[arg(long, env = "INGEST_QUEUE_URL")]
-    queue_url: String,
+    #[arg(long, env = "INGEST_QUEUE_URL", required_unless_present = "dry_run")]
+    queue_url: Option<String>,
+    #[command(flatten)]
+    archive: FromArchive,
     /// Active secrets per provider, as for `hookline serve` (default: the test secrets).
     #[command(flatten)]
     secrets: LocalSecrets,
@@ -47,6 +51,20 @@ struct Recorded {
 }
 
 pub async fn run(args: ReplayArgs) -> Result<(), String> {
+    let queue = match (&args.queue_url, args.archive.dry_run) {
+        (Some(url), false) => {
+            let sqs = aws_sdk_sqs::Client::new(&args.aws.sdk_config().await);
+            Some(SqsQueue::new(sqs, url))
+        }
+        _ => None,
+    };
+    if args.archive.from_archive {
+        let store = args.archive.source.store(&args.aws).await;
+        return archive_replay::run(&args.archive, &store, &args.secrets, queue.as_ref()).await;
+    }
+    let Some(queue) = queue else {
+        return Err("--dry-run is for --from-archive; files are always verified first".into());
+    };
     let mut requests = Vec::new();
     for file in &args.files {
         requests.extend(read(file)?);
@@ -56,8 +74,7 @@ pub async fn run(args: ReplayArgs) -> Result<(), String> {
     for request in &requests {
         send(&dry, request).await?;
     }
-    let sqs = aws_sdk_sqs::Client::new(&args.aws.sdk_config().await);
-    let live = Receivers::new(&args.secrets, SqsQueue::new(sqs, &args.queue_url))?;
+    let live = Receivers::new(&args.secrets, queue)?;
     for request in &requests {
         send(&live, request).await?;
         println!("replayed {}", request.origin);

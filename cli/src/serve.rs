@@ -8,6 +8,7 @@
 //! queues and table as in AWS (the order poller is not run there).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -16,6 +17,7 @@ use axum::extract::{DefaultBodyLimit, RawPathParams, State};
 use axum::http::{HeaderMap, Method, Response, Uri};
 use axum::routing::any;
 use clap::Args;
+use hookline::archive::{ArchiveStore, FolderArchive, S3Archive};
 use hookline::cursor::MemoryCursorStore;
 use hookline::dev_defaults::{
     LISTEN_ADDR, LOCAL_EVENTS_TABLE, LOCAL_INGEST_QUEUE, LOCAL_ORDER_UPDATES_QUEUE,
@@ -80,6 +82,45 @@ pub struct ServeArgs {
     /// stand-in serves wallet 1, where a top-up appears 10 s after the first poll.
     #[arg(long, default_value = "1")]
     octopus_wallets: String,
+    /// Where the processor archives every accepted webhook (`hookline archive search
+    /// --archive-dir`, `hookline replay --from-archive`).
+    #[arg(long, default_value = LOCAL_ARCHIVE_DIR)]
+    archive_dir: PathBuf,
+    /// With --with-processor: archive to this bucket at the emulator instead (created if
+    /// absent), as in AWS.
+    #[arg(long, requires = "with_processor")]
+    archive_bucket: Option<String>,
+    /// Event types the processor archives and acknowledges without effect (comma-separated),
+    /// as the stack's `HoldEventTypes`; apply them later with `replay --from-archive
+    /// --reprocess`.
+    #[arg(long, value_delimiter = ',', conflicts_with = "no_archive")]
+    hold_event_types: Vec<String>,
+    /// Keep no archive.
+    #[arg(long, conflicts_with = "archive_bucket")]
+    no_archive: bool,
+}
+
+/// `hookline serve`'s archive folder.
+pub const LOCAL_ARCHIVE_DIR: &str = ".hookline/archive";
+
+impl ServeArgs {
+    /// The archive the processor writes, as the arguments say.
+    async fn archive(&self, config: Option<&hookline::aws::SdkConfig>) -> Result<Option<ArchiveStore>, String> {
+        if self.no_archive {
+            return Ok(None);
+        }
+        match (&self.archive_bucket, config) {
+            (Some(bucket), Some(config)) => {
+                hookline::emulator::create_bucket(config, bucket).await?;
+                tracing::info!(%bucket, "archive: S3 at the emulator");
+                Ok(Some(ArchiveStore::S3(S3Archive::new(config, bucket))))
+            }
+            _ => {
+                tracing::info!(dir = %self.archive_dir.display(), "archive: a local folder");
+                Ok(Some(ArchiveStore::Folder(FolderArchive::new(&self.archive_dir))))
+            }
+        }
+    }
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
@@ -91,7 +132,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             };
             let apis = args.apis.resolved(stub.as_deref());
             let ingest = MemoryQueue::new();
-            let processor = pipeline::local_processor(&apis)?;
+            let mut processor = pipeline::local_processor(&apis)?;
+            processor.config.hold_event_types = args.hold_event_types.clone();
             // The processor registers partial deliveries; the poller and /orders/watch share it.
             let watches = processor.watches.clone();
             let poller = Poller {
@@ -113,6 +155,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             tokio::spawn(pipeline::run_in_memory(
                 processor,
                 ingest.clone(),
+                args.archive(None).await?,
                 pipeline::Counters::default(),
                 true,
             ));
@@ -147,12 +190,14 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 None => hookline::emulator::create_queue(&sqs, LOCAL_INGEST_QUEUE).await?,
             };
             if args.with_processor {
-                let processor = emulator_processor(&args, &config).await?;
+                let mut processor = emulator_processor(&args, &config).await?;
+                processor.config.hold_event_types = args.hold_event_types.clone();
                 tracing::info!(%queue_url, "queue: SQS, with the processor on it");
                 tokio::spawn(pipeline::run_on_sqs(
                     processor,
                     sqs.clone(),
                     queue_url.clone(),
+                    args.archive(Some(&config)).await?,
                 ));
             } else {
                 tracing::info!(%queue_url, "queue: SQS (receiver only; the processor runs in Lambda)");

@@ -1,4 +1,4 @@
-//! Creates hookline's queues and table on a local AWS emulator (moto server), shaped as
+//! Creates hookline's queues, table and archive bucket on a local AWS emulator (moto server), shaped as
 //! `template.yaml` declares them, for `hookline emulator-setup` and the integration tests.
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -34,6 +34,29 @@ async fn create(sqs: &aws_sdk_sqs::Client, name: &str, fifo: bool) -> Result<Str
         })?
         .queue_url
         .ok_or_else(|| format!("creating queue {name} returned no URL"))
+}
+
+/// Creates the archive bucket unless it exists (ours already: fine).
+pub async fn create_bucket(config: &crate::aws::SdkConfig, bucket: &str) -> Result<(), String> {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    );
+    match s3.create_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_bucket_already_owned_by_you()) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(format!(
+            "cannot create bucket {bucket}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&error)
+        )),
+    }
 }
 
 /// Creates the events table (string key `pk`, on demand, TTL on `expires_at`) unless it exists.

@@ -1,0 +1,191 @@
+//! `hookline replay --from-archive`: archived webhooks of a provider and time range, each
+//! verified again with the secrets valid now, sent to the ingest queue again.
+//!
+//! Nothing is sent unless every event of the selection can be: an entry whose body does not
+//! match its archived hash is refused; one that does not verify now (its secret rotated away,
+//! or a route whose secret is never kept, such as Optty's path token) is sent only with
+//! `--trust-archive`. Replayed events are deduplicated as any redelivery is; `--reprocess`
+//! applies already processed events again (after a parser fix), publishing only what was not
+//! published the first time.
+
+use clap::Args;
+use hookline::archive::{ArchiveEntry, ArchiveStore, search};
+use hookline::message::ReplayMark;
+use hookline::providers::{Provider, Route};
+use hookline::queue::{MemoryQueue, Queue};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::archive::{ArchiveFilter, ArchiveSource};
+use crate::providers::{LocalSecrets, Receivers};
+
+#[derive(Args, Clone, Debug)]
+pub struct FromArchive {
+    /// Replay from the archive (`--provider`, `--since`, `--until`, `--type`) instead of files.
+    #[arg(long)]
+    pub from_archive: bool,
+    #[command(flatten)]
+    pub source: ArchiveSource,
+    #[command(flatten)]
+    pub filter: ArchiveFilter,
+    /// List what would be replayed, with each event's verdict; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replay at most this many events (the oldest).
+    #[arg(long)]
+    pub max: Option<usize>,
+    /// Also send events that cannot be verified now (secret rotated away, Optty's token).
+    /// Events whose body was altered are never sent.
+    #[arg(long)]
+    pub trust_archive: bool,
+    /// Apply events although they were processed (after a parser fix or a held type): their
+    /// effects run again; only what was not published then is published.
+    #[arg(long)]
+    pub reprocess: bool,
+    /// The replay's id (default: generated, printed). Running a reprocess again with the same
+    /// id does nothing twice.
+    #[arg(long)]
+    pub replay_id: Option<String>,
+}
+
+/// What can be done with one archived event.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Verified,
+    /// Genuine as far as the archive says; not verifiable now.
+    Unverifiable(String),
+    /// Its body is not the one archived.
+    Altered,
+}
+
+pub async fn run<Q: Queue>(
+    args: &FromArchive,
+    store: &ArchiveStore,
+    secrets: &LocalSecrets,
+    queue: Option<&Q>,
+) -> Result<(), String> {
+    if args.filter.provider.is_none() {
+        return Err("--from-archive needs --provider".into());
+    }
+    let mut found = search(store, &args.filter.query())
+        .await
+        .map_err(|e| e.to_string())?;
+    let total = found.len();
+    if let Some(max) = args.max {
+        found.truncate(max);
+    }
+    let receivers = Receivers::new(secrets, MemoryQueue::new())?;
+    let mut refused = 0;
+    let mut verdicts = Vec::new();
+    for found in &found {
+        let entry = &found.entry;
+        let verdict = verify(&receivers, entry).await;
+        let (shown, sendable) = match &verdict {
+            Verdict::Verified => ("verified".to_string(), true),
+            Verdict::Unverifiable(why) if args.trust_archive => {
+                (format!("trusted ({why})"), true)
+            }
+            Verdict::Unverifiable(why) => (format!("REFUSED: {why}"), false),
+            Verdict::Altered => (
+                "REFUSED: altered (its body does not match the hash archived with it)".into(),
+                false,
+            ),
+        };
+        refused += usize::from(!sendable);
+        println!(
+            "{}  {}  {}  {}  {shown}",
+            entry.received_at, entry.provider, entry.event_type, entry.event_id
+        );
+        verdicts.push(verdict);
+    }
+    if total > found.len() {
+        println!(
+            "{} more event(s) in range not selected (--max {})",
+            total - found.len(),
+            found.len()
+        );
+    }
+    if refused > 0 {
+        return Err(format!(
+            "{refused} of {} event(s) cannot be replayed; nothing sent (--trust-archive sends those that cannot be verified now; altered ones are never sent)",
+            found.len()
+        ));
+    }
+    let Some(queue) = queue.filter(|_| !args.dry_run) else {
+        println!("dry run: {} event(s) would be replayed", found.len());
+        return Ok(());
+    };
+    let id = args.replay_id.clone().unwrap_or_else(|| {
+        format!(
+            "{}-{:08x}",
+            OffsetDateTime::now_utc().unix_timestamp(),
+            fastrand::u32(..)
+        )
+    });
+    for (n, found) in found.iter().enumerate() {
+        let mut message = found.entry.to_message();
+        message.replay = Some(ReplayMark {
+            id: id.clone(),
+            reprocess: args.reprocess,
+            known_at_first: found.entry.known_type,
+        });
+        queue.send(&message.encode()).await.map_err(|e| {
+            format!(
+                "sent {n} of {}; then: {e}. Run the same command with --replay-id {id} again: what was sent is deduplicated",
+                found.entry.event_id
+            )
+        })?;
+    }
+    println!(
+        "replayed {} event(s), replay id {id}{}",
+        found.len(),
+        if args.reprocess { " (reprocess)" } else { "" }
+    );
+    Ok(())
+}
+
+/// Verifies an archived request again, as its receiver did, at its receipt time.
+async fn verify(receivers: &Receivers<MemoryQueue>, entry: &ArchiveEntry) -> Verdict {
+    if !entry.is_intact() {
+        return Verdict::Altered;
+    }
+    let Some((_, route)) = Provider::routes().find(|(_, route)| route.events.names(&entry.provider))
+    else {
+        return Verdict::Unverifiable(format!("no route serves provider {}", entry.provider));
+    };
+    if route.param_name().is_some() && entry.route_param.is_none() {
+        return Verdict::Unverifiable(
+            "its route's path parameter is a secret that is never kept: cannot be re-verified"
+                .into(),
+        );
+    }
+    let Ok(at) = OffsetDateTime::parse(&entry.received_at, &Rfc3339) else {
+        return Verdict::Unverifiable("no valid receipt time".into());
+    };
+    let mut headers = HeaderMap::new();
+    for (name, value) in &entry.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    let path = route.path(entry.route_param.as_deref());
+    let route = Route {
+        path: &path,
+        param: entry.route_param.as_deref(),
+    };
+    let reply = receivers
+        .receive(&route, &Method::POST, &headers, entry.body.as_bytes(), at)
+        .await;
+    match reply {
+        Some(reply) if reply.status == 200 => Verdict::Verified,
+        Some(reply) if reply.status == 401 => Verdict::Unverifiable(
+            "does not verify with the secrets valid now (its secret was rotated away, or the entry was altered)".into(),
+        ),
+        Some(reply) => Verdict::Unverifiable(format!("the receiver refuses it now: {} {}", reply.status, reply.body)),
+        None => Verdict::Unverifiable(format!("no receiver serves {path}")),
+    }
+}
