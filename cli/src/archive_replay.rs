@@ -43,10 +43,6 @@ pub struct FromArchive {
     /// effects run again; only what was not published then is published.
     #[arg(long)]
     pub reprocess: bool,
-    /// The replay's id (default: generated, printed). Running a reprocess again with the same
-    /// id does nothing twice.
-    #[arg(long)]
-    pub replay_id: Option<String>,
 }
 
 /// What can be done with one archived event.
@@ -83,9 +79,7 @@ pub async fn run<Q: Queue>(
         let verdict = verify(&receivers, entry).await;
         let (shown, sendable) = match &verdict {
             Verdict::Verified => ("verified".to_string(), true),
-            Verdict::Unverifiable(why) if args.trust_archive => {
-                (format!("trusted ({why})"), true)
-            }
+            Verdict::Unverifiable(why) if args.trust_archive => (format!("trusted ({why})"), true),
             Verdict::Unverifiable(why) => (format!("REFUSED: {why}"), false),
             Verdict::Altered => (
                 "REFUSED: altered (its body does not match the hash archived with it)".into(),
@@ -116,24 +110,22 @@ pub async fn run<Q: Queue>(
         println!("dry run: {} event(s) would be replayed", found.len());
         return Ok(());
     };
-    let id = args.replay_id.clone().unwrap_or_else(|| {
-        format!(
-            "{}-{:08x}",
-            OffsetDateTime::now_utc().unix_timestamp(),
-            fastrand::u32(..)
-        )
-    });
-    for (n, found) in found.iter().enumerate() {
-        let mut message = found.entry.to_message();
+    let id = format!(
+        "{}-{:08x}",
+        OffsetDateTime::now_utc().unix_timestamp(),
+        fastrand::u32(..)
+    );
+    for (n, item) in found.iter().enumerate() {
+        let mut message = item.entry.to_message();
         message.replay = Some(ReplayMark {
             id: id.clone(),
             reprocess: args.reprocess,
-            known_at_first: found.entry.known_type,
+            known_at_first: item.entry.known_type,
         });
         queue.send(&message.encode()).await.map_err(|e| {
             format!(
-                "sent {n} of {}; then: {e}. Run the same command with --replay-id {id} again: what was sent is deduplicated",
-                found.entry.event_id
+                "sent {n} of {}; then: {e}. Run the same command again: what was sent is deduplicated",
+                found.len()
             )
         })?;
     }
@@ -150,7 +142,8 @@ async fn verify(receivers: &Receivers<MemoryQueue>, entry: &ArchiveEntry) -> Ver
     if !entry.is_intact() {
         return Verdict::Altered;
     }
-    let Some((_, route)) = Provider::routes().find(|(_, route)| route.events.names(&entry.provider))
+    let Some((_, route)) =
+        Provider::routes().find(|(_, route)| route.events.names(&entry.provider))
     else {
         return Verdict::Unverifiable(format!("no route serves provider {}", entry.provider));
     };

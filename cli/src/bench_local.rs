@@ -47,7 +47,9 @@ pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
     tokio::spawn(pipeline::run_in_memory(
         processor,
         ingest.clone(),
-        args.archive_dir.as_ref().map(|dir| ArchiveStore::Folder(FolderArchive::new(dir))),
+        args.archive_dir
+            .as_ref()
+            .map(|dir| ArchiveStore::Folder(FolderArchive::new(dir))),
         counters.clone(),
         false,
     ));

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use hookline::archive::ArchiveStore;
 use hookline::cursor::CursorStore;
 use hookline::idempotency::{EventStore, MemoryEventStore};
 use hookline::order_api::{ApiToken, OrderApi, RetryPolicy};
@@ -18,7 +19,6 @@ use hookline::order_state::{MemoryOrderStateStore, OrderStateStore};
 use hookline::order_update::OrderUpdate;
 use hookline::poller::Poller;
 use hookline::poller::transactions::{TransactionsApi, TransactionsPoller};
-use hookline::archive::ArchiveStore;
 use hookline::processor::{
     BatchRecord, Processor, ProcessorConfig, RecordOutcome, process_archived_batch,
 };

@@ -26,7 +26,10 @@ use crate::providers::{LocalSecrets, Receivers};
 #[derive(Args)]
 pub struct ReplayArgs {
     /// Files holding an API Gateway v2 request event, or a JSON array of them.
-    #[arg(required_unless_present = "from_archive", conflicts_with = "from_archive")]
+    #[arg(
+        required_unless_present = "from_archive",
+        conflicts_with = "from_archive"
+    )]
     files: Vec<PathBuf>,
     /// The ingest queue to send to.
     #[arg(long, env = "INGEST_QUEUE_URL", required_unless_present = "dry_run")]

@@ -105,7 +105,10 @@ pub const LOCAL_ARCHIVE_DIR: &str = ".hookline/archive";
 
 impl ServeArgs {
     /// The archive the processor writes, as the arguments say.
-    async fn archive(&self, config: Option<&hookline::aws::SdkConfig>) -> Result<Option<ArchiveStore>, String> {
+    async fn archive(
+        &self,
+        config: Option<&hookline::aws::SdkConfig>,
+    ) -> Result<Option<ArchiveStore>, String> {
         if self.no_archive {
             return Ok(None);
         }
@@ -117,7 +120,9 @@ impl ServeArgs {
             }
             _ => {
                 tracing::info!(dir = %self.archive_dir.display(), "archive: a local folder");
-                Ok(Some(ArchiveStore::Folder(FolderArchive::new(&self.archive_dir))))
+                Ok(Some(ArchiveStore::Folder(FolderArchive::new(
+                    &self.archive_dir,
+                ))))
             }
         }
     }

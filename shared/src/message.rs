@@ -50,11 +50,11 @@ pub struct QueueMessage {
 /// How a replayed message is to be processed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplayMark {
-    /// The replay run: one id per `hookline replay` command.
+    /// The replay run: one id per `hookline replay` command (for logs).
     pub id: String,
     /// Run the event's effects again although it was processed (after a parser fix): the
-    /// processor claims it under the replay's own key and publishes only what was not
-    /// published the first time.
+    /// processor claims it under a key of its own and publishes only what was not published
+    /// the first time.
     #[serde(default)]
     pub reprocess: bool,
     /// Whether hookline knew the event's type when it first processed it (from the archive):

@@ -19,7 +19,9 @@ impl FolderArchive {
     fn path(&self, key: &str) -> Result<PathBuf, ArchiveError> {
         // Keys are ours, but a key read back from a listing must never leave the folder.
         if key.split('/').any(|part| part == ".." || part.is_empty()) {
-            return Err(ArchiveError::Unavailable(format!("not an archive key: {key}")));
+            return Err(ArchiveError::Unavailable(format!(
+                "not an archive key: {key}"
+            )));
         }
         Ok(self.root.join(key))
     }
@@ -28,12 +30,18 @@ impl FolderArchive {
         let path = self.path(key)?;
         let unavailable = |e: std::io::Error| ArchiveError::Unavailable(e.to_string());
         if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(unavailable)?;
         }
         // Written whole or not at all: a reader never sees half an object.
         let partial = path.with_extension(format!("partial-{:x}", fastrand::u64(..)));
-        tokio::fs::write(&partial, bytes).await.map_err(unavailable)?;
-        tokio::fs::rename(&partial, &path).await.map_err(unavailable)
+        tokio::fs::write(&partial, bytes)
+            .await
+            .map_err(unavailable)?;
+        tokio::fs::rename(&partial, &path)
+            .await
+            .map_err(unavailable)
     }
 
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {

@@ -213,9 +213,18 @@ mod tests {
         let store = ArchiveStore::Folder(FolderArchive::new(&dir));
         let entries = || {
             vec![
-                (0, ArchiveEntry::of(&message("a", "2026-11-22T10:00:00Z"), true, None)),
-                (1, ArchiveEntry::of(&message("b", "2026-11-22T10:59:59Z"), true, None)),
-                (2, ArchiveEntry::of(&message("c", "2026-11-22T11:00:00Z"), false, None)),
+                (
+                    0,
+                    ArchiveEntry::of(&message("a", "2026-11-22T10:00:00Z"), true, None),
+                ),
+                (
+                    1,
+                    ArchiveEntry::of(&message("b", "2026-11-22T10:59:59Z"), true, None),
+                ),
+                (
+                    2,
+                    ArchiveEntry::of(&message("c", "2026-11-22T11:00:00Z"), false, None),
+                ),
             ]
         };
         assert!(write(&store, entries()).await.is_empty());
@@ -236,7 +245,10 @@ mod tests {
         let store = ArchiveStore::Folder(FolderArchive::new(&file));
         let failed = write(
             &store,
-            vec![(4, ArchiveEntry::of(&message("a", "2026-11-22T10:00:00Z"), true, None))],
+            vec![(
+                4,
+                ArchiveEntry::of(&message("a", "2026-11-22T10:00:00Z"), true, None),
+            )],
         )
         .await;
         assert_eq!(failed.keys().copied().collect::<Vec<_>>(), vec![4]);

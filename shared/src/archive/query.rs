@@ -25,7 +25,8 @@ pub struct ArchiveQuery {
 impl ArchiveQuery {
     fn matches(&self, entry: &ArchiveEntry) -> bool {
         let at = OffsetDateTime::parse(&entry.received_at, &Rfc3339).ok();
-        let wanted = |filter: &Option<String>, value: &str| filter.as_deref().is_none_or(|f| f == value);
+        let wanted =
+            |filter: &Option<String>, value: &str| filter.as_deref().is_none_or(|f| f == value);
         at.is_some_and(|at| at >= self.since && at < self.until)
             && wanted(&self.provider, &entry.provider)
             && wanted(&self.event_type, &entry.event_type)
@@ -64,7 +65,10 @@ pub struct Found {
 }
 
 /// The entries matching `query`, oldest first.
-pub async fn search(store: &ArchiveStore, query: &ArchiveQuery) -> Result<Vec<Found>, ArchiveError> {
+pub async fn search(
+    store: &ArchiveStore,
+    query: &ArchiveQuery,
+) -> Result<Vec<Found>, ArchiveError> {
     let hour_start = |at: OffsetDateTime| {
         at.replace_minute(0)
             .and_then(|t| t.replace_second(0))
@@ -77,7 +81,9 @@ pub async fn search(store: &ArchiveStore, query: &ArchiveQuery) -> Result<Vec<Fo
     for prefix in query.prefixes() {
         for key in store.list(&prefix).await? {
             // Partitions outside the range are not read.
-            if layout::hour_of_key(&key).is_some_and(|hour| hour < first_hour || hour >= query.until) {
+            if layout::hour_of_key(&key)
+                .is_some_and(|hour| hour < first_hour || hour >= query.until)
+            {
                 continue;
             }
             for entry in parse_object(&key, &store.get(&key).await?)? {

@@ -49,7 +49,11 @@ impl S3Archive {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| unavailable("ListObjectsV2", e))?;
-            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
         }
         keys.sort();
         Ok(keys)

@@ -200,14 +200,15 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
             Ok(plan) => plan,
             Err(error) => return RecordOutcome::Failed(error.into()),
         };
-        // A reprocess (`hookline replay --reprocess`) is claimed under its replay's own key: it
-        // runs once per replay, and never counts as the event's first processing.
+        // A reprocess (`hookline replay --reprocess`) is claimed under a key of its own, which
+        // names what this code makes of the event: it never counts as the first processing, and
+        // it runs once per interpretation (again only after a parser change).
         let reprocess = message.replay.as_ref().filter(|mark| mark.reprocess);
         let key = match reprocess {
-            Some(mark) => format!(
+            Some(_) => format!(
                 "{}#reprocess#{}",
                 event_key(&message.provider, &message.event_id),
-                mark.id
+                &body_sha256(format!("{plan:?}").as_bytes())[..16]
             ),
             None => event_key(&message.provider, &message.event_id),
         };
