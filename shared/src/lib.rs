@@ -7,7 +7,8 @@
 //! 2. The provider registry, [`providers`]: one module per provider owning its routes, secret
 //!    lists, scheme, signer, processing rules, order API paths, watch rules and forwarded fields.
 //! 3. Adapters with logic of their own: [`order_api`] (the HTTP client of provider APIs and its
-//!    tokens), [`secrets_manager`] (receiver secrets and their refresh), [`emulator`].
+//!    tokens), [`secrets_manager`] (receiver secrets and their refresh), [`archive`] (every
+//!    accepted webhook, in S3 or a folder, and its search), [`emulator`].
 //! 4. The domain: [`webhook`] (what a scheme is), [`keyring`] (secret lists), [`plan`] (what an
 //!    event asks), [`order`], [`order_state`] (states that never go backwards), [`idempotency`]
 //!    (claims), [`watch`] (watched orders and their cadence), [`cursor`] (how far a polled list
