@@ -33,10 +33,53 @@ pub struct BenchLocalArgs {
     archive_dir: Option<std::path::PathBuf>,
 }
 
+/// What one run measured.
+struct Figures {
+    sent: usize,
+    distinct: usize,
+    accepted_per_sec: f64,
+    p50: Duration,
+    p99: Duration,
+    end_to_end_per_sec: f64,
+    processed: u64,
+    duplicates: u64,
+    updates: u64,
+    refused: usize,
+    dead: u64,
+    lost: u64,
+    twice: u64,
+}
+
 pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
     if args.count == 0 || !(0.0..1.0).contains(&args.duplicates) {
         return Err("--count must be positive and --duplicates in [0, 1)".into());
     }
+    let figures = match &args.archive_dir {
+        None => measure(&args, None).await?,
+        Some(dir) => {
+            // The same load without, then with the archive: what archiving costs.
+            let without = measure(&args, None).await?;
+            let with = measure(&args, Some(ArchiveStore::Folder(FolderArchive::new(dir)))).await?;
+            println!("| archive | receiver latency p50 / p99 | end to end: events per second |");
+            println!("|---|---|---|");
+            for (name, f) in [("off", &without), ("on (folder)", &with)] {
+                println!(
+                    "| {name} | {:.2} ms / {:.2} ms | {:.0} |",
+                    ms(f.p50),
+                    ms(f.p99),
+                    f.end_to_end_per_sec
+                );
+            }
+            println!();
+            audit(&without)?;
+            with
+        }
+    };
+    print_table(&figures);
+    audit(&figures)
+}
+
+async fn measure(args: &BenchLocalArgs, archive: Option<ArchiveStore>) -> Result<Figures, String> {
     // Each event is a different order, as in real traffic: every one is a change to publish.
     let apis = LocalApis::default();
     let address = "127.0.0.1:0".parse().map_err(|_| "address")?;
@@ -47,9 +90,7 @@ pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
     tokio::spawn(pipeline::run_in_memory(
         processor,
         ingest.clone(),
-        args.archive_dir
-            .as_ref()
-            .map(|dir| ArchiveStore::Folder(FolderArchive::new(dir))),
+        archive,
         counters.clone(),
         false,
     ));
@@ -125,34 +166,62 @@ pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
     let lost = distinct as u64 - processed.min(distinct as u64);
     let twice = processed.saturating_sub(distinct as u64) + updates.saturating_sub(distinct as u64);
 
+    Ok(Figures {
+        sent: args.count,
+        distinct,
+        accepted_per_sec: args.count as f64 / accepted_in.as_secs_f64(),
+        p50: percentile(0.5),
+        p99: percentile(0.99),
+        end_to_end_per_sec: args.count as f64 / processed_in.as_secs_f64(),
+        processed,
+        duplicates,
+        updates,
+        refused,
+        dead,
+        lost,
+        twice,
+    })
+}
+
+fn print_table(f: &Figures) {
     println!("| figure | value |");
     println!("|---|---|");
     println!(
-        "| webhooks sent (distinct events) | {} ({distinct}) |",
-        args.count
+        "| webhooks sent (distinct events) | {} ({}) |",
+        f.sent, f.distinct
     );
     println!(
         "| receiver: accepted per second | {:.0} |",
-        args.count as f64 / accepted_in.as_secs_f64()
+        f.accepted_per_sec
     );
     println!(
         "| receiver latency p50 / p99 | {:.2} ms / {:.2} ms |",
-        ms(percentile(0.5)),
-        ms(percentile(0.99))
+        ms(f.p50),
+        ms(f.p99)
     );
     println!(
         "| end to end (accepted, fetched, recorded, published): events per second | {:.0} |",
-        args.count as f64 / processed_in.as_secs_f64()
+        f.end_to_end_per_sec
     );
     println!(
-        "| processed / duplicates skipped / order updates | {processed} / {duplicates} / {updates} |"
+        "| processed / duplicates skipped / order updates | {} / {} / {} |",
+        f.processed, f.duplicates, f.updates
     );
-    println!("| refused by the receiver / dead-lettered | {refused} / {dead} |");
-    println!("| audit: lost / processed twice | {lost} / {twice} |");
-    if refused + dead as usize > 0
-        || lost > 0
-        || twice > 0
-        || duplicates != (args.count - distinct) as u64
+    println!(
+        "| refused by the receiver / dead-lettered | {} / {} |",
+        f.refused, f.dead
+    );
+    println!(
+        "| audit: lost / processed twice | {} / {} |",
+        f.lost, f.twice
+    );
+}
+
+fn audit(f: &Figures) -> Result<(), String> {
+    if f.refused + f.dead as usize > 0
+        || f.lost > 0
+        || f.twice > 0
+        || f.duplicates != (f.sent - f.distinct) as u64
     {
         return Err("audit failed: events were lost, refused or processed twice".into());
     }

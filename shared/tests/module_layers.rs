@@ -11,7 +11,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("harness", &["faults"]),
     ("services", &["receiver", "processor", "poller"]),
     ("registry", &["providers"]),
-    ("adapters", &["order_api", "secrets_manager", "emulator", "archive"]),
+    (
+        "adapters",
+        &["order_api", "secrets_manager", "emulator", "archive"],
+    ),
     (
         "domain",
         &[
