@@ -11,36 +11,9 @@ use hookline::faults::harness::{Delivered, EndState, Rig};
 use hookline::faults::{FaultKind, Faults};
 use hookline::message::QueueMessage;
 use hookline::order::{OrderKind, OrderRef};
-use hookline::order_api::{MemoryOrderApi, unwrap_order};
-use hookline_tests::events_dir;
+use hookline::order_api::MemoryOrderApi;
+use hookline_tests::{events_dir, sample_api};
 use time::OffsetDateTime;
-
-/// The provider API as `events/provider-api/` describes it.
-fn sample_api() -> MemoryOrderApi {
-    let api = MemoryOrderApi::new();
-    let dir = events_dir().join("provider-api");
-    for (folder, provider, kind) in [
-        ("orders", "octopus", OrderKind::Voucher),
-        ("esim-orders", "octopus", OrderKind::Esim),
-        ("optty-orders", "optty", OrderKind::Order),
-    ] {
-        for entry in std::fs::read_dir(dir.join(folder)).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let Some(id) = name.strip_suffix(".json").filter(|id| !id.contains('.')) else {
-                continue;
-            };
-            let order = unwrap_order(&std::fs::read(&path).unwrap()).unwrap();
-            let order_ref = OrderRef {
-                provider: provider.into(),
-                kind,
-                order_id: id.into(),
-            };
-            api.set(&order_ref, order);
-        }
-    }
-    api
-}
 
 /// The records of an SQS sample event.
 fn sqs_records(path: &Path) -> Vec<String> {

@@ -232,3 +232,30 @@ pub fn report_figure(name: &str, line: &str) {
         eprintln!("cannot keep the figure {name}: {error}");
     }
 }
+
+/// The provider API as `events/provider-api/` describes it.
+pub fn sample_api() -> hookline::order_api::MemoryOrderApi {
+    let api = hookline::order_api::MemoryOrderApi::new();
+    let dir = events_dir().join("provider-api");
+    for (folder, provider, kind) in [
+        ("orders", "octopus", hookline::order::OrderKind::Voucher),
+        ("esim-orders", "octopus", hookline::order::OrderKind::Esim),
+        ("optty-orders", "optty", hookline::order::OrderKind::Order),
+    ] {
+        for entry in std::fs::read_dir(dir.join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".json").filter(|id| !id.contains('.')) else {
+                continue;
+            };
+            let order = hookline::order_api::unwrap_order(&std::fs::read(&path).unwrap()).unwrap();
+            let order_ref = hookline::order::OrderRef {
+                provider: provider.into(),
+                kind,
+                order_id: id.into(),
+            };
+            api.set(&order_ref, order);
+        }
+    }
+    api
+}

@@ -15,6 +15,9 @@ pub mod query;
 mod s3;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -109,6 +112,15 @@ pub enum ArchiveStore {
     S3(S3Archive),
     /// A folder (`hookline serve`, tests).
     Folder(FolderArchive),
+    /// Any other backend (failure injection in the crash-point tests).
+    Other(Arc<dyn ArchiveBackend>),
+}
+
+/// A backend besides S3 and a folder.
+pub trait ArchiveBackend: Send + Sync + std::fmt::Debug {
+    fn put<'a>(&'a self, key: &'a str, bytes: Vec<u8>) -> BoxFuture<'a, Result<(), ArchiveError>>;
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, ArchiveError>>;
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<u8>, ArchiveError>>;
 }
 
 impl ArchiveStore {
@@ -116,6 +128,7 @@ impl ArchiveStore {
         match self {
             Self::S3(s3) => s3.put(key, bytes).await,
             Self::Folder(folder) => folder.put(key, bytes).await,
+            Self::Other(other) => other.put(key, bytes).await,
         }
     }
 
@@ -124,6 +137,7 @@ impl ArchiveStore {
         match self {
             Self::S3(s3) => s3.list(prefix).await,
             Self::Folder(folder) => folder.list(prefix).await,
+            Self::Other(other) => other.list(prefix).await,
         }
     }
 
@@ -131,6 +145,7 @@ impl ArchiveStore {
         match self {
             Self::S3(s3) => s3.get(key).await,
             Self::Folder(folder) => folder.get(key).await,
+            Self::Other(other) => other.get(key).await,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Failure injection at every call of every port, after deterministic simulation testing: a
 //! [`Faults`] schedule shared by [`Faulty`] wrappers of the event store, the order-state store,
-//! the order API, the queues and the watch store.
+//! the order API, the queues, the watch store and the archive.
 //!
 //! Each call is a numbered step. At the chosen step (or at random, from a seed) the call:
 //! - [`FaultKind::FailBefore`]: fails without its effect (a throttle, an unreachable endpoint);
@@ -19,6 +19,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use futures::future::BoxFuture;
+
+use crate::archive::{ArchiveBackend, ArchiveError, ArchiveStore};
 use crate::idempotency::{Claim, ClaimRequest, EventStore};
 use crate::order::OrderRef;
 use crate::order_api::{FetchError, OrderApi};
@@ -193,6 +196,33 @@ macro_rules! faulty {
             }
         }
     };
+}
+
+fn archive_fault(call: &str) -> ArchiveError {
+    ArchiveError::Unavailable(format!("injected fault at {call}"))
+}
+
+/// The archive under the schedule: writes fail or lose their answer; reads (the tests' own
+/// checks) always run.
+impl ArchiveBackend for Faulty<ArchiveStore> {
+    fn put<'a>(&'a self, key: &'a str, bytes: Vec<u8>) -> BoxFuture<'a, Result<(), ArchiveError>> {
+        Box::pin(async move {
+            faulty!(
+                self,
+                "archive.put",
+                archive_fault("archive.put"),
+                self.inner.put(key, bytes)
+            )
+        })
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, ArchiveError>> {
+        Box::pin(self.inner.list(prefix))
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<u8>, ArchiveError>> {
+        Box::pin(self.inner.get(key))
+    }
 }
 
 fn store_fault(call: &str) -> StoreError {
