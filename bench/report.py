@@ -162,6 +162,11 @@ def main():
         latency = re.search(r"latency p50 / p99 \| ([\d.]+ ms / [\d.]+ ms)", text).group(1)
         row("local receiver: accepted per second", f"{accepted:,.0f}", "", "", None)
         row("local receiver latency p50 / p99", latency, "", "", None)
+        # The same load without and with the archive, in the same run.
+        for mode, p50_p99, rate_mode in re.findall(
+                r"\| (off|on \(folder\)) \| ([\d.]+ ms / [\d.]+ ms) \| (\d+) \|", text):
+            row(f"archive {mode.split()[0]}: receiver p50 / p99, end to end", f"{p50_p99}, {int(rate_mode):,} events/s",
+                "", "", None)
         audit = re.search(r"lost / processed twice \| (\d+) / (\d+)", text)
         row("local pipeline end to end (20,000 events, 30 % duplicates)", f"{rate:,.0f} events/s",
             "≥ 5,000/s", f"{rate / 5000:.2f}", rate >= 5000)

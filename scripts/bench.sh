@@ -64,7 +64,10 @@ fi
 if $quick; then
   report+=(--quick)
 else
-  RUST_LOG=warn target/release/hookline bench-local --count 20000 > "$out/throughput.md"
+  # Twice, without then with the archive (a folder): what archiving costs, in the same run.
+  rm -rf "$out/archive"
+  RUST_LOG=warn target/release/hookline bench-local --count 20000 --archive-dir "$out/archive" \
+    > "$out/throughput.md"
   # The full failure storm (README, Reliability): exits non-zero on any violation.
   target/release/hookline storm --full --seed 1 2 3 4 5 | tee "$out/storm.txt"
 fi

@@ -106,3 +106,79 @@ pub async fn search(
     });
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{ArchiveEntry, FolderArchive, write};
+    use crate::message::QueueMessage;
+    use time::macros::datetime;
+
+    fn entry(provider: &str, id: &str, at: &str, known: bool) -> ArchiveEntry {
+        let message = QueueMessage {
+            v: 2,
+            provider: provider.into(),
+            event_id: id.into(),
+            event_type: "order.delivered".into(),
+            received_at: at.into(),
+            body: format!(r#"{{"id":"{id}"}}"#),
+            ..QueueMessage::default()
+        };
+        ArchiveEntry::of(&message, known, Some(format!("order-{id}")))
+    }
+
+    fn query(provider: Option<&str>) -> ArchiveQuery {
+        ArchiveQuery {
+            provider: provider.map(str::to_string),
+            since: datetime!(2026-11-22 10:00 UTC),
+            until: datetime!(2026-11-22 11:00 UTC),
+            event_type: None,
+            event_id: None,
+            order_id: None,
+            unknown_only: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_partitions_in_range_are_read_and_filters_apply() {
+        let dir = crate::archive::tests::tempdir();
+        let store = ArchiveStore::Folder(FolderArchive::new(&dir));
+        let entries = vec![
+            (0, entry("octopus", "a", "2026-11-22T10:05:00Z", true)),
+            (1, entry("octopus", "b", "2026-11-22T10:59:59Z", false)),
+            (2, entry("octopus", "late", "2026-11-22T11:00:00Z", true)),
+            (3, entry("std:acme", "c", "2026-11-22T10:30:00Z", true)),
+            // The same event kept twice (redelivered in another batch): found once.
+            (4, entry("octopus", "a", "2026-11-22T10:05:00Z", true)),
+        ];
+        assert!(write(&store, entries).await.is_empty());
+        // Unreadable objects outside the range: another provider, another hour, another day.
+        for key in [
+            "events/provider=coinme/date=2026-11-22/hour=10/x.jsonl",
+            "events/provider=octopus/date=2026-11-22/hour=12/x.jsonl",
+            "events/provider=octopus/date=2026-11-21/hour=10/x.jsonl",
+        ] {
+            store.put(key, b"not json".to_vec()).await.unwrap();
+        }
+        let ids = |found: Vec<Found>| -> Vec<String> {
+            found.into_iter().map(|f| f.entry.event_id).collect()
+        };
+        let octopus = search(&store, &query(Some("octopus"))).await.unwrap();
+        assert_eq!(ids(octopus), ["a", "b"]);
+        let std = search(&store, &query(Some("std:acme"))).await.unwrap();
+        assert_eq!(ids(std), ["c"]);
+        let unknown = ArchiveQuery {
+            unknown_only: true,
+            ..query(Some("octopus"))
+        };
+        assert_eq!(ids(search(&store, &unknown).await.unwrap()), ["b"]);
+        let by_order = ArchiveQuery {
+            order_id: Some("order-a".into()),
+            ..query(Some("octopus"))
+        };
+        assert_eq!(ids(search(&store, &by_order).await.unwrap()), ["a"]);
+        // Without a provider every partition of the hour is read: the bad object is reported.
+        let error = search(&store, &query(None)).await.unwrap_err();
+        assert!(error.to_string().contains("provider=coinme"), "{error}");
+    }
+}
