@@ -18,10 +18,16 @@ cargo build --locked -q -p hookline-cli  # the dev build the tests use: registry
 hookline=target/debug/hookline
 # Every receiver of the provider registry, and the other functions.
 mapfile -t receivers < <("$hookline" providers --list | awk '{print $2}' | sort -u)
-functions=("${receivers[@]}" order-watch order-poller processor)
-packages=()
-for f in "${functions[@]}"; do packages+=(-p "$f"); done
-cargo build --release --locked "${packages[@]}" -p hello-lambda -p verify-bench
+others=(order-watch order-poller processor)
+functions=("${receivers[@]}" "${others[@]}")
+receiver_packages=()
+for f in "${receivers[@]}"; do receiver_packages+=(-p "$f"); done
+other_packages=()
+for f in "${others[@]}"; do other_packages+=(-p "$f"); done
+# Two builds, as `sam build` builds each function alone: built together, the receivers would get
+# the features the processor's S3 client turns on in the shared AWS crates (and a bigger zip).
+cargo build --release --locked "${receiver_packages[@]}" -p hello-lambda -p verify-bench
+cargo build --release --locked "${other_packages[@]}"
 "$hookline" providers > "$out/providers.json"
 
 report=(--release-dir target/release --bench-dir "$out")
@@ -32,7 +38,8 @@ if ! $quick; then
     venv="${XDG_CACHE_HOME:-$HOME/.cache}/hookline/bench-venv"
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-bench.txt
-    PATH="$venv/bin:$PATH" cargo lambda build --release --arm64 --locked "${packages[@]}"
+    PATH="$venv/bin:$PATH" cargo lambda build --release --arm64 --locked "${receiver_packages[@]}"
+    PATH="$venv/bin:$PATH" cargo lambda build --release --arm64 --locked "${other_packages[@]}"
     report+=(--arm64-dir target/lambda)
   else
     echo "no arm64 sizes: rustup target add aarch64-unknown-linux-gnu to get them" >&2

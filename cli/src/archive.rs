@@ -146,6 +146,7 @@ pub async fn run(args: ArchiveArgs) -> Result<(), String> {
                 "received_at": entry.received_at, "provider": entry.provider,
                 "event_type": entry.event_type, "event_id": entry.event_id,
                 "order_id": entry.order_id, "known_type": entry.known_type,
+                "polled": entry.polled,
                 "intact": entry.is_intact(), "object": key,
             });
             if args.show_body {

@@ -39,6 +39,10 @@ pub struct FromArchive {
     /// Events whose body was altered are never sent.
     #[arg(long)]
     pub trust_archive: bool,
+    /// Also replay the changes hookline's poller found (they carry no provider signature; with
+    /// --trust-archive).
+    #[arg(long, requires = "trust_archive")]
+    pub include_polled: bool,
     /// Apply events although they were processed (after a parser fix or a held type): their
     /// effects run again; only what was not published then is published.
     #[arg(long)]
@@ -67,6 +71,11 @@ pub async fn run<Q: Queue>(
     let mut found = search(store, &args.filter.query())
         .await
         .map_err(|e| e.to_string())?;
+    // Changes the poller found carry no provider signature: left out unless asked for.
+    let polled = found.iter().filter(|f| f.entry.polled).count();
+    if !args.include_polled {
+        found.retain(|f| !f.entry.polled);
+    }
     let total = found.len();
     if let Some(max) = args.max {
         found.truncate(max);
@@ -92,6 +101,11 @@ pub async fn run<Q: Queue>(
             entry.received_at, entry.provider, entry.event_type, entry.event_id
         );
         verdicts.push(verdict);
+    }
+    if polled > 0 && !args.include_polled {
+        println!(
+            "{polled} change(s) found by polling left out (--include-polled sends them, as trusted)"
+        );
     }
     if total > found.len() {
         println!(
@@ -141,6 +155,9 @@ pub async fn run<Q: Queue>(
 async fn verify(receivers: &Receivers<MemoryQueue>, entry: &ArchiveEntry) -> Verdict {
     if !entry.is_intact() {
         return Verdict::Altered;
+    }
+    if entry.polled {
+        return Verdict::Unverifiable("found by polling: no provider signature".into());
     }
     let Some((_, route)) =
         Provider::routes().find(|(_, route)| route.events.names(&entry.provider))

@@ -531,6 +531,30 @@ async fn every_accepted_webhook_is_archived_and_re_verifies(s3: bool) {
     assert!(!ok && out.contains("does not verify"), "{out}{err}");
     assert!(drain_queue(&sqs, &target).await.is_empty());
     store.put(&key, write(&original)).await.unwrap();
+
+    // A change the poller found: archived, but left out of a replay unless asked for (it carries
+    // no provider signature).
+    let at = time::OffsetDateTime::from_unix_timestamp(1_795_341_600).unwrap();
+    let polled =
+        QueueMessage::new("octopus", "poll_x", "order.delivered", at, "{}".into()).polled();
+    let entry = hookline::archive::ArchiveEntry::of(&polled, true, None);
+    assert!(
+        hookline::archive::write(&store, vec![(0, entry)])
+            .await
+            .is_empty()
+    );
+    let (ok, out, err) = replay_archive(&backend, "octopus", &[], None);
+    assert!(
+        ok && out.contains("1 change(s) found by polling left out"),
+        "{out}{err}"
+    );
+    assert!(!out.contains("poll_x"), "{out}");
+    let with_polled = ["--trust-archive", "--include-polled"];
+    let (ok, out, err) = replay_archive(&backend, "octopus", &with_polled, None);
+    assert!(
+        ok && out.contains("poll_x") && out.contains("trusted (found by polling"),
+        "{out}{err}"
+    );
 }
 
 #[tokio::test]

@@ -37,6 +37,7 @@ async fn create(sqs: &aws_sdk_sqs::Client, name: &str, fifo: bool) -> Result<Str
 }
 
 /// Creates the archive bucket unless it exists (ours already: fine).
+#[cfg(feature = "archive-s3")]
 pub async fn create_bucket(config: &crate::aws::SdkConfig, bucket: &str) -> Result<(), String> {
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(config)

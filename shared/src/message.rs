@@ -42,6 +42,9 @@ pub struct QueueMessage {
     /// The route's path parameter when it names a source (never a token) (v2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route_param: Option<String>,
+    /// Found by hookline's poller, not sent by the provider: no signature to verify (v2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub polled: bool,
     /// Set by `hookline replay --from-archive` (v2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<ReplayMark>,
@@ -80,6 +83,7 @@ impl QueueMessage {
             body,
             headers: BTreeMap::new(),
             route_param: None,
+            polled: false,
             replay: None,
         }
     }
@@ -92,6 +96,12 @@ impl QueueMessage {
     ) -> Self {
         self.headers = headers;
         self.route_param = route_param;
+        self
+    }
+
+    /// The message of a change hookline's poller found.
+    pub fn polled(mut self) -> Self {
+        self.polled = true;
         self
     }
 

@@ -12,6 +12,7 @@
 mod folder;
 pub mod layout;
 pub mod query;
+#[cfg(feature = "archive-s3")]
 mod s3;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,6 +25,7 @@ use thiserror::Error;
 
 pub use folder::FolderArchive;
 pub use query::{ArchiveQuery, Found, search};
+#[cfg(feature = "archive-s3")]
 pub use s3::S3Archive;
 
 use crate::idempotency::body_sha256;
@@ -51,6 +53,9 @@ pub struct ArchiveEntry {
     pub headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route_param: Option<String>,
+    /// Found by hookline's poller: there is no provider signature to verify again.
+    #[serde(default)]
+    pub polled: bool,
     /// SHA-256 of `body`, hex: an entry whose body was altered is told apart.
     pub body_sha256: String,
     /// The request body exactly as received.
@@ -70,6 +75,7 @@ impl ArchiveEntry {
             order_id,
             headers: message.headers.clone(),
             route_param: message.route_param.clone(),
+            polled: message.polled,
             body_sha256: body_sha256(message.body.as_bytes()),
             body: message.body.clone(),
         }
@@ -91,6 +97,7 @@ impl ArchiveEntry {
             body: self.body.clone(),
             headers: self.headers.clone(),
             route_param: self.route_param.clone(),
+            polled: self.polled,
             replay: None,
         }
     }
@@ -109,6 +116,7 @@ pub enum ArchiveError {
 #[derive(Clone, Debug)]
 pub enum ArchiveStore {
     /// An S3 bucket (in AWS).
+    #[cfg(feature = "archive-s3")]
     S3(S3Archive),
     /// A folder (`hookline serve`, tests).
     Folder(FolderArchive),
@@ -126,6 +134,7 @@ pub trait ArchiveBackend: Send + Sync + std::fmt::Debug {
 impl ArchiveStore {
     pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), ArchiveError> {
         match self {
+            #[cfg(feature = "archive-s3")]
             Self::S3(s3) => s3.put(key, bytes).await,
             Self::Folder(folder) => folder.put(key, bytes).await,
             Self::Other(other) => other.put(key, bytes).await,
@@ -135,6 +144,7 @@ impl ArchiveStore {
     /// Every key that starts with `prefix`.
     pub async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
         match self {
+            #[cfg(feature = "archive-s3")]
             Self::S3(s3) => s3.list(prefix).await,
             Self::Folder(folder) => folder.list(prefix).await,
             Self::Other(other) => other.list(prefix).await,
@@ -143,6 +153,7 @@ impl ArchiveStore {
 
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, ArchiveError> {
         match self {
+            #[cfg(feature = "archive-s3")]
             Self::S3(s3) => s3.get(key).await,
             Self::Folder(folder) => folder.get(key).await,
             Self::Other(other) => other.get(key).await,
@@ -218,6 +229,7 @@ mod tests {
             body: format!(r#"{{"id":"{id}"}}"#),
             headers: BTreeMap::from([("webhook-signature".into(), "v1,abc".into())]),
             route_param: Some("acme".into()),
+            polled: false,
             replay: None,
         }
     }

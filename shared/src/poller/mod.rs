@@ -250,6 +250,7 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
                 self.config.clock.now_utc(),
                 event.body.clone(),
             )
+            .polled()
             .encode();
             if let Err(error) = self.ingest.send(&message).await {
                 next.failures = next.failures.saturating_add(1);

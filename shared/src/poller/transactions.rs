@@ -135,6 +135,7 @@ impl<C: CursorStore, T: TransactionsApi, Q: Queue> TransactionsPoller<C, T, Q> {
                 self.clock.now_utc(),
                 event.body.clone(),
             )
+            .polled()
             .encode();
             self.ingest
                 .send(&message)
