@@ -12,7 +12,9 @@ use hookline::archive::{ArchiveQuery, ArchiveStore, FolderArchive, search};
 use hookline::faults::harness::{EndState, Rig, START};
 use hookline::faults::{FaultKind, Faults, Faulty};
 use hookline::message::QueueMessage;
-use hookline::processor::{BatchRecord, process_archived_batch};
+use hookline::processor::{
+    BatchRecord, ProcessError, RecordOutcome, process_archived_batch,
+};
 use hookline_tests::{events_dir, sample_api, unique_name};
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -92,6 +94,12 @@ async fn run(bodies: &[String], faults: &Faults) -> (EndState, Vec<(String, Stri
             Instant::now() + std::time::Duration::from_secs(30),
         )
         .await;
+        for result in &results {
+            if let RecordOutcome::Failed(ProcessError::Archive(_)) = &result.outcome {
+                // Counted as the provider's failure, not an unknown one's.
+                assert_eq!(result.provider.as_deref(), Some("octopus"));
+            }
+        }
         let died = faults.crashed();
         // A dead invocation reports nothing: SQS delivers the whole batch again.
         pending.retain(|record| {

@@ -52,7 +52,7 @@ where
     let Some(archive) = archive else {
         return process_batch(processor, records, deadline).await;
     };
-    let entries = records
+    let entries: Vec<(usize, ArchiveEntry)> = records
         .iter()
         .enumerate()
         .filter_map(|(index, record)| {
@@ -67,6 +67,10 @@ where
             Some((index, ArchiveEntry::of(&message, known, order_id)))
         })
         .collect();
+    let providers: std::collections::HashMap<usize, String> = entries
+        .iter()
+        .map(|(index, entry)| (*index, entry.provider.clone()))
+        .collect();
     let mut failed = archive::write(archive, entries).await;
     let mut results = Vec::new();
     let mut archived = Vec::new();
@@ -74,7 +78,8 @@ where
         match failed.remove(&index) {
             Some(error) => results.push(RecordResult {
                 message_id: record.message_id,
-                provider: None,
+                // Counted as the provider's failure (`ProcessingFailed`).
+                provider: providers.get(&index).cloned(),
                 outcome: RecordOutcome::Failed(error.into()),
                 latency: Duration::ZERO,
             }),

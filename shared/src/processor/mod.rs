@@ -442,5 +442,22 @@ mod tests {
         let config = ProcessorConfig::from_env(&env);
         assert_eq!(config.record_ttl_secs, 7 * 24 * 3600);
         assert_eq!(config.concurrency, 8);
+        assert!(config.hold_event_types.is_empty() && env.archive_bucket.is_none());
+    }
+
+    #[test]
+    fn held_types_need_the_archive_and_are_planned_as_unknown() {
+        use crate::config::{ARCHIVE_BUCKET, HOLD_EVENT_TYPES};
+        let held = [
+            (EVENTS_TABLE, "t"),
+            (ORDER_UPDATES_QUEUE_URL, "http://q"),
+            (HOLD_EVENT_TYPES, " order.delivered , esim.installed,"),
+        ];
+        let error = ProcessorEnv::from_lookup(crate::config::lookup(&held)).unwrap_err();
+        assert!(error.to_string().contains(ARCHIVE_BUCKET), "{error}");
+        let mut archived = held.to_vec();
+        archived.push((ARCHIVE_BUCKET, "b"));
+        let env = ProcessorEnv::from_lookup(crate::config::lookup(&archived)).unwrap();
+        assert_eq!(env.hold_event_types, ["order.delivered", "esim.installed"]);
     }
 }
