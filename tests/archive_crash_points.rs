@@ -12,9 +12,7 @@ use hookline::archive::{ArchiveQuery, ArchiveStore, FolderArchive, search};
 use hookline::faults::harness::{EndState, Rig, START};
 use hookline::faults::{FaultKind, Faults, Faulty};
 use hookline::message::QueueMessage;
-use hookline::processor::{
-    BatchRecord, ProcessError, RecordOutcome, process_archived_batch,
-};
+use hookline::processor::{BatchRecord, ProcessError, RecordOutcome, process_archived_batch};
 use hookline_tests::{events_dir, sample_api, unique_name};
 use time::OffsetDateTime;
 use tokio::time::Instant;

@@ -1,6 +1,7 @@
 //! Failure injection at every call of every port, after deterministic simulation testing: a
 //! [`Faults`] schedule shared by [`Faulty`] wrappers of the event store, the order-state store,
-//! the order API, the queues, the watch store and the archive.
+//! the order API, the queues, the watch store, the archive, the cursors and the wallet
+//! Transactions API.
 //!
 //! Each call is a numbered step. At the chosen step (or at random, from a seed) the call:
 //! - [`FaultKind::FailBefore`]: fails without its effect (a throttle, an unreachable endpoint);
@@ -22,10 +23,12 @@ use tokio::time::Instant;
 use futures::future::BoxFuture;
 
 use crate::archive::{ArchiveBackend, ArchiveError, ArchiveStore};
+use crate::cursor::CursorStore;
 use crate::idempotency::{Claim, ClaimRequest, EventStore};
 use crate::order::OrderRef;
 use crate::order_api::{FetchError, OrderApi};
 use crate::order_state::{OrderState, OrderStateStore, StateWrite, WalletMovement};
+use crate::poller::transactions::TransactionsApi;
 use crate::queue::{OutgoingMessage, Queue, QueueError};
 use crate::store::StoreError;
 use crate::watch::{EndReason, Registration, Watch, WatchStore};
@@ -296,6 +299,42 @@ impl<T: Queue> Queue for Faulty<T> {
             "send",
             QueueError::Unavailable("injected fault at send".into()),
             self.inner.send(message)
+        )
+    }
+}
+
+impl<T: CursorStore> CursorStore for Faulty<T> {
+    async fn get(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        faulty!(
+            self,
+            "cursor.get",
+            store_fault("cursor.get"),
+            self.inner.get(key)
+        )
+    }
+
+    async fn advance(&self, key: &str, from: Option<i64>, to: i64) -> Result<bool, StoreError> {
+        faulty!(
+            self,
+            "cursor.advance",
+            store_fault("cursor.advance"),
+            self.inner.advance(key, from, to)
+        )
+    }
+}
+
+impl<T: TransactionsApi> TransactionsApi for Faulty<T> {
+    async fn page(
+        &self,
+        wallet: u64,
+        page: u32,
+        deadline: Instant,
+    ) -> Result<(Vec<Value>, bool), FetchError> {
+        faulty!(
+            self,
+            "transactions.page",
+            FetchError::Transport("injected fault at transactions.page".into()),
+            self.inner.page(wallet, page, deadline)
         )
     }
 }
