@@ -233,7 +233,8 @@ class Serve:
                 "--aws-endpoint", endpoint, "--queue-url", physical(resources, "IngestQueue")]
         if with_processor:
             args += ["--with-processor", "--events-table", physical(resources, "EventsTable"),
-                     "--updates-queue-url", physical(resources, "OrderUpdatesQueue")]
+                     "--updates-queue-url", physical(resources, "OrderUpdatesQueue"),
+                     "--archive-bucket", physical(resources, "ArchiveBucket")]
         for name, value in secrets.items():
             args += [f"--{name}-secrets", value]
         self.log = tempfile.NamedTemporaryFile("w+", prefix="hookline-serve-", suffix=".log")
@@ -341,6 +342,31 @@ def test_smoke_passes_every_enabled_route_and_each_update_arrives(aws, smoke_sta
     assert all(u.get("order_id") is None and u.get("status") is None for u in updates)
     assert len({u["event_id"] for u in updates}) == len(routes)
     assert f"{len(routes)} passed, 0 failed, 0 skipped" in result.stdout
+
+    # The stack's archive holds each test event, and each verifies again with the secrets the
+    # stack holds now (read from Secrets Manager by --stack), Optty's excepted (its token is
+    # never kept).
+    found = hookline_run(endpoint, "archive", "search", "--stack", "hookline-smoke",
+                         "--since", "1h", "--type", "hookline.test", "--json")
+    assert found.returncode == 0, found.stderr
+    archived = [json.loads(line) for line in found.stdout.splitlines()]
+    assert sorted(e["event_id"] for e in archived) == sorted(u["event_id"] for u in updates)
+    for provider in sorted({e["provider"] for e in archived}):
+        replay = hookline_run(endpoint, "replay", "--from-archive", "--stack", "hookline-smoke",
+                              "--provider", provider, "--since", "1h", "--dry-run")
+        if provider == "optty":
+            assert replay.returncode != 0 and "never kept" in replay.stdout, replay.stdout
+        else:
+            assert replay.returncode == 0, provider + replay.stdout + replay.stderr
+            assert replay.stdout.count("  verified") == sum(
+                e["provider"] == provider for e in archived), replay.stdout
+        for value in secrets.values():
+            assert value not in replay.stdout + replay.stderr
+
+
+def hookline_run(endpoint, *args):
+    return subprocess.run([hookline_binary(), *args, "--endpoint-url", endpoint],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 def test_smoke_fails_the_route_whose_secret_the_receiver_does_not_hold(aws, smoke_stack):

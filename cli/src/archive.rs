@@ -10,29 +10,41 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::aws_target::AwsTarget;
+use crate::stack::Stack;
 
 /// Where the archive is read from.
 #[derive(Args, Clone, Debug)]
 pub struct ArchiveSource {
-    /// The archive bucket (the stack's `ArchiveBucketName` output).
+    /// The deployed stack: its archive bucket (output `ArchiveBucketName`).
+    #[arg(long, env = "HOOKLINE_STACK", conflicts_with_all = ["bucket", "archive_dir"])]
+    pub stack: Option<String>,
+    /// The archive bucket.
     #[arg(long, conflicts_with = "archive_dir")]
     bucket: Option<String>,
-    /// `hookline serve`'s archive folder (default when no bucket is given).
+    /// `hookline serve`'s archive folder (default when neither a stack nor a bucket is given).
     #[arg(long)]
     archive_dir: Option<PathBuf>,
 }
 
 impl ArchiveSource {
-    /// The archive; a bucket is reached as `aws` says (AWS, or an emulator).
-    pub async fn store(&self, aws: &AwsTarget) -> ArchiveStore {
-        match &self.bucket {
-            Some(bucket) => ArchiveStore::S3(S3Archive::new(&aws.sdk_config().await, bucket)),
+    /// The archive; a bucket (named, or the stack's) is reached as `aws` says (AWS, or an
+    /// emulator).
+    pub async fn store(&self, aws: &AwsTarget) -> Result<ArchiveStore, String> {
+        let bucket = match (&self.stack, &self.bucket) {
+            (Some(stack), _) => {
+                let stack = Stack::describe(&aws.sdk_config().await, stack).await?;
+                Some(stack.output("ArchiveBucketName")?.to_string())
+            }
+            (None, bucket) => bucket.clone(),
+        };
+        Ok(match bucket {
+            Some(bucket) => ArchiveStore::S3(S3Archive::new(&aws.sdk_config().await, &bucket)),
             None => ArchiveStore::Folder(FolderArchive::new(
                 self.archive_dir
                     .clone()
                     .unwrap_or_else(|| PathBuf::from(crate::serve::LOCAL_ARCHIVE_DIR)),
             )),
-        }
+        })
     }
 }
 
@@ -131,7 +143,7 @@ struct SearchArgs {
 
 pub async fn run(args: ArchiveArgs) -> Result<(), String> {
     let (ArchiveCommand::Search(args) | ArchiveCommand::List(args)) = args.command;
-    let found = search(&args.source.store(&args.aws).await, &args.filter.query())
+    let found = search(&args.source.store(&args.aws).await?, &args.filter.query())
         .await
         .map_err(|e| e.to_string())?;
     if !args.json {

@@ -17,6 +17,7 @@ mod serve;
 mod sign;
 mod smoke;
 mod sqs_event;
+mod stack;
 mod storm;
 mod watch;
 

@@ -155,6 +155,11 @@ impl LocalSecrets {
         loaded
     }
 
+    /// Sets the list of `env_prefix`'s routes (as read from a stack's secret).
+    pub fn set(&mut self, env_prefix: &'static str, list: String) {
+        self.values.insert(env_prefix, list);
+    }
+
     /// `provider`'s scheme with these secrets.
     pub fn scheme(&self, provider: Provider) -> Result<Box<dyn WebhookScheme>, String> {
         (provider.spec().scheme)(&self.loaded(), &env_lookup).map_err(|e| e.to_string())

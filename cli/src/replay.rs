@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 use crate::archive_replay::{self, FromArchive};
 use crate::aws_target::AwsTarget;
 use crate::providers::{LocalSecrets, Receivers};
+use crate::stack::Stack;
 
 #[derive(Args)]
 pub struct ReplayArgs {
@@ -31,8 +32,8 @@ pub struct ReplayArgs {
         conflicts_with = "from_archive"
     )]
     files: Vec<PathBuf>,
-    /// The ingest queue to send to.
-    #[arg(long, env = "INGEST_QUEUE_URL", required_unless_present = "dry_run")]
+    /// The ingest queue to send to (default with --stack: its `IngestQueueUrl`).
+    #[arg(long, env = "INGEST_QUEUE_URL")]
     queue_url: Option<String>,
     #[command(flatten)]
     archive: FromArchive,
@@ -54,30 +55,51 @@ struct Recorded {
 }
 
 pub async fn run(args: ReplayArgs) -> Result<(), String> {
-    let queue = match (&args.queue_url, args.archive.dry_run) {
+    // With a stack: its ingest queue, and the secrets its receivers hold now.
+    let stack = match &args.archive.source.stack {
+        Some(name) => Some(Stack::describe(&args.aws.sdk_config().await, name).await?),
+        None => None,
+    };
+    let queue_url = match (&args.queue_url, &stack) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(stack)) => Some(stack.output("IngestQueueUrl")?.to_string()),
+        (None, None) => None,
+    };
+    let queue = match (queue_url, args.archive.dry_run) {
         (Some(url), false) => {
             let sqs = aws_sdk_sqs::Client::new(&args.aws.sdk_config().await);
             Some(SqsQueue::new(sqs, url))
         }
         _ => None,
     };
+    let secrets = match &stack {
+        Some(stack) => {
+            stack
+                .webhook_secrets(&args.aws.sdk_config().await, &args.secrets)
+                .await?
+        }
+        None => args.secrets.clone(),
+    };
+    if queue.is_none() && !args.archive.dry_run {
+        return Err("nowhere to send: give --queue-url (or --stack), or --dry-run".into());
+    }
     if args.archive.from_archive {
-        let store = args.archive.source.store(&args.aws).await;
-        return archive_replay::run(&args.archive, &store, &args.secrets, queue.as_ref()).await;
+        let store = args.archive.source.store(&args.aws).await?;
+        return archive_replay::run(&args.archive, &store, &secrets, queue.as_ref()).await;
     }
     let Some(queue) = queue else {
-        return Err("--dry-run is for --from-archive; files are always verified first".into());
+        return Err("--dry-run is for --from-archive (files are always all verified first)".into());
     };
     let mut requests = Vec::new();
     for file in &args.files {
         requests.extend(read(file)?);
     }
     // First pass: verify everything, send nothing.
-    let dry = Receivers::new(&args.secrets, MemoryQueue::new())?;
+    let dry = Receivers::new(&secrets, MemoryQueue::new())?;
     for request in &requests {
         send(&dry, request).await?;
     }
-    let live = Receivers::new(&args.secrets, queue)?;
+    let live = Receivers::new(&secrets, queue)?;
     for request in &requests {
         send(&live, request).await?;
         println!("replayed {}", request.origin);

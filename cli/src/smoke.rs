@@ -8,7 +8,6 @@
 //! parameters (each route's secret name, the schemes' settings). Each route's signing secret is
 //! read from Secrets Manager and used only to sign; it is never printed.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -19,6 +18,7 @@ use time::OffsetDateTime;
 
 use crate::aws_target::AwsTarget;
 use crate::providers::RouteArg;
+use crate::stack::{Stack, read_secret};
 
 #[derive(Args)]
 pub struct SmokeArgs {
@@ -34,28 +34,6 @@ pub struct SmokeArgs {
     timeout_secs: u64,
     #[command(flatten)]
     aws: AwsTarget,
-}
-
-/// What the stack says about itself.
-struct Stack {
-    outputs: HashMap<String, String>,
-    parameters: HashMap<String, String>,
-}
-
-impl Stack {
-    fn output(&self, name: &str) -> Result<&str, String> {
-        self.outputs
-            .get(name)
-            .map(String::as_str)
-            .ok_or_else(|| format!("the stack has no {name} output (deployed from an older template? `sam deploy` again)"))
-    }
-
-    fn parameter(&self, name: &str) -> Option<&str> {
-        self.parameters
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.trim().is_empty())
-    }
 }
 
 /// One route's row of the table.
@@ -122,7 +100,7 @@ struct Pending {
 pub async fn run(args: SmokeArgs) -> Result<(), String> {
     let started = Instant::now();
     let config = args.aws.sdk_config().await;
-    let stack = describe(&aws_sdk_cloudformation::Client::new(&config), &args.stack).await?;
+    let stack = Stack::describe(&config, &args.stack).await?;
     let api_url = match &args.api_url {
         Some(url) => url.clone(),
         None => stack.output("WebhookApiUrl")?.to_string(),
@@ -227,46 +205,6 @@ pub async fn run(args: SmokeArgs) -> Result<(), String> {
     }
 }
 
-async fn describe(
-    cloudformation: &aws_sdk_cloudformation::Client,
-    name: &str,
-) -> Result<Stack, String> {
-    let output = cloudformation
-        .describe_stacks()
-        .stack_name(name)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot describe stack {name}: {}",
-                aws_sdk_cloudformation::error::DisplayErrorContext(&e)
-            )
-        })?;
-    let stack = output
-        .stacks()
-        .first()
-        .ok_or_else(|| format!("stack {name} not found"))?;
-    let outputs = stack
-        .outputs()
-        .iter()
-        .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
-        .collect();
-    let parameters = stack
-        .parameters()
-        .iter()
-        .filter_map(|p| {
-            Some((
-                p.parameter_key()?.to_string(),
-                p.parameter_value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect();
-    Ok(Stack {
-        outputs,
-        parameters,
-    })
-}
-
 /// Signs the route's test event with the first secret of its list and posts it.
 async fn send(
     http: &reqwest::Client,
@@ -351,28 +289,6 @@ async fn send(
         key: event_key(&provider_name, &event_id),
         sent_at,
     })
-}
-
-/// The secret's text; errors name the secret, never its value.
-async fn read_secret(
-    secrets: &aws_sdk_secretsmanager::Client,
-    name: &str,
-) -> Result<String, String> {
-    let output = secrets
-        .get_secret_value()
-        .secret_id(name)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot read secret {name}: {}",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-            )
-        })?;
-    output
-        .secret_string()
-        .map(str::to_string)
-        .ok_or_else(|| format!("secret {name} has no string value"))
 }
 
 /// The claim record's status, `None` while there is none.
