@@ -350,23 +350,4 @@ mod tests {
         assert_eq!(first_line(&format!("{long}\nsecond")).len(), 200);
         assert_eq!(first_line("missing signature\nmore"), "missing signature");
     }
-
-    #[test]
-    fn empty_parameters_are_not_set() {
-        let stack = Stack {
-            outputs: HashMap::new(),
-            parameters: HashMap::from([
-                ("A".to_string(), " ".to_string()),
-                ("B".to_string(), "hookline/b".to_string()),
-            ]),
-        };
-        assert_eq!(stack.parameter("A"), None);
-        assert_eq!(stack.parameter("B"), Some("hookline/b"));
-        assert!(
-            stack
-                .output("WebhookApiUrl")
-                .unwrap_err()
-                .contains("no WebhookApiUrl output")
-        );
-    }
 }

@@ -109,3 +109,27 @@ pub async fn read_secret(
         .map(str::to_string)
         .ok_or_else(|| format!("secret {name} has no string value"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_parameters_are_not_set() {
+        let stack = Stack {
+            outputs: HashMap::new(),
+            parameters: HashMap::from([
+                ("A".to_string(), " ".to_string()),
+                ("B".to_string(), "hookline/b".to_string()),
+            ]),
+        };
+        assert_eq!(stack.parameter("A"), None);
+        assert_eq!(stack.parameter("B"), Some("hookline/b"));
+        assert!(
+            stack
+                .output("WebhookApiUrl")
+                .unwrap_err()
+                .contains("no WebhookApiUrl output")
+        );
+    }
+}
