@@ -13,34 +13,9 @@ use hookline::faults::harness::{EndState, Rig, START};
 use hookline::faults::{FaultKind, Faults, Faulty};
 use hookline::message::QueueMessage;
 use hookline::processor::{BatchRecord, ProcessError, RecordOutcome, process_archived_batch};
-use hookline_tests::{events_dir, sample_api, unique_name};
+use hookline_tests::{octopus_messages, sample_api, unique_name};
 use time::OffsetDateTime;
 use tokio::time::Instant;
-
-/// Every Octopus sample payload as the receiver would enqueue it.
-fn octopus_messages() -> Vec<String> {
-    let dir = events_dir().join("payloads").join("octopus");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| {
-            let body = std::fs::read_to_string(path).unwrap();
-            let envelope: serde_json::Value = serde_json::from_str(&body).unwrap();
-            QueueMessage::new(
-                "octopus",
-                envelope["id"].as_str().unwrap(),
-                envelope["type"].as_str().unwrap(),
-                OffsetDateTime::from_unix_timestamp(START).unwrap(),
-                body,
-            )
-            .to_json()
-        })
-        .collect()
-}
 
 /// What the archive holds: each entry once, as (event id, body).
 async fn archived(store: &ArchiveStore) -> Vec<(String, String)> {

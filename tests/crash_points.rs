@@ -9,11 +9,9 @@ use std::path::Path;
 
 use hookline::faults::harness::{Delivered, EndState, Rig};
 use hookline::faults::{FaultKind, Faults};
-use hookline::message::QueueMessage;
 use hookline::order::{OrderKind, OrderRef};
 use hookline::order_api::MemoryOrderApi;
-use hookline_tests::{events_dir, sample_api};
-use time::OffsetDateTime;
+use hookline_tests::{events_dir, octopus_messages, sample_api};
 
 /// The records of an SQS sample event.
 fn sqs_records(path: &Path) -> Vec<String> {
@@ -23,31 +21,6 @@ fn sqs_records(path: &Path) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|r| r["body"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// Every Octopus sample payload as the receiver would enqueue it.
-fn octopus_payloads() -> Vec<String> {
-    let dir = events_dir().join("payloads").join("octopus");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| {
-            let body = std::fs::read_to_string(path).unwrap();
-            let envelope: serde_json::Value = serde_json::from_str(&body).unwrap();
-            QueueMessage::new(
-                "octopus",
-                envelope["id"].as_str().unwrap(),
-                envelope["type"].as_str().unwrap(),
-                OffsetDateTime::from_unix_timestamp(hookline::faults::harness::START).unwrap(),
-                body,
-            )
-            .to_json()
-        })
         .collect()
 }
 
@@ -67,7 +40,7 @@ fn sequences() -> Vec<(String, Vec<String>)> {
             (format!("processor/{name}"), sqs_records(path))
         })
         .collect();
-    sequences.push(("payloads/octopus/*".into(), octopus_payloads()));
+    sequences.push(("payloads/octopus/*".into(), octopus_messages()));
     sequences
 }
 
@@ -170,7 +143,7 @@ mod on_moto {
                 ..ProcessorConfig::default()
             },
         };
-        let body = octopus_payloads()
+        let body = octopus_messages()
             .into_iter()
             .find(|b| b.contains("order.partially_delivered"))
             .unwrap();
@@ -350,7 +323,7 @@ mod poller_runs {
             .register(&Watch::new(esim(), None, START, 86_400))
             .await
             .unwrap();
-        let partial = octopus_payloads()
+        let partial = octopus_messages()
             .into_iter()
             .find(|b| b.contains("order.partially_delivered"))
             .unwrap();

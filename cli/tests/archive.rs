@@ -14,7 +14,9 @@ use std::time::Duration;
 use hookline::archive::{ArchiveStore, FolderArchive, S3Archive, parse_object};
 use hookline::idempotency::body_sha256;
 use hookline::message::QueueMessage;
-use hookline_tests::{create_queue, create_table, drain_queue, events_dir, moto, unique_name};
+use hookline_tests::{
+    create_queue, create_table, drain_queue, events_dir, moto, queue_depth, unique_name,
+};
 
 const HOOKLINE: &str = env!("CARGO_BIN_EXE_hookline");
 /// When every sample in `events/` was signed (`requestContext.timeEpoch`).
@@ -231,26 +233,10 @@ impl Processor {
 
 /// Waits until the ingest queue is empty (every message processed and deleted) twice in a row.
 async fn wait_until_processed(stack: &Stack) {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
     let sqs = moto().sqs().await;
     let mut empty_checks = 0;
     for _ in 0..120 {
-        let attributes = sqs
-            .get_queue_attributes()
-            .queue_url(&stack.ingest)
-            .attribute_names(A::All)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap();
-        let left: usize = [
-            A::ApproximateNumberOfMessages,
-            A::ApproximateNumberOfMessagesNotVisible,
-        ]
-        .iter()
-        .map(|a| attributes[a].parse::<usize>().unwrap())
-        .sum();
+        let left = queue_depth(&sqs, &stack.ingest).await;
         empty_checks = if left == 0 { empty_checks + 1 } else { 0 };
         if empty_checks == 2 {
             return;

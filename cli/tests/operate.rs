@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use hookline::message::QueueMessage;
-use hookline_tests::{create_queue, drain_queue, moto};
+use hookline_tests::{create_queue, drain_queue, moto, queue_depth};
 use time::OffsetDateTime;
 
 const HOOKLINE: &str = env!("CARGO_BIN_EXE_hookline");
@@ -36,26 +36,6 @@ fn dead_letter(event_id: &str) -> String {
     .to_json()
 }
 
-async fn count(sqs: &aws_sdk_sqs::Client, url: &str) -> usize {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(A::All)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap();
-    [
-        A::ApproximateNumberOfMessages,
-        A::ApproximateNumberOfMessagesNotVisible,
-    ]
-    .iter()
-    .map(|a| attributes[a].parse::<usize>().unwrap())
-    .sum()
-}
-
 #[tokio::test]
 async fn redrive_lists_on_dry_run_then_moves_exactly_the_listed_messages() {
     let sqs = moto().sqs().await;
@@ -83,14 +63,14 @@ async fn redrive_lists_on_dry_run_then_moves_exactly_the_listed_messages() {
         !listing.contains(CODE) && !stderr.contains(CODE),
         "a body was printed"
     );
-    assert_eq!(count(&sqs, &dlq).await, 3, "dry run moves nothing");
-    assert_eq!(count(&sqs, &source).await, 0);
+    assert_eq!(queue_depth(&sqs, &dlq).await, 3, "dry run moves nothing");
+    assert_eq!(queue_depth(&sqs, &source).await, 0);
 
     let (ok, moved, stderr) = hookline(&["redrive", "--from", &dlq, "--to", &source, "--max", "2"]);
     assert!(ok, "{stderr}");
     assert_eq!(moved.lines().count(), 3, "header and two messages: {moved}");
-    assert_eq!(count(&sqs, &source).await, 2);
-    assert_eq!(count(&sqs, &dlq).await, 1);
+    assert_eq!(queue_depth(&sqs, &source).await, 2);
+    assert_eq!(queue_depth(&sqs, &dlq).await, 1);
 
     let (ok, _, stderr) = hookline(&["redrive", "--from", &dlq, "--to", &source]);
     assert!(ok, "{stderr}");
@@ -105,7 +85,7 @@ async fn redrive_lists_on_dry_run_then_moves_exactly_the_listed_messages() {
         ["evt_d1", "evt_d2", "evt_d3"],
         "every message moved once, none lost"
     );
-    assert_eq!(count(&sqs, &dlq).await, 0);
+    assert_eq!(queue_depth(&sqs, &dlq).await, 0);
 }
 
 #[tokio::test]
@@ -122,7 +102,7 @@ async fn redrive_to_an_unreachable_queue_keeps_the_messages() {
     let (ok, _, stderr) = hookline(&["redrive", "--from", &dlq, "--to", &missing]);
     assert!(!ok);
     assert!(stderr.contains("stays in the DLQ"), "{stderr}");
-    assert_eq!(count(&sqs, &dlq).await, 1);
+    assert_eq!(queue_depth(&sqs, &dlq).await, 1);
 }
 
 #[tokio::test]
@@ -276,5 +256,5 @@ async fn redrive_of_a_fifo_message_within_five_minutes_of_its_original_is_not_dr
         vec![body.clone(), body],
         "the copy is really in the source queue, beside the original"
     );
-    assert_eq!(count(&sqs, &dlq).await, 0);
+    assert_eq!(queue_depth(&sqs, &dlq).await, 0);
 }

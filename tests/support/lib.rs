@@ -259,3 +259,56 @@ pub fn sample_api() -> hookline::order_api::MemoryOrderApi {
     }
     api
 }
+
+/// Messages in a queue, visible or in flight.
+pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::All)
+        .send()
+        .await
+        .expect("queue attributes from moto")
+        .attributes
+        .unwrap_or_default();
+    [
+        A::ApproximateNumberOfMessages,
+        A::ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .map(|a| {
+        attributes
+            .get(a)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+    })
+    .sum()
+}
+
+/// Every Octopus sample payload (`events/payloads/octopus/`) as the receiver would enqueue it,
+/// received when the samples were signed.
+pub fn octopus_messages() -> Vec<String> {
+    let dir = events_dir().join("payloads").join("octopus");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .expect("events/payloads/octopus")
+        .map(|e| e.expect("a directory entry").path())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let body = std::fs::read_to_string(path).expect("a payload");
+            let envelope: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+            hookline::message::QueueMessage::new(
+                "octopus",
+                envelope["id"].as_str().unwrap_or_default(),
+                envelope["type"].as_str().unwrap_or_default(),
+                time::OffsetDateTime::from_unix_timestamp(hookline::faults::harness::START)
+                    .expect("a valid time"),
+                body,
+            )
+            .to_json()
+        })
+        .collect()
+}
