@@ -28,17 +28,28 @@ pub struct ArchiveSource {
 
 impl ArchiveSource {
     /// The archive; a bucket (named, or the stack's) is reached as `aws` says (AWS, or an
-    /// emulator).
-    pub async fn store(&self, aws: &AwsTarget) -> Result<ArchiveStore, String> {
-        let bucket = match (&self.stack, &self.bucket) {
-            (Some(stack), _) => {
-                let stack = Stack::describe(&aws.sdk_config().await, stack).await?;
-                Some(stack.output("ArchiveBucketName")?.to_string())
+    /// emulator). `described` is `--stack` when the caller has read it already.
+    pub async fn store(
+        &self,
+        aws: &AwsTarget,
+        described: Option<&Stack>,
+    ) -> Result<ArchiveStore, String> {
+        let config = aws.sdk_config().await;
+        let read;
+        let stack = match (described, &self.stack) {
+            (Some(stack), _) => Some(stack),
+            (None, Some(name)) => {
+                read = Stack::describe(&config, name).await?;
+                Some(&read)
             }
-            (None, bucket) => bucket.clone(),
+            (None, None) => None,
+        };
+        let bucket = match stack {
+            Some(stack) => Some(stack.output("ArchiveBucketName")?.to_string()),
+            None => self.bucket.clone(),
         };
         Ok(match bucket {
-            Some(bucket) => ArchiveStore::S3(S3Archive::new(&aws.sdk_config().await, &bucket)),
+            Some(bucket) => ArchiveStore::S3(S3Archive::new(&config, &bucket)),
             None => ArchiveStore::Folder(FolderArchive::new(
                 self.archive_dir
                     .clone()
@@ -143,9 +154,12 @@ struct SearchArgs {
 
 pub async fn run(args: ArchiveArgs) -> Result<(), String> {
     let (ArchiveCommand::Search(args) | ArchiveCommand::List(args)) = args.command;
-    let found = search(&args.source.store(&args.aws).await?, &args.filter.query())
-        .await
-        .map_err(|e| e.to_string())?;
+    let found = search(
+        &args.source.store(&args.aws, None).await?,
+        &args.filter.query(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     if !args.json {
         println!(
             "{:<20}  {:<14}  {:<28}  {:<36}  {:<12}  KNOWN",

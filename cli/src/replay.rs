@@ -84,7 +84,7 @@ pub async fn run(args: ReplayArgs) -> Result<(), String> {
         return Err("nowhere to send: give --queue-url (or --stack), or --dry-run".into());
     }
     if args.archive.from_archive {
-        let store = args.archive.source.store(&args.aws).await?;
+        let store = args.archive.source.store(&args.aws, stack.as_ref()).await?;
         return archive_replay::run(&args.archive, &store, &secrets, queue.as_ref()).await;
     }
     let Some(queue) = queue else {
