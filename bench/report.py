@@ -83,6 +83,7 @@ def main():
     parser.add_argument("--criterion-dir", help="criterion's output (full run)")
     parser.add_argument("--arm64-dir", help="cargo lambda's output: <function>/bootstrap")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--cost", help="hookline bench-cost --json output")
     args = parser.parse_args()
     rows = []
     stated = {f"verify+parse 4 KiB vs bare HMAC-SHA256 ({p})": VERIFY_STATED for p in schemes(args.bench_dir)}
@@ -172,6 +173,19 @@ def main():
             "≥ 5,000/s", f"{rate / 5000:.2f}", rate >= 5000)
         row("audit: lost / processed twice", f"{audit.group(1)} / {audit.group(2)}", "0 / 0", "",
             audit.groups() == ("0", "0"))
+
+    if args.cost:
+        with open(args.cost) as f:
+            cost = json.load(f)
+        totals = {t["ingress"]: t["total_per_million"] for t in cost["tables"]}
+        run = cost["run"]
+        where = f"{run['webhooks']:,} webhooks, {run['duplicates']:.0%} repeats, {run['event_bytes']} B"
+        # Lambda durations enter the total: a goal of the full run only (quick is a debug build).
+        for ingress, total in totals.items():
+            goal = "function URL" in ingress and not args.quick
+            row(f"cost per million webhooks, {ingress} ({where})", f"${total:.2f}",
+                "≤ $3.00" if goal else "", f"{total / 3.0:.2f}" if goal else "",
+                total <= 3.0 if goal else None)
 
     print("| figure | value | budget | ratio | result |")
     print("|---|---|---|---|---|")

@@ -54,6 +54,20 @@ endpoint="http://127.0.0.1:$port"
 for _ in $(seq 50); do curl -sf "$endpoint/moto-api/" > /dev/null && break; sleep 0.2; done
 eval "$("$hookline" emulator-setup --aws-endpoint "$endpoint" | sed 's/^/export /')"
 
+# The cost per million webhooks, counted (README, Cost): every AWS request, log byte and
+# invocation of a run against moto. --quick: a small debug run, to check it works and its audit.
+if $quick; then
+  "$hookline" bench-cost --aws-endpoint "$endpoint" --count 300 --json "$out/cost.json" \
+    | tee "$out/cost.md"
+else
+  # Before the batch-size cut (BatchSize 10), then the template's; the second writes the README.
+  target/release/hookline bench-cost --aws-endpoint "$endpoint" --count 2000 --batch-size 10 \
+    --json "$out/cost-batch10.json" > "$out/cost-batch10.md"
+  target/release/hookline bench-cost --aws-endpoint "$endpoint" --count 2000 \
+    --json "$out/cost.json" --readme README.md | tee "$out/cost.md"
+fi
+report+=(--cost "$out/cost.json")
+
 target/release/verify-ratio > "$out/verify-ratio.json"
 if $quick; then
   runs=5

@@ -1208,3 +1208,78 @@ async fn an_activation_code_goes_only_to_the_short_retention_credentials_queue()
     }
     assert!(logs.line_with(ACTIVATION_CODE).is_none(), "in a log line");
 }
+
+#[tokio::test]
+async fn repeats_in_one_batch_take_effect_once_and_never_fail() {
+    let rig = rig().await;
+    for order in [1, 2, 3] {
+        rig.mount_voucher_order(order).await;
+    }
+    // A provider retry that arrives with its first copy: another ingest message, same webhook.
+    let records: Vec<BatchRecord> = [
+        ("m-a1", delivered("evt_a", 1)),
+        ("m-b", delivered("evt_b", 2)),
+        ("m-a2", delivered("evt_a", 1)),
+        ("m-c", delivered("evt_c", 3)),
+        ("m-a3", delivered("evt_a", 1)),
+    ]
+    .into_iter()
+    .map(|(id, body)| BatchRecord {
+        message_id: id.into(),
+        body: Some(body),
+    })
+    .collect();
+    let results = process_batch(
+        &rig.processor,
+        records,
+        Instant::now() + Duration::from_secs(10),
+    )
+    .await;
+    assert!(
+        lambda::batch_response(&results)
+            .batch_item_failures
+            .is_empty()
+    );
+    let outcome = |id: &str| &results.iter().find(|r| r.message_id == id).unwrap().outcome;
+    for id in ["m-a1", "m-b", "m-c"] {
+        assert!(
+            matches!(outcome(id), RecordOutcome::Processed { .. }),
+            "{id}"
+        );
+    }
+    for id in ["m-a2", "m-a3"] {
+        assert!(matches!(outcome(id), RecordOutcome::Duplicate), "{id}");
+    }
+    assert_eq!(rig.requests_to("/api/v1/orders/1").await, 1);
+    // The three updates went out in one SendMessageBatch: one each, none twice.
+    let mut ids: Vec<String> = rig
+        .updates()
+        .await
+        .into_iter()
+        .map(|u| u.event_id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["evt_a", "evt_b", "evt_c"]);
+}
+
+#[tokio::test]
+async fn a_refused_batch_request_fails_its_messages_and_no_other() {
+    use hookline::queue::Queue;
+    let sqs = moto().sqs().await;
+    let url = create_fifo_queue(&sqs, "batch-refusal").await;
+    let queue = SqsQueue::new(sqs.clone(), &url);
+    let message = |i: usize| hookline::queue::OutgoingMessage {
+        body: format!("m{i}"),
+        attributes: vec![("event_type", "order.delivered".into())],
+        group_id: Some("g".into()),
+        deduplication_id: Some(format!("d{i}")),
+    };
+    // Twelve messages, two requests (ten, then two); the fifth has no group id, so the FIFO
+    // queue refuses its whole request.
+    let mut messages: Vec<_> = (0..12).map(message).collect();
+    messages[4].group_id = None;
+    let results = queue.send_batch(&messages).await;
+    let refused: Vec<usize> = (0..12).filter(|i| results[*i].is_err()).collect();
+    assert_eq!(refused, (0..10).collect::<Vec<_>>());
+    assert_eq!(drain_queue(&sqs, &url).await, ["m10", "m11"]);
+}

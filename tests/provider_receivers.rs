@@ -443,9 +443,70 @@ async fn optty_refuses_a_wrong_path_token_and_enqueues_nothing() {
     }
     let missing = edited(&event, |e| {
         e.as_object_mut().unwrap().remove("pathParameters");
+        e["rawPath"] = "/webhooks/optty".into();
     });
     assert_eq!(invoke(&receiver, &missing).await.0, 401);
+    // Through a function URL (no path parameters) the token is the path's last segment.
+    let wrong = edited(&function_url(&event), |e| {
+        e["rawPath"] = "/webhooks/optty/wrong-token".into();
+    });
+    assert_eq!(invoke(&receiver, &wrong).await.0, 401);
     assert!(receiver.queue().is_empty());
+}
+
+/// `event` as a Lambda function URL delivers it: no route, so no path parameters.
+fn function_url(event: &str) -> String {
+    edited(event, |e| {
+        e.as_object_mut().unwrap().remove("pathParameters");
+        e["routeKey"] = "$default".into();
+        e["requestContext"]["routeKey"] = "$default".into();
+        e["requestContext"]["domainName"] = "abc123.lambda-url.us-east-1.on.aws".into();
+        e["requestContext"]["domainPrefix"] = "abc123".into();
+    })
+}
+
+#[tokio::test]
+async fn every_sample_is_answered_and_enqueued_the_same_through_a_function_url() {
+    async fn both<S: WebhookScheme>(api: S, url: S, expected: &Expected) {
+        let through_api = Receiver::new(api, MemoryQueue::new());
+        let through_url = Receiver::new(url, MemoryQueue::new());
+        for sample in samples(expected.dir, expected.payload_dirs) {
+            let via_api = invoke(&through_api, &sample.event).await;
+            let via_url = invoke(&through_url, &function_url(&sample.event)).await;
+            assert_eq!(via_api.0, via_url.0, "{}/{}", expected.dir, sample.name);
+            assert_eq!(
+                via_api.1.get("error"),
+                via_url.1.get("error"),
+                "{}/{}",
+                expected.dir,
+                sample.name
+            );
+        }
+        let bodies = |queue: &MemoryQueue| -> Vec<String> {
+            let mut bodies: Vec<String> = queue
+                .take(usize::MAX)
+                .into_iter()
+                .map(|m| {
+                    let mut message = QueueMessage::from_json(&m.message.body).unwrap();
+                    message.received_at.clear();
+                    serde_json::to_string(&message).unwrap()
+                })
+                .collect();
+            bodies.sort();
+            bodies
+        };
+        let enqueued = bodies(through_api.queue());
+        assert!(!enqueued.is_empty(), "{}", expected.dir);
+        assert_eq!(enqueued, bodies(through_url.queue()), "{}", expected.dir);
+    }
+    for expected in EXPECTED {
+        match expected.dir {
+            "coinme-webhook" => both(coinme(), coinme(), expected).await,
+            "owlpay-webhook" => both(owlpay(), owlpay(), expected).await,
+            "optty-webhook" => both(optty(), optty(), expected).await,
+            _ => both(std_webhooks(), std_webhooks(), expected).await,
+        }
+    }
 }
 
 #[tokio::test]

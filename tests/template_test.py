@@ -283,8 +283,11 @@ def test_processor_reports_partial_batch_failures_from_the_ingest_queue(resource
     mapping = resources["ProcessorFunctionIngest"]["Properties"]
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert 1 <= mapping["BatchSize"] <= 10
+    # Above 10 a batching window is required; the cost benchmark uses the same size.
+    assert mapping["BatchSize"] == 100
     assert mapping["MaximumBatchingWindowInSeconds"] >= 1
+    bench = (ROOT / "cli" / "src" / "bench_cost.rs").read_text()
+    assert f"const BATCH_SIZE: usize = {mapping['BatchSize']};" in bench
 
 
 def test_ingest_visibility_timeout_is_at_least_six_processor_timeouts(resources):
@@ -481,6 +484,21 @@ def test_every_function_keeps_its_logs_for_the_retention_period(resources):
         group = resources[group_ref["Ref"]]["Properties"]
         assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}, function
         assert function not in json.dumps(group["LogGroupName"]), function
+
+
+def test_lambdas_own_lines_are_filtered_and_the_functions_lines_are_not(resources):
+    """JSON log format, so SystemLogLevel can drop Lambda's START/REPORT lines (a cost line
+    of the README); ApplicationLogLevel lets every level through, RUST_LOG decides, and EMF
+    lines (no level: INFO to Lambda) always pass."""
+    functions = [n for n, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) >= 8
+    for function in functions:
+        config = resources[function]["Properties"]["LoggingConfig"]
+        assert config["LogFormat"] == "JSON", function
+        assert config["SystemLogLevel"] == {"Ref": "LambdaSystemLogLevel"}, function
+        assert config["ApplicationLogLevel"] == "TRACE", function
+        assert "LogGroup" in config, function
+    assert raw_template()["Parameters"]["LambdaSystemLogLevel"]["Default"] == "WARN"
 
 
 def test_dashboard_body_is_json_with_the_metrics_it_promises(resources):
@@ -703,3 +721,32 @@ def test_the_archive_is_private_encrypted_expiring_and_queryable_where_it_is_wri
     entry = (ROOT / "shared/src/archive/mod.rs").read_text()
     fields = re.findall(r"^    pub (\w+): ", entry.split("pub struct ArchiveEntry")[1].split("\n}")[0], re.M)
     assert columns == fields
+
+
+def test_function_urls_are_an_option_for_every_receiver_with_both_public_permissions(resources):
+    """FunctionUrls=true: each receiver gets a public URL (no gateway charge). Since October
+    2025 a public URL needs lambda:InvokeFunctionUrl and lambda:InvokeFunction (the latter only
+    through the URL); the receiver's own condition still decides whether it exists."""
+    template = raw_template()
+    assert template["Parameters"]["FunctionUrls"]["Default"] == "false"
+    for function in RECEIVERS:
+        urls = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Url"
+                and r["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": [function, "Arn"]}]
+        assert len(urls) == 1, function
+        url = urls[0]
+        assert url["Properties"]["AuthType"] == "NONE"
+        condition = url["Condition"]
+        assert condition == "HasFunctionUrls" or "HasFunctionUrls" in json.dumps(
+            template["Conditions"][condition]), function
+        permissions = {r["Properties"]["Action"]: r for r in resources.values()
+                       if r["Type"] == "AWS::Lambda::Permission"
+                       and r["Properties"]["FunctionName"] == {"Ref": function}
+                       and r["Properties"].get("Principal") == "*"}
+        public = permissions["lambda:InvokeFunctionUrl"]
+        invoke = permissions["lambda:InvokeFunction"]
+        assert public["Properties"]["FunctionUrlAuthType"] == "NONE"
+        assert invoke["Properties"]["InvokedViaFunctionUrl"] is True
+        assert public["Condition"] == invoke["Condition"] == condition, function
+        outputs = [o for o in template["Outputs"].values()
+                   if o.get("Condition") == condition and "FunctionUrl" in json.dumps(o["Value"])]
+        assert len(outputs) == 1, function

@@ -4,6 +4,7 @@ mod apigw_event;
 mod archive;
 mod archive_replay;
 mod aws_target;
+mod bench_cost;
 mod bench_local;
 mod emulator_setup;
 mod inspect;
@@ -52,6 +53,9 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Measure the local pipeline end to end: signed webhooks over HTTP until all are processed.
     BenchLocal(bench_local::BenchLocalArgs),
+    /// Count every AWS call, log byte and invocation of a run on a local AWS emulator; print
+    /// the cost per million webhooks.
+    BenchCost(bench_cost::BenchCostArgs),
     /// Create hookline's queues and table on a local AWS emulator (moto server).
     EmulatorSetup(emulator_setup::EmulatorSetupArgs),
     /// Stand-in provider order APIs serving the sample orders in events/provider-api/.
@@ -69,8 +73,13 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    hookline::telemetry::init_human();
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    match cli.command {
+        // The Lambdas' JSON lines at their default level, counted and dropped.
+        Command::BenchCost(_) => hookline::telemetry::init_json_to(std::io::sink),
+        _ => hookline::telemetry::init_human(),
+    }
+    let result = match cli.command {
         Command::Serve(args) => serve::run(*args).await,
         Command::Sign(args) => sign::run(args),
         Command::SqsEvent(args) => sqs_event::run(args),
@@ -79,6 +88,7 @@ async fn main() -> std::process::ExitCode {
         Command::Replay(args) => replay::run(args).await,
         Command::Archive(args) => archive::run(args).await,
         Command::BenchLocal(args) => bench_local::run(args).await,
+        Command::BenchCost(args) => bench_cost::run(args).await,
         Command::EmulatorSetup(args) => emulator_setup::run(args).await,
         Command::ProviderStub(args) => provider_stub::run(args).await,
         Command::Watch(args) => watch::run(args).await,

@@ -148,7 +148,7 @@ fn signed_order_goes_through_processor_fetch_and_order_update_with_codes_masked(
     let server = serve(&[]);
     let curl = signed_curl(&server, &payload("order-delivered.json"));
     assert_eq!(run_curl(&curl), "200");
-    server.wait_for_log("order fetched");
+    server.wait_for_log("fetch_ms=");
     let update = server.wait_for_log("order update");
     assert!(update.contains("evt_abc123"), "{update}");
     assert!(update.contains("<redacted>"), "{update}");

@@ -39,6 +39,24 @@ pub async fn from_env() -> SdkConfig {
 /// Configuration for a local emulator (moto server) at `endpoint_url`: static test
 /// credentials, so no AWS account or profile is needed.
 pub async fn for_emulator(endpoint_url: &str) -> SdkConfig {
+    emulator_loader(endpoint_url).load().await
+}
+
+/// [`for_emulator`], every request counted in [`crate::usage`] (`hookline bench-cost`).
+pub async fn for_emulator_counted(endpoint_url: &str) -> SdkConfig {
+    use aws_smithy_http_client::tls;
+    let sdk_default = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_https();
+    emulator_loader(endpoint_url)
+        .http_client(crate::usage::http::CountingHttpClient::wrap(sdk_default))
+        .load()
+        .await
+}
+
+fn emulator_loader(endpoint_url: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint_url)
         .region(Region::new(EMULATOR_REGION))
@@ -50,6 +68,4 @@ pub async fn for_emulator(endpoint_url: &str) -> SdkConfig {
             "hookline-emulator",
         ))
         .timeout_config(timeouts())
-        .load()
-        .await
 }

@@ -5,10 +5,28 @@
 //! Dimensions are low-cardinality by rule: `provider` and `reason` only, never an event id,
 //! order id or anything secret.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 pub const NAMESPACE: &str = "Hookline";
+
+static PRINTED: AtomicBool = AtomicBool::new(true);
+
+/// Writes an EMF line on stdout, where Lambda picks it up, and counts its bytes in
+/// [`crate::usage`]: CloudWatch Logs bills them as log ingestion.
+pub fn emit(line: &str) {
+    crate::usage::record_log_line(crate::usage::LogStream::Emf, line.len() + 1);
+    if PRINTED.load(Ordering::Relaxed) {
+        println!("{line}");
+    }
+}
+
+/// From now on [`emit`] only counts (`hookline bench-cost`, whose stdout is its report).
+pub fn count_only() {
+    PRINTED.store(false, Ordering::Relaxed);
+}
 
 /// One EMF line with the given dimensions and `(name, value, unit)` metrics. With more than one
 /// dimension the metrics are also published under the first alone (the provider), so an alarm

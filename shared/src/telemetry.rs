@@ -55,6 +55,12 @@ fn level_filter() -> EnvFilter {
 /// beginning with the providers' environment (`"environment":"sandbox"`), so no line of a
 /// sandbox stack can pass for production.
 pub fn init_json() {
+    init_json_to(std::io::stdout);
+}
+
+/// [`init_json`]'s lines written to `make_writer`'s writer instead of stdout (`hookline
+/// bench-cost` counts them and drops them).
+pub fn init_json_to<W: std::io::Write + 'static>(make_writer: fn() -> W) {
     let environment = crate::config::ProviderEnvironment::from_lookup(crate::config::env_lookup)
         .map_or("invalid", crate::config::ProviderEnvironment::as_str);
     let _ = tracing_subscriber::registry()
@@ -67,13 +73,14 @@ pub fn init_json() {
                 .with_span_list(false)
                 .with_target(false)
                 .without_time()
-                .with_writer(move || Tagged::new(std::io::stdout(), environment)),
+                .with_writer(move || Tagged::new(make_writer(), environment)),
         )
         .try_init();
 }
 
-/// A writer that puts `"environment":"…",` first in every JSON line. The formatter writes each
-/// event as one buffer, so each write that starts an object starts a line.
+/// A writer that puts `"environment":"…",` first in every JSON line, and counts the bytes in
+/// [`crate::usage`] (CloudWatch Logs bills them). The formatter writes each event as one buffer,
+/// so each write that starts an object starts a line.
 struct Tagged<W> {
     inner: W,
     prefix: String,
@@ -96,9 +103,14 @@ impl<W: std::io::Write> std::io::Write for Tagged<W> {
                 line.extend_from_slice(self.prefix.as_bytes());
                 line.extend_from_slice(rest);
                 self.inner.write_all(&line)?;
+                crate::usage::record_log_line(crate::usage::LogStream::Log, line.len());
                 Ok(buf.len())
             }
-            _ => self.inner.write(buf),
+            _ => {
+                let written = self.inner.write(buf)?;
+                crate::usage::record_log_line(crate::usage::LogStream::Log, written);
+                Ok(written)
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use std::path::Path;
 /// Top to bottom.
 const LAYERS: &[(&str, &[&str])] = &[
     ("harness", &["faults"]),
-    ("services", &["receiver", "processor", "poller"]),
+    ("services", &["receiver", "processor", "poller", "cost"]),
     ("registry", &["providers"]),
     (
         "adapters",
@@ -45,6 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "metrics",
             "telemetry",
             "dev_defaults",
+            "usage",
         ],
     ),
 ];

@@ -134,6 +134,17 @@ pub enum StateWrite {
 }
 
 impl StateWrite {
+    /// A short name for log lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Recorded { current: true } => "recorded",
+            Self::Recorded { current: false } => "recorded_late",
+            Self::RecordedEarlier { current: true } => "recorded_earlier",
+            Self::RecordedEarlier { current: false } => "recorded_earlier_late",
+            Self::KnownChange => "known_change",
+        }
+    }
+
     /// Whether the event's order update is (still) to be published.
     pub fn publishes(self) -> bool {
         !matches!(self, Self::KnownChange)

@@ -45,10 +45,10 @@ where
         None => 0,
     };
     let report = poller.run(deadline).await?;
-    println!(
-        "{}",
-        super::metrics::poller_run(&report, OffsetDateTime::now_utc())
-    );
+    crate::metrics::emit(&super::metrics::poller_run(
+        &report,
+        OffsetDateTime::now_utc(),
+    ));
     tracing::info!(
         polled = report.polled,
         changes = report.changes,

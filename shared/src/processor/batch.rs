@@ -1,6 +1,7 @@
 //! A batch of SQS records, processed concurrently (bounded), each result on its own: one bad
 //! record never fails or repeats its neighbours.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -8,11 +9,12 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::{ArchiveEntry, ArchiveStore, archive};
-use super::{PlanError, ProcessError, Processor, RecordOutcome, parse_message};
+use super::{PlanError, Prepared, ProcessError, Processor, RecordOutcome, parse_message};
 use crate::idempotency::EventStore;
 use crate::order_api::OrderApi;
-use crate::order_state::OrderStateStore;
+use crate::order_state::{OrderStateStore, StateWrite};
 use crate::queue::Queue;
+use crate::queue::{OutgoingMessage, QueueError};
 use crate::watch::WatchStore;
 
 /// One record as SQS delivered it.
@@ -91,6 +93,12 @@ where
 }
 
 /// Processes `records` with at most `config.concurrency` at once; results in any order.
+///
+/// In three steps: every record is prepared (claimed, fetched, recorded: [`Processor::prepare`]);
+/// the order updates ready then are published together, ten per SQS request
+/// ([`Queue::send_batch`]); each record's claim is then completed, or released when its update
+/// was refused. Each record goes through the same steps in the same order as alone
+/// ([`Processor::process_message`]), so what a crash or a failure leaves is the same.
 pub async fn process_batch<E, S, A, U, W>(
     processor: &Processor<E, S, A, U, W>,
     records: Vec<BatchRecord>,
@@ -104,7 +112,8 @@ where
     W: WatchStore,
 {
     let concurrency = processor.config.concurrency.max(1);
-    futures::stream::iter(records)
+    let (records, repeats) = split_repeats(records);
+    let prepared: Vec<Pending> = futures::stream::iter(records)
         .map(|record| {
             let span = tracing::info_span!(
                 "record",
@@ -113,18 +122,128 @@ where
                 event_id = tracing::field::Empty,
                 event_type = tracing::field::Empty,
             );
-            async move { process_record(processor, record, deadline).await }.instrument(span)
+            prepare_record(processor, record, deadline, span)
         })
         .buffer_unordered(concurrency)
         .collect()
-        .await
+        .await;
+    let published = publish_ready(processor, &prepared).await;
+    let mut results: Vec<RecordResult> = futures::stream::iter(prepared.into_iter().zip(published))
+        .map(|(pending, published)| async move {
+            let outcome = match pending.prepared {
+                Prepared::Finished(outcome) => outcome,
+                Prepared::Ready(ready) => {
+                    processor
+                        .finish(ready, published)
+                        .instrument(pending.span.clone())
+                        .await
+                }
+            };
+            pending.span.in_scope(|| log_outcome(&outcome));
+            RecordResult {
+                message_id: pending.message_id,
+                provider: pending.provider,
+                outcome,
+                latency: pending.started.elapsed(),
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let repeated: Vec<RecordResult> = repeats
+        .into_iter()
+        .map(|repeat| {
+            let first = results.iter().find(|r| r.message_id == repeat.first);
+            let outcome = match first.map(|r| &r.outcome) {
+                Some(RecordOutcome::Processed { .. } | RecordOutcome::Duplicate) => {
+                    RecordOutcome::Duplicate
+                }
+                Some(RecordOutcome::Conflict) => RecordOutcome::Conflict,
+                // Its first copy did not take effect (or is held elsewhere): delivered again.
+                _ => RecordOutcome::InProgressElsewhere,
+            };
+            let span = tracing::info_span!(
+                "record",
+                message_id = %repeat.record.message_id,
+                provider = %repeat.provider,
+                event_id = %repeat.event_id,
+                event_type = %repeat.event_type,
+            );
+            span.in_scope(|| log_outcome(&outcome));
+            RecordResult {
+                message_id: repeat.record.message_id,
+                provider: Some(repeat.provider),
+                outcome,
+                latency: Duration::ZERO,
+            }
+        })
+        .collect();
+    results.extend(repeated);
+    results
 }
 
-async fn process_record<E, S, A, U, W>(
+/// A record that repeats an earlier record of its batch.
+struct Repeat {
+    record: BatchRecord,
+    /// The message id of the first copy.
+    first: String,
+    provider: String,
+    event_id: String,
+    event_type: String,
+}
+
+/// Splits off the records that repeat an earlier record of the batch (the same event, body
+/// and replay kind: a provider retry that arrived with it). Only the first copy is processed;
+/// a repeat shares its outcome, so the batch's repeats cost no claim and never wait for their
+/// first copy's lease.
+fn split_repeats(records: Vec<BatchRecord>) -> (Vec<BatchRecord>, Vec<Repeat>) {
+    let mut first_of: HashMap<(String, String, String, bool), String> = HashMap::new();
+    let mut firsts = Vec::with_capacity(records.len());
+    let mut repeats = Vec::new();
+    for record in records {
+        let Some(message) = record.body.as_deref().and_then(|b| parse_message(b).ok()) else {
+            firsts.push(record);
+            continue;
+        };
+        let reprocess = message.replay.as_ref().is_some_and(|r| r.reprocess);
+        let identity = (
+            message.provider.clone(),
+            message.event_id.clone(),
+            message.body,
+            reprocess,
+        );
+        match first_of.get(&identity) {
+            Some(first) => repeats.push(Repeat {
+                first: first.clone(),
+                record,
+                provider: message.provider,
+                event_id: message.event_id,
+                event_type: message.event_type,
+            }),
+            None => {
+                first_of.insert(identity, record.message_id.clone());
+                firsts.push(record);
+            }
+        }
+    }
+    (firsts, repeats)
+}
+
+/// A record between its preparation and its end.
+struct Pending {
+    message_id: String,
+    provider: Option<String>,
+    span: tracing::Span,
+    started: Instant,
+    prepared: Prepared,
+}
+
+async fn prepare_record<E, S, A, U, W>(
     processor: &Processor<E, S, A, U, W>,
     record: BatchRecord,
     deadline: Instant,
-) -> RecordResult
+    span: tracing::Span,
+) -> Pending
 where
     E: EventStore,
     S: OrderStateStore,
@@ -138,28 +257,83 @@ where
         .as_deref()
         .ok_or(PlanError::NotAMessage)
         .and_then(parse_message);
-    let (provider, outcome) = match parsed {
+    let (provider, prepared) = match parsed {
         Ok(message) => {
             // Every line about this record carries the event's identity.
-            let span = tracing::Span::current();
             span.record("provider", message.provider.as_str());
             span.record("event_id", message.event_id.as_str());
             span.record("event_type", message.event_type.as_str());
-            let outcome = processor.process_message(&message, deadline).await;
-            (Some(message.provider), outcome)
+            let prepared = processor
+                .prepare(&message, deadline)
+                .instrument(span.clone())
+                .await;
+            (Some(message.provider), prepared)
         }
-        Err(error) => (None, RecordOutcome::Failed(error.into())),
+        Err(error) => (
+            None,
+            Prepared::Finished(RecordOutcome::Failed(error.into())),
+        ),
     };
-    log_outcome(&outcome);
-    RecordResult {
+    Pending {
         message_id: record.message_id,
         provider,
-        outcome,
-        latency: started.elapsed(),
+        span,
+        started,
+        prepared,
     }
 }
 
-/// One log line per decision.
+/// Publishes the ready updates of `pending`: the one-part updates of each queue in one batch,
+/// the longer ones part after part. One result per record (`Ok` when nothing was to publish).
+async fn publish_ready<E, S, A, U, W>(
+    processor: &Processor<E, S, A, U, W>,
+    pending: &[Pending],
+) -> Vec<Result<(), QueueError>>
+where
+    E: EventStore,
+    S: OrderStateStore,
+    A: OrderApi,
+    U: Queue,
+    W: WatchStore,
+{
+    let mut results: Vec<Option<Result<(), QueueError>>> = pending.iter().map(|_| None).collect();
+    for to_credentials in [false, true] {
+        let (indices, messages): (Vec<usize>, Vec<OutgoingMessage>) = pending
+            .iter()
+            .enumerate()
+            .filter_map(|(index, p)| match &p.prepared {
+                Prepared::Ready(ready) => ready
+                    .single_part()
+                    .filter(|(_, credentials)| *credentials == to_credentials)
+                    .map(|(message, _)| (index, message.clone())),
+                Prepared::Finished(_) => None,
+            })
+            .unzip();
+        if messages.is_empty() {
+            continue;
+        }
+        let sent = processor
+            .queue_for(to_credentials)
+            .send_batch(&messages)
+            .await;
+        for (index, result) in indices.into_iter().zip(sent) {
+            results[index] = Some(result.map(|_| ()));
+        }
+    }
+    let mut out = Vec::with_capacity(pending.len());
+    for (p, result) in pending.iter().zip(results) {
+        out.push(match (result, &p.prepared) {
+            (Some(result), _) => result,
+            (None, Prepared::Ready(ready)) => {
+                processor.publish(ready).instrument(p.span.clone()).await
+            }
+            (None, Prepared::Finished(_)) => Ok(()),
+        });
+    }
+    out
+}
+
+/// One log line per decision, the only one a record writes at `info` when all goes well.
 fn log_outcome(outcome: &RecordOutcome) {
     match outcome {
         RecordOutcome::Processed {
@@ -168,8 +342,8 @@ fn log_outcome(outcome: &RecordOutcome) {
             known_type,
             ..
         } => tracing::info!(
-            fetched = fetch_latency.is_some(),
-            state = ?state,
+            fetch_ms = fetch_latency.map(|l| l.as_millis() as u64),
+            state = state.map_or("none", StateWrite::name),
             known_type,
             "event processed"
         ),

@@ -48,7 +48,7 @@ where
         .collect();
     let results = process_archived_batch(processor, archive, records, deadline).await;
     for line in super::metrics::processor_batch(&results, OffsetDateTime::now_utc()) {
-        println!("{line}");
+        crate::metrics::emit(&line);
     }
     Ok(batch_response(&results))
 }

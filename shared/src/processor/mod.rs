@@ -40,7 +40,7 @@ use crate::message::QueueMessage;
 use crate::order_api::{FetchError, OrderApi};
 use crate::order_state::{OrderStateStore, StateWrite};
 use crate::order_update::{ORDER_UPDATE_VERSION, OrderUpdate, UpdateTooLarge};
-use crate::queue::{Queue, QueueError};
+use crate::queue::{OutgoingMessage, Queue, QueueError};
 use crate::store::StoreError;
 use crate::watch::{Watch, WatchStore};
 
@@ -196,9 +196,22 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         message: &QueueMessage,
         deadline: Instant,
     ) -> RecordOutcome {
+        match self.prepare(message, deadline).await {
+            Prepared::Finished(outcome) => outcome,
+            Prepared::Ready(ready) => {
+                let published = self.publish(&ready).await;
+                self.finish(ready, published).await
+            }
+        }
+    }
+
+    /// Claims the event and takes its effects up to the order update, which is returned ready
+    /// to publish ([`Prepared::Ready`]); or what became of it when it goes no further. A batch
+    /// publishes the ready updates of all its records together ([`process_batch`]).
+    pub async fn prepare(&self, message: &QueueMessage, deadline: Instant) -> Prepared {
         let plan = match self.plan(message) {
             Ok(plan) => plan,
-            Err(error) => return RecordOutcome::Failed(error.into()),
+            Err(error) => return Prepared::Finished(RecordOutcome::Failed(error.into())),
         };
         // A reprocess (`hookline replay --reprocess`) is claimed under a key of its own, which
         // names what this code makes of the event: it never counts as the first processing, and
@@ -239,10 +252,12 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 }
                 attempts <= 1
             }
-            Ok(Claim::AlreadyCompleted) => return RecordOutcome::Duplicate,
-            Ok(Claim::InProgress { .. }) => return RecordOutcome::InProgressElsewhere,
-            Ok(Claim::Conflict) => return RecordOutcome::Conflict,
-            Err(error) => return RecordOutcome::Failed(error.into()),
+            Ok(Claim::AlreadyCompleted) => return Prepared::Finished(RecordOutcome::Duplicate),
+            Ok(Claim::InProgress { .. }) => {
+                return Prepared::Finished(RecordOutcome::InProgressElsewhere);
+            }
+            Ok(Claim::Conflict) => return Prepared::Finished(RecordOutcome::Conflict),
+            Err(error) => return Prepared::Finished(RecordOutcome::Failed(error.into())),
         };
         let republish = reprocess.map(|mark| Republish {
             first_attempt,
@@ -250,68 +265,100 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         });
 
         match self.apply(message, &plan, republish, work_deadline).await {
-            Ok((state, fetch_latency)) => {
-                match self
-                    .events
-                    .complete(
-                        &request.key,
-                        &request.lease_token,
-                        self.config.clock.now_unix(),
-                    )
-                    .await
-                {
-                    Ok(true) => {}
-                    Ok(false) => tracing::warn!(
-                        "claim was taken over before completion; its effects are done"
-                    ),
-                    // The effects are done and published: acknowledging is right. The claim
-                    // stays IN_PROGRESS until its lease ends.
-                    Err(error) => {
-                        tracing::error!(error = %error, "could not mark the event COMPLETED; its effects are done")
-                    }
-                }
-                if plan.secret_renewal() {
-                    tracing::warn!(
-                        provider = %message.provider,
-                        "the provider announced a new signing secret: add it to the receiver's active secrets before the old one is retired"
-                    );
-                }
-                RecordOutcome::Processed {
-                    fetch_latency,
-                    state,
-                    known_type: plan.known_type,
-                    secret_renewal: plan.secret_renewal(),
-                }
-            }
+            Ok((state, fetch_latency, update)) => Prepared::Ready(Ready {
+                key: request.key,
+                lease_token: request.lease_token,
+                update,
+                state,
+                fetch_latency,
+                known_type: plan.known_type,
+                secret_renewal: plan.secret_renewal(),
+                provider: message.provider.clone(),
+            }),
             Err(error) => {
-                if let Err(release) = self
-                    .events
-                    .release(&request.key, &request.lease_token)
-                    .await
-                {
-                    tracing::warn!(error = %release, "could not release the claim; it frees itself when the lease ends");
-                }
-                RecordOutcome::Failed(error)
+                self.release(&request.key, &request.lease_token).await;
+                Prepared::Finished(RecordOutcome::Failed(error))
             }
         }
     }
 
-    /// The event's effects: fetch, state, watch, order update. Returns the state write and
-    /// how long the fetch took. Safe to run again for the same event: see the module docs.
+    /// The queue an update goes to: the credentials queue for one carrying an activation code.
+    fn queue_for(&self, to_credentials: bool) -> &U {
+        match &self.credentials {
+            Some(credentials) if to_credentials => credentials,
+            _ => &self.updates,
+        }
+    }
+
+    /// Publishes a ready update, its parts in order, one at a time: a FIFO group keeps them
+    /// in this order.
+    pub async fn publish(&self, ready: &Ready) -> Result<(), QueueError> {
+        if let Some(update) = &ready.update {
+            let queue = self.queue_for(update.to_credentials);
+            for part in &update.parts {
+                queue.send(part).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After the publish: marks the claim COMPLETED (published) or releases it (not).
+    pub async fn finish(&self, ready: Ready, published: Result<(), QueueError>) -> RecordOutcome {
+        if let Err(error) = published {
+            self.release(&ready.key, &ready.lease_token).await;
+            return RecordOutcome::Failed(error.into());
+        }
+        match self
+            .events
+            .complete(&ready.key, &ready.lease_token, self.config.clock.now_unix())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("claim was taken over before completion; its effects are done")
+            }
+            // The effects are done and published: acknowledging is right. The claim stays
+            // IN_PROGRESS until its lease ends.
+            Err(error) => {
+                tracing::error!(error = %error, "could not mark the event COMPLETED; its effects are done")
+            }
+        }
+        if ready.secret_renewal {
+            tracing::warn!(
+                provider = %ready.provider,
+                "the provider announced a new signing secret: add it to the receiver's active secrets before the old one is retired"
+            );
+        }
+        RecordOutcome::Processed {
+            fetch_latency: ready.fetch_latency,
+            state: ready.state,
+            known_type: ready.known_type,
+            secret_renewal: ready.secret_renewal,
+        }
+    }
+
+    async fn release(&self, key: &str, lease_token: &str) {
+        if let Err(release) = self.events.release(key, lease_token).await {
+            tracing::warn!(error = %release, "could not release the claim; it frees itself when the lease ends");
+        }
+    }
+
+    /// The event's effects: fetch, state, watch. Returns the state write, how long the fetch
+    /// took and the order update to publish, if any. Safe to run again for the same event: see
+    /// the module docs.
     async fn apply(
         &self,
         message: &QueueMessage,
         plan: &Plan,
         reprocess: Option<Republish>,
         deadline: Instant,
-    ) -> Result<(Option<StateWrite>, Option<Duration>), ProcessError> {
+    ) -> Result<(Option<StateWrite>, Option<Duration>, Option<UpdateParts>), ProcessError> {
         let (fetched, fetch_latency) = match plan.order().filter(|_| plan.fetches()) {
             Some(order) => {
                 let started = Instant::now();
                 let order = self.api.fetch(order, deadline).await?;
-                let latency = started.elapsed();
-                tracing::info!(fetch_ms = latency.as_millis() as u64, "order fetched");
-                (Some(order), Some(latency))
+                // Reported on the record's one "event processed" line (`fetch_ms`).
+                (Some(order), Some(started.elapsed()))
             }
             _ => (None, None),
         };
@@ -327,7 +374,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 tracing::info!(
                     "this change was recorded by another event already; no order update"
                 );
-                return Ok((state, fetch_latency));
+                return Ok((state, fetch_latency, None));
             }
             Some(StateWrite::RecordedEarlier { .. }) => tracing::warn!(
                 "an earlier attempt recorded this change and did not finish; its remaining steps run again"
@@ -374,17 +421,61 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 environment: self.config.environment.as_str().to_string(),
                 is_test: plan.is_test,
             };
-            let queue = match &self.credentials {
-                Some(credentials) if update.carries_activation_code() => credentials,
-                _ => &self.updates,
-            };
-            // Parts in order, one at a time: a FIFO group keeps them in this order.
-            for part in update.encode()? {
-                queue.send(&part).await?;
-            }
+            return Ok((
+                state,
+                fetch_latency,
+                Some(UpdateParts {
+                    to_credentials: update.carries_activation_code(),
+                    parts: update.encode()?,
+                }),
+            ));
         }
-        Ok((state, fetch_latency))
+        Ok((state, fetch_latency, None))
     }
+}
+
+/// How far [`Processor::prepare`] took a record.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Nothing is left to do (a duplicate, a failure, ...).
+    Finished(RecordOutcome),
+    /// Its effects are recorded; its order update (if any) is to be published, then its claim
+    /// completed ([`Processor::finish`]).
+    Ready(Ready),
+}
+
+/// A record whose effects are recorded, holding its claim and its encoded order update.
+#[derive(Debug)]
+pub struct Ready {
+    key: String,
+    lease_token: String,
+    update: Option<UpdateParts>,
+    state: Option<StateWrite>,
+    fetch_latency: Option<Duration>,
+    known_type: bool,
+    secret_renewal: bool,
+    provider: String,
+}
+
+impl Ready {
+    /// The update's one message when it has exactly one part: such updates of a batch are sent
+    /// together ([`Queue::send_batch`]); longer ones part after part.
+    pub fn single_part(&self) -> Option<(&OutgoingMessage, bool)> {
+        match &self.update {
+            Some(UpdateParts {
+                parts,
+                to_credentials,
+            }) if parts.len() == 1 => Some((&parts[0], *to_credentials)),
+            _ => None,
+        }
+    }
+}
+
+/// An order update, encoded, and whether it goes to the credentials queue.
+#[derive(Debug)]
+struct UpdateParts {
+    to_credentials: bool,
+    parts: Vec<OutgoingMessage>,
 }
 
 /// What a reprocess publishes: what the first processing did not.

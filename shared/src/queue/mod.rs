@@ -49,4 +49,19 @@ pub trait Queue: Send + Sync {
         &self,
         message: &OutgoingMessage,
     ) -> impl Future<Output = Result<String, QueueError>> + Send;
+
+    /// Sends several messages, each accepted or refused on its own: one result per message, in
+    /// their order. One at a time by default; SQS takes ten per request (one request billed).
+    fn send_batch(
+        &self,
+        messages: &[OutgoingMessage],
+    ) -> impl Future<Output = Vec<Result<String, QueueError>>> + Send {
+        async move {
+            let mut results = Vec::with_capacity(messages.len());
+            for message in messages {
+                results.push(self.send(message).await);
+            }
+            results
+        }
+    }
 }

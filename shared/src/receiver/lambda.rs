@@ -76,6 +76,19 @@ pub async fn handle<S: WebhookScheme, Q: Queue>(
     handle_at(receiver, request, OffsetDateTime::now_utc()).await
 }
 
+/// A function URL has no routes, so no path parameters: a route's parameter is then the segment
+/// after the provider in `/webhooks/{provider}/{param}`, as the API route would have named it.
+fn function_url_param(path: &str) -> Option<&str> {
+    match path
+        .strip_prefix("/webhooks/")?
+        .split('/')
+        .collect::<Vec<_>>()[..]
+    {
+        [_, param] if !param.is_empty() => Some(param),
+        _ => None,
+    }
+}
+
 /// [`handle`] at a given time: the sample events carry a fixed timestamp.
 pub async fn handle_at<S: WebhookScheme, Q: Queue>(
     receiver: &Receiver<S, Q>,
@@ -84,9 +97,14 @@ pub async fn handle_at<S: WebhookScheme, Q: Queue>(
 ) -> Result<Response<Body>, Infallible> {
     // Each route has at most one path parameter (the Optty token, the Standard Webhooks source).
     let params = request.path_parameters();
+    let path = request.uri().path();
     let route = Route {
-        path: request.uri().path(),
-        param: params.iter().next().map(|(_, value)| value),
+        path,
+        param: params
+            .iter()
+            .next()
+            .map(|(_, value)| value)
+            .or_else(|| function_url_param(path)),
     };
     let reply = receiver
         .receive_routed(
@@ -97,9 +115,10 @@ pub async fn handle_at<S: WebhookScheme, Q: Queue>(
             now,
         )
         .await;
-    println!(
-        "{}",
-        super::metrics::receiver_outcome(receiver.provider(), &reply.outcome, now)
-    );
+    crate::metrics::emit(&super::metrics::receiver_outcome(
+        receiver.provider(),
+        &reply.outcome,
+        now,
+    ));
     Ok(reply.into_http().map(Body::Text))
 }
