@@ -3,8 +3,8 @@
 //! request counted by the SDK's HTTP client, every log and EMF line by its writer, each
 //! invocation timed; then prices the counts ([`hookline::cost`]).
 //!
-//! The processor drains the ingest queue after the sends, in batches as full as `BatchSize`
-//! allows: the figures are those of steady traffic. An idle queue's polling is a fixed monthly
+//! The webhooks go in waves of a few batches; the processor drains each wave in batches as full
+//! as `BatchSize` allows: the figures are those of steady traffic. An idle queue's polling is a fixed monthly
 //! cost, not a per-event one, and is left out.
 
 use std::collections::HashSet;
@@ -145,47 +145,52 @@ pub async fn run(args: BenchCostArgs) -> Result<(), String> {
 
     usage::reset();
     let now = OffsetDateTime::now_utc();
-    let statuses: Vec<u16> = futures::stream::iter(sends)
-        .map(|(body, headers)| {
-            let receiver = receiver.clone();
-            async move {
-                let mut request = lambda_http::http::Request::builder()
-                    .method("POST")
-                    .uri(format!("https://hookline.local{}", route.route.path(None)));
-                for (name, value) in headers {
-                    request = request.header(name, value);
+    // In waves of a few full batches, each drained before the next: the emulator slows down
+    // badly with thousands of messages queued, and real traffic keeps the queue short too.
+    let wave = (args.batch_size * 5).max(200);
+    for sends in sends.chunks(wave) {
+        let statuses: Vec<u16> = futures::stream::iter(sends.iter().cloned())
+            .map(|(body, headers)| {
+                let receiver = receiver.clone();
+                async move {
+                    let mut request = lambda_http::http::Request::builder()
+                        .method("POST")
+                        .uri(format!("https://hookline.local{}", route.route.path(None)));
+                    for (name, value) in headers {
+                        request = request.header(name, value);
+                    }
+                    let request = request
+                        .body(lambda_http::Body::Binary(body))
+                        .map_err(|e| e.to_string())?;
+                    let started = Instant::now();
+                    let response =
+                        hookline::receiver::lambda::handle_at(receiver.as_ref(), request, now)
+                            .instrument(invocation_span())
+                            .await;
+                    usage::record_invocation("receiver", started.elapsed());
+                    usage::record_ingress_request();
+                    Ok::<u16, String>(response.map_or(0, |r| r.status().as_u16()))
                 }
-                let request = request
-                    .body(lambda_http::Body::Binary(body))
-                    .map_err(|e| e.to_string())?;
-                let started = Instant::now();
-                let response =
-                    hookline::receiver::lambda::handle_at(receiver.as_ref(), request, now)
-                        .instrument(invocation_span())
-                        .await;
-                usage::record_invocation("receiver", started.elapsed());
-                usage::record_ingress_request();
-                Ok::<u16, String>(response.map_or(0, |r| r.status().as_u16()))
-            }
-        })
-        .buffer_unordered(args.concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-    let refused = statuses.iter().filter(|s| **s != 200).count();
-    if refused > 0 {
-        return Err(format!("{refused} webhooks were refused by the receiver"));
+            })
+            .buffer_unordered(args.concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        let refused = statuses.iter().filter(|s| **s != 200).count();
+        if refused > 0 {
+            return Err(format!("{refused} webhooks were refused by the receiver"));
+        }
+        drain(
+            &processor,
+            &archive,
+            &sqs,
+            &ingest_url,
+            sends.len(),
+            args.batch_size,
+        )
+        .await?;
     }
-    drain(
-        &processor,
-        &archive,
-        &sqs,
-        &ingest_url,
-        args.count,
-        args.batch_size,
-    )
-    .await?;
     let counted = usage::snapshot();
 
     // Not counted from here: the audit and the table's item sizes.
