@@ -61,9 +61,9 @@ if $quick; then
     | tee "$out/cost.md"
 else
   # Before the batch-size cut (BatchSize 10), then the template's; the second writes the README.
-  target/release/hookline bench-cost --aws-endpoint "$endpoint" --count 2000 --batch-size 10 \
+  target/release/hookline bench-cost --aws-endpoint "$endpoint" --count 1000 --batch-size 10 \
     --json "$out/cost-batch10.json" > "$out/cost-batch10.md"
-  target/release/hookline bench-cost --aws-endpoint "$endpoint" --count 2000 \
+  target/release/hookline bench-cost --aws-endpoint "$endpoint" --count 1000 \
     --json "$out/cost.json" --readme README.md | tee "$out/cost.md"
 fi
 report+=(--cost "$out/cost.json")
