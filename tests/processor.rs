@@ -130,6 +130,18 @@ impl Rig {
             .collect()
     }
 
+    /// The event ids of the order updates published, sorted.
+    async fn published_event_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .updates()
+            .await
+            .into_iter()
+            .map(|u| u.event_id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
     async fn requests_to(&self, url_path: &str) -> usize {
         self.api
             .received_requests()
@@ -968,14 +980,7 @@ async fn poison_message_reaches_the_dlq_while_its_neighbours_succeed() {
     );
     assert_eq!(rig.requests_to("/api/v1/orders/71").await, 1);
     assert_eq!(rig.requests_to("/api/v1/orders/72").await, 1);
-    let mut published: Vec<String> = rig
-        .updates()
-        .await
-        .into_iter()
-        .map(|u| u.event_id)
-        .collect();
-    published.sort();
-    assert_eq!(published, ["evt_ok1", "evt_ok2"]);
+    assert_eq!(rig.published_event_ids().await, ["evt_ok1", "evt_ok2"]);
 }
 
 #[tokio::test]
@@ -1251,15 +1256,8 @@ async fn repeats_in_one_batch_take_effect_once_and_never_fail() {
         assert!(matches!(outcome(id), RecordOutcome::Duplicate), "{id}");
     }
     assert_eq!(rig.requests_to("/api/v1/orders/1").await, 1);
-    // The three updates went out in one SendMessageBatch: one each, none twice.
-    let mut ids: Vec<String> = rig
-        .updates()
-        .await
-        .into_iter()
-        .map(|u| u.event_id)
-        .collect();
-    ids.sort();
-    assert_eq!(ids, ["evt_a", "evt_b", "evt_c"]);
+    // One update per event, none twice (how many requests carried them: bench-cost counts).
+    assert_eq!(rig.published_event_ids().await, ["evt_a", "evt_b", "evt_c"]);
 }
 
 #[tokio::test]
