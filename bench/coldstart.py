@@ -4,6 +4,8 @@ A Lambda Runtime API stand-in on 127.0.0.1 starts each function the way Lambda d
 `bootstrap` process with AWS_LAMBDA_RUNTIME_API set), serves it one event, and records process
 start → first `/next` request (init) and → response posted (first invoke), plus the process's
 peak RSS. SDK calls go to a moto server on 127.0.0.1, so their first-call cost is included.
+With --tls-endpoint, the receiver and the processor run again against that emulator over
+HTTPS, with their connection opened at init (shared/src/warm_up.rs) and without.
 
     python bench/coldstart.py --runs 20 --json out.json ...   (the arguments: scripts/bench.sh)
 """
@@ -109,6 +111,8 @@ def run_once(command, env, event):
     return {
         "init_ms": (invocation.first_next - started) * 1000,
         "first_invoke_ms": (invocation.responded - started) * 1000,
+        # The invoke alone: what a request waits for once init is done.
+        "invoke_ms": (invocation.responded - invocation.first_next) * 1000,
         "rss_kib": rss,
         "response": json.loads(invocation.response[1]),
     }
@@ -125,7 +129,7 @@ def measure(name, kind, command, env, event, runs, check):
     for sample in samples:
         check(sample["response"])
     summary = {"name": name, "kind": kind, "runs": runs}
-    for key in ("init_ms", "first_invoke_ms"):
+    for key in ("init_ms", "first_invoke_ms", "invoke_ms"):
         values = [s[key] for s in samples]
         summary[key] = {"median": statistics.median(values), "p90": percentile(values, 0.9)}
     rss = [s["rss_kib"] for s in samples if s["rss_kib"]]
@@ -159,6 +163,12 @@ def main():
     parser.add_argument("--events-table", required=True)
     parser.add_argument("--order-updates-queue-url", required=True)
     parser.add_argument("--json", required=True, help="write the figures here")
+    # The same emulator's services over HTTPS (bench/tls_certs.py): the first request with the
+    # connection opened at init (shared/src/warm_up.rs) and without.
+    parser.add_argument("--tls-endpoint", help="https://127.0.0.1:PORT, an emulator behind TLS")
+    parser.add_argument("--tls-ca-bundle", help="the roots that trust it (SSL_CERT_FILE)")
+    parser.add_argument("--tls-ingest-queue-url")
+    parser.add_argument("--tls-events-table")
     args = parser.parse_args()
 
     # env.json is what `sam local invoke` gives each function; its addresses become the bench's.
@@ -236,11 +246,30 @@ def main():
                 env_of("OctopusWebhookFunction"), signed("octopus-webhook", "octopus/order-delivered.json"),
                 args.runs, accepted),
     ]
+    if args.tls_endpoint:
+        tls = {"AWS_ENDPOINT_URL": args.tls_endpoint, "INGEST_QUEUE_URL": args.tls_ingest_queue_url,
+               "EVENTS_TABLE": args.tls_events_table}
+
+        def over_tls(function, warm):
+            env = env_of(function)
+            env.update({key: value for key, value in tls.items() if key in env})
+            return {**env, "SSL_CERT_FILE": args.tls_ca_bundle, "WARM_CONNECTIONS_AT_INIT": warm}
+
+        for warm, when in (("true", "at init"), ("false", "by the first request")):
+            results += [
+                measure(f"octopus-webhook over TLS, connection opened {when}", "first-request",
+                        [os.path.join(release, "octopus-webhook")], over_tls("OctopusWebhookFunction", warm),
+                        signed("octopus-webhook", "octopus/order-delivered.json"), args.runs, accepted),
+                measure(f"processor over TLS, connection opened {when}", "first-request",
+                        [os.path.join(release, "processor")], over_tls("ProcessorFunction", warm), wallet,
+                        args.runs, batch_ok),
+            ]
     with open(args.json, "w") as out:
         json.dump(results, out, indent=1)
     for r in results:
         print(f"{r['name']:16} init {r['init_ms']['median']:7.1f} ms (p90 {r['init_ms']['p90']:7.1f})  "
               f"first invoke {r['first_invoke_ms']['median']:7.1f} ms (p90 {r['first_invoke_ms']['p90']:7.1f})  "
+              f"invoke alone {r['invoke_ms']['median']:6.1f} ms  "
               f"peak RSS {r['peak_rss_mib'] or 0:5.1f} MiB", file=sys.stderr)
 
 

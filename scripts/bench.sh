@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # hookline's performance figures, each against its budget, in one table (README, Performance).
 #   scripts/bench.sh           everything: criterion, cold starts, sizes (x86_64 and, where the
-#                              aarch64 target is installed, arm64), local throughput, the full
-#                              failure storm (~20 min cold)
+#                              aarch64 target is installed, arm64), the counted cost, local
+#                              throughput and its perf profile, the full failure storm (~20 min cold)
 #   scripts/bench.sh --quick   what CI checks: sizes and ratios only, never an absolute time
 # Builds the release binaries, starts a moto server on 127.0.0.1 for the SDK calls, measures, and
 # exits non-zero when a budget is broken.
@@ -32,7 +32,9 @@ cargo build --release --locked "${other_packages[@]}"
 
 report=(--release-dir target/release --bench-dir "$out")
 if ! $quick; then
-  cargo build --release --locked -p hookline-cli
+  # The release build with its symbols kept (Cargo.toml, profile `profiling`), so perf can name
+  # what it samples; the same code and optimisation as `--release`.
+  cargo build --profile profiling --locked -p hookline-cli
   if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
     # cargo-lambda cross-links with zig; both come from PyPI into a venv of their own.
     venv="${XDG_CACHE_HOME:-$HOME/.cache}/hookline/bench-venv"
@@ -61,9 +63,9 @@ if $quick; then
     | tee "$out/cost.md"
 else
   # Before the batch-size cut (BatchSize 10), then the template's; the second writes the README.
-  target/release/hookline bench-cost --aws-endpoint "$endpoint" --count 1000 --batch-size 10 \
+  target/profiling/hookline bench-cost --aws-endpoint "$endpoint" --count 1000 --batch-size 10 \
     --json "$out/cost-batch10.json" > "$out/cost-batch10.md"
-  target/release/hookline bench-cost --aws-endpoint "$endpoint" --count 1000 \
+  target/profiling/hookline bench-cost --aws-endpoint "$endpoint" --count 1000 \
     --json "$out/cost.json" --readme README.md | tee "$out/cost.md"
 fi
 report+=(--cost "$out/cost.json")
@@ -78,18 +80,42 @@ else
   report+=(--criterion-dir target/criterion)
   runs=20
 fi
+# A second emulator, over HTTPS with a throwaway CA: the first request with and without the
+# connection opened at init (README, Performance).
+"$HOOKLINE_VENV/bin/python" bench/tls_certs.py "$out/tls"
+tls_port=$("$HOOKLINE_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$HOOKLINE_VENV/bin/moto_server" -H 127.0.0.1 -p "$tls_port" -c "$out/tls/server.pem" \
+  -k "$out/tls/server-key.pem" > "$out/moto-tls.log" 2>&1 &
+moto_tls=$!
+trap 'kill $moto $moto_tls 2>/dev/null || true' EXIT
+tls_endpoint="https://127.0.0.1:$tls_port"
+for _ in $(seq 50); do curl -sf --cacert "$out/tls/ca.pem" "$tls_endpoint/moto-api/" > /dev/null && break; sleep 0.2; done
+tls_setup=$(SSL_CERT_FILE="$out/tls/bundle.pem" "$hookline" emulator-setup --aws-endpoint "$tls_endpoint")
+tls_value() { sed -n "s/^$1=//p" <<< "$tls_setup"; }
+
 "$HOOKLINE_VENV/bin/python" bench/coldstart.py --runs "$runs" --release-dir target/release \
   --events-dir events --hookline "$hookline" --aws-endpoint "$endpoint" \
   --ingest-queue-url "$INGEST_QUEUE_URL" --events-table "$EVENTS_TABLE" \
-  --order-updates-queue-url "$ORDER_UPDATES_QUEUE_URL" --json "$out/coldstart.json"
+  --order-updates-queue-url "$ORDER_UPDATES_QUEUE_URL" --json "$out/coldstart.json" \
+  --tls-endpoint "$tls_endpoint" --tls-ca-bundle "$out/tls/bundle.pem" \
+  --tls-ingest-queue-url "$(tls_value INGEST_QUEUE_URL)" --tls-events-table "$(tls_value EVENTS_TABLE)"
 if $quick; then
   report+=(--quick)
 else
   # Twice, without then with the archive (a folder): what archiving costs, in the same run.
   rm -rf "$out/archive"
-  RUST_LOG=warn target/release/hookline bench-local --count 20000 --archive-dir "$out/archive" \
+  RUST_LOG=warn target/profiling/hookline bench-local --count 20000 --archive-dir "$out/archive" \
     > "$out/throughput.md"
+  # Where its time goes: one more run under perf, with call stacks (README, Performance).
+  if perf record -q -F 999 --call-graph dwarf,16384 -o "$out/perf.data" -- \
+      env RUST_LOG=warn target/profiling/hookline bench-local --count 10000 --runs 1 > /dev/null; then
+    perf script -i "$out/perf.data" 2> /dev/null > "$out/perf.txt"
+    python3 bench/profile.py "$out/perf.txt" | tee "$out/profile.md"
+    rm -f "$out/perf.data" "$out/perf.txt"
+  else
+    echo "no profile: perf is missing or not allowed here (Debian: linux-perf)" | tee "$out/profile.md" >&2
+  fi
   # The full failure storm (README, Reliability): exits non-zero on any violation.
-  target/release/hookline storm --full --seed 1 2 3 4 5 | tee "$out/storm.txt"
+  target/profiling/hookline storm --full --seed 1 2 3 4 5 | tee "$out/storm.txt"
 fi
 "$HOOKLINE_VENV/bin/python" bench/report.py "${report[@]}"

@@ -186,6 +186,8 @@ def secret_arn_parameters(resource):
 
 
 def test_receivers_may_only_send_to_the_ingest_queue_and_read_their_secret(resources):
+    warm_up = (ROOT / "shared/src/warm_up.rs").read_text()
+    assert ".get_queue_attributes()" in warm_up and "QueueArn" in warm_up
     for name, (_, _, provider) in RECEIVERS.items():
         role = resources[f"{name}Role"]["Properties"]
         # Logs, and X-Ray's write-only policy that SAM adds for the TracingMode parameter.
@@ -203,7 +205,12 @@ def test_receivers_may_only_send_to_the_ingest_queue_and_read_their_secret(resou
         assert sends[0]["Resource"]["Fn::Sub"][1]["queueName"] == {
             "Fn::GetAtt": ["IngestQueue", "QueueName"]
         }
-        reads = [s for s in statements if s is not sends[0]]
+        # The warm-up's read (shared/src/warm_up.rs): the ingest queue's attributes, no other.
+        warm = [s for s in statements if s.get("Sid") == "WarmUpQueueConnection"]
+        assert len(warm) == 1, name
+        assert warm[0]["Action"] == "sqs:GetQueueAttributes"
+        assert warm[0]["Resource"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+        reads = [s for s in statements if s is not sends[0] and s is not warm[0]]
         for statement in reads:
             assert statement["Action"] == ["secretsmanager:GetSecretValue"], (name, statement)
         allowed = {r["secrets"]["parameter"] for r in provider["routes"]}
@@ -283,11 +290,12 @@ def test_processor_reports_partial_batch_failures_from_the_ingest_queue(resource
     mapping = resources["ProcessorFunctionIngest"]["Properties"]
     assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    # Above 10 a batching window is required; the cost benchmark uses the same size.
+    # Above 10 a batching window is required; the local pipeline and the cost benchmark use the
+    # same size.
     assert mapping["BatchSize"] == 100
     assert mapping["MaximumBatchingWindowInSeconds"] >= 1
-    bench = (ROOT / "cli" / "src" / "bench_cost.rs").read_text()
-    assert f"const BATCH_SIZE: usize = {mapping['BatchSize']};" in bench
+    pipeline = (ROOT / "cli" / "src" / "pipeline.rs").read_text()
+    assert f"const TEMPLATE_BATCH_SIZE: usize = {mapping['BatchSize']};" in pipeline
 
 
 def test_ingest_visibility_timeout_is_at_least_six_processor_timeouts(resources):

@@ -36,8 +36,6 @@ use crate::serve;
 pub const README_BEGIN: &str = "<!-- cost-table:begin (scripts/bench.sh writes this) -->";
 pub const README_END: &str = "<!-- cost-table:end -->";
 
-/// The template's processor batch size (`BatchSize` of the SQS event source).
-const BATCH_SIZE: usize = 100;
 /// The ingest queue's visibility timeout here (AWS: 360 s): long enough for a batch on the
 /// emulator, short enough that a record failed on purpose (a repeat met in the same batch,
 /// `InProgressElsewhere`) comes back within the run.
@@ -74,7 +72,7 @@ pub struct BenchCostArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Records per processor batch; by default the template's `BatchSize`.
-    #[arg(long, default_value_t = BATCH_SIZE)]
+    #[arg(long, default_value_t = crate::pipeline::TEMPLATE_BATCH_SIZE)]
     batch_size: usize,
     /// Also write the counts and the table as JSON here.
     #[arg(long)]

@@ -30,7 +30,11 @@ use hookline::watch::{MemoryWatchStore, WatchStore};
 use tokio::time::Instant;
 
 pub const MAX_RECEIVES: u32 = 5;
-const BATCH_SIZE: usize = 10;
+/// The processor's batch size in the template (`BatchSize` of its ingest event source; the
+/// template test checks they agree): the in-memory loop and `hookline bench-cost` use it.
+pub const TEMPLATE_BATCH_SIZE: usize = 100;
+/// The most messages one SQS receive returns.
+const SQS_RECEIVE_MAX: usize = 10;
 const REDELIVERY_DELAY: Duration = Duration::from_secs(2);
 const IDLE_POLL: Duration = Duration::from_millis(20);
 /// The time a local batch gets, as the processor Lambda's timeout.
@@ -151,7 +155,7 @@ pub async fn run_in_memory<E, S, A, W>(
 {
     let mut receives: HashMap<String, u32> = HashMap::new();
     loop {
-        let batch = ingest.take(BATCH_SIZE);
+        let batch = ingest.take(TEMPLATE_BATCH_SIZE);
         if batch.is_empty() {
             tokio::time::sleep(IDLE_POLL).await;
             continue;
@@ -251,7 +255,7 @@ pub async fn run_on_sqs<E, S, A, W>(
         let received = sqs
             .receive_message()
             .queue_url(&queue_url)
-            .max_number_of_messages(BATCH_SIZE as i32)
+            .max_number_of_messages(SQS_RECEIVE_MAX as i32)
             .wait_time_seconds(1)
             .visibility_timeout(BATCH_TIMEOUT.as_secs() as i32)
             .send()

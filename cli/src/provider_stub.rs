@@ -29,7 +29,8 @@ pub struct ProviderStubArgs {
     #[command(flatten)]
     pub apis: LocalApis,
     /// Answer an order id that has no file with this order's file (of the same folder), under
-    /// the asked id (load tests over many orders).
+    /// the asked id (load tests over many orders). The folder's files are then read once and
+    /// kept, so the stand-in costs a load test no file system work per request.
     #[arg(long)]
     pub any_voucher_as: Option<u64>,
 }
@@ -46,6 +47,8 @@ struct Stub {
     first_asked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     orders_dir: PathBuf,
     any_voucher_as: Option<u64>,
+    /// Files read so far, absent ones too (load tests only: `any_voucher_as`).
+    read_once: std::sync::Mutex<std::collections::HashMap<PathBuf, Option<Arc<[u8]>>>>,
 }
 
 /// One stand-in route: its folder and the token it wants.
@@ -77,6 +80,7 @@ pub async fn serve(
         first_asked: std::sync::Mutex::default(),
         orders_dir: args.orders_dir,
         any_voucher_as: args.any_voucher_as,
+        read_once: std::sync::Mutex::default(),
     });
     let mut app = Router::new();
     for (provider, _, token) in args.apis.resolved(None) {
@@ -148,15 +152,28 @@ struct Step {
 }
 
 impl Stub {
+    /// A file of the orders folder; in a load test (`any_voucher_as`), read once and kept.
+    fn read(&self, path: PathBuf) -> Option<Arc<[u8]>> {
+        if self.any_voucher_as.is_none() {
+            return std::fs::read(path).ok().map(Arc::from);
+        }
+        let mut read = self
+            .read_once
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        read.entry(path)
+            .or_insert_with_key(|path| std::fs::read(path).ok().map(Arc::from))
+            .clone()
+    }
+
     /// The order as it stands now, for an order with a timeline: the last step whose time has
     /// come since the order was first asked for.
     fn timeline(&self, kind: &str, id: &str) -> Option<Vec<u8>> {
-        let text = std::fs::read(
+        let text = self.read(
             self.orders_dir
                 .join(kind)
                 .join(format!("{id}.timeline.json")),
-        )
-        .ok()?;
+        )?;
         let steps: Vec<Step> = serde_json::from_slice(&text).ok()?;
         let started = *self
             .first_asked
@@ -194,13 +211,13 @@ impl Stub {
         if !valid {
             return (StatusCode::BAD_REQUEST, r#"{"error":"invalid id"}"#).into_response();
         }
-        let file = |id: &str| std::fs::read(self.orders_dir.join(kind).join(format!("{id}.json")));
+        let file = |id: &str| self.read(self.orders_dir.join(kind).join(format!("{id}.json")));
         if let Some(body) = self.timeline(kind, id) {
             return ([("content-type", "application/json")], body).into_response();
         }
         let body = match (file(id), self.any_voucher_as) {
-            (Ok(body), _) => Some(body),
-            (Err(_), Some(model)) => file(&model.to_string()).ok().map(|body| {
+            (Some(body), _) => Some(body.to_vec()),
+            (None, Some(model)) => file(&model.to_string()).map(|body| {
                 String::from_utf8_lossy(&body)
                     .replacen(&format!("\"id\":{model}"), &format!("\"id\":{id}"), 1)
                     .into_bytes()

@@ -35,6 +35,9 @@ pub const WATCH_GIVE_UP_SECS: &str = "WATCH_GIVE_UP_SECS";
 pub const SECRETS_REFRESH_SECS: &str = "SECRETS_REFRESH_SECS";
 /// Polls of one eSIM's install phase after which its watch ends (poller; default 30).
 pub const ESIM_INSTALL_MAX_POLLS: &str = "ESIM_INSTALL_MAX_POLLS";
+/// Optional: `false` skips opening the AWS connection during init (`warm_up`); default `true`.
+/// Only the benchmark of the first request turns it off, to measure what it saves.
+pub const WARM_CONNECTIONS_AT_INIT: &str = "WARM_CONNECTIONS_AT_INIT";
 
 /// Which of the providers' environments the stack talks to: `sandbox` or `production`
 /// (`ProviderEnvironment` in the template). Every log line and order update carries it.
@@ -114,6 +117,8 @@ pub fn token_source(
 #[derive(Clone, Debug)]
 pub struct ReceiverConfig {
     pub queue_url: String,
+    /// Open the SQS connection during init ([`WARM_CONNECTIONS_AT_INIT`]).
+    pub warm_connections: bool,
 }
 
 impl ReceiverConfig {
@@ -125,6 +130,7 @@ impl ReceiverConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
             queue_url: required(&lookup, INGEST_QUEUE_URL)?,
+            warm_connections: optional_bool(&lookup, WARM_CONNECTIONS_AT_INIT, true)?,
         })
     }
 }
@@ -145,6 +151,8 @@ pub struct ProcessorEnv {
     pub environment: ProviderEnvironment,
     pub archive_bucket: Option<String>,
     pub hold_event_types: Vec<String>,
+    /// Open the DynamoDB connection during init ([`WARM_CONNECTIONS_AT_INIT`]).
+    pub warm_connections: bool,
 }
 
 impl ProcessorEnv {
@@ -179,19 +187,8 @@ impl ProcessorEnv {
             concurrency: optional_number(&lookup, PROCESSOR_CONCURRENCY)?,
             watch_give_up_secs: optional_number(&lookup, WATCH_GIVE_UP_SECS)?,
             environment: ProviderEnvironment::from_lookup(&lookup)?,
-            forward_all_event_fields: match lookup(FORWARD_ALL_EVENT_FIELDS)
-                .map(|v| v.trim().to_ascii_lowercase())
-                .as_deref()
-            {
-                None | Some("" | "false") => false,
-                Some("true") => true,
-                Some(_) => {
-                    return Err(ConfigError::Invalid {
-                        var: FORWARD_ALL_EVENT_FIELDS,
-                        reason: "must be true or false".into(),
-                    });
-                }
-            },
+            forward_all_event_fields: optional_bool(&lookup, FORWARD_ALL_EVENT_FIELDS, false)?,
+            warm_connections: optional_bool(&lookup, WARM_CONNECTIONS_AT_INIT, true)?,
         })
     }
 }
@@ -239,6 +236,26 @@ pub fn optional_number<T: std::str::FromStr + PartialOrd + Default>(
     }
 }
 
+/// `true` or `false` (any case); unset or empty is `default`.
+pub fn optional_bool(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match lookup(var)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("") => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(ConfigError::Invalid {
+            var,
+            reason: "must be true or false".into(),
+        }),
+    }
+}
+
 /// An environment of `(name, value)` pairs, for tests.
 #[cfg(test)]
 pub(crate) fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
@@ -263,6 +280,32 @@ pub fn required(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_are_warmed_at_init_unless_turned_off() {
+        let receiver = |pairs: &[(&str, &str)]| {
+            let mut env = vec![(INGEST_QUEUE_URL, "http://q")];
+            env.extend_from_slice(pairs);
+            ReceiverConfig::from_lookup(lookup(&env)).map(|c| c.warm_connections)
+        };
+        assert_eq!(receiver(&[]), Ok(true));
+        assert_eq!(
+            receiver(&[(WARM_CONNECTIONS_AT_INIT, " FALSE ")]),
+            Ok(false)
+        );
+        assert_eq!(receiver(&[(WARM_CONNECTIONS_AT_INIT, "")]), Ok(true));
+        let error = receiver(&[(WARM_CONNECTIONS_AT_INIT, "no")]).unwrap_err();
+        assert!(
+            error.to_string().contains(WARM_CONNECTIONS_AT_INIT),
+            "{error}"
+        );
+        let processor = ProcessorEnv::from_lookup(lookup(&[
+            (EVENTS_TABLE, "t"),
+            (ORDER_UPDATES_QUEUE_URL, "http://q"),
+            (WARM_CONNECTIONS_AT_INIT, "false"),
+        ]));
+        assert!(!processor.map(|env| env.warm_connections).unwrap_or(true));
+    }
 
     #[test]
     fn the_environment_is_sandbox_unless_production_is_said() {

@@ -16,7 +16,7 @@
 //!    (the two queue contracts), [`test_event`] (what `hookline smoke` sends), [`redact`]; each store with its DynamoDB and memory backends.
 //! 5. Ground: [`queue`] (SQS, memory), [`dynamo`], [`store`] (what a store's failure is),
 //!    [`signature`] (HMAC, constant time), [`config`], [`clock`], [`aws`], [`metrics`] (the EMF
-//!    writer), [`telemetry`], [`dev_defaults`].
+//!    writer), [`telemetry`], [`dev_defaults`], [`usage`], [`warm_up`] (connections opened at init).
 //!
 //! Above them all, `faults` (feature `faults`): failure injection at every call of every port, for the
 //! crash-point tests and the storm.
@@ -53,5 +53,6 @@ pub mod store;
 pub mod telemetry;
 pub mod test_event;
 pub mod usage;
+pub mod warm_up;
 pub mod watch;
 pub mod webhook;

@@ -46,6 +46,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "telemetry",
             "dev_defaults",
             "usage",
+            "warm_up",
         ],
     ),
 ];

@@ -21,6 +21,9 @@ async fn main() -> Result<(), Error> {
     let aws = hookline::aws::from_env().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let sqs = aws_sdk_sqs::Client::new(&aws);
+    if env.warm_connections {
+        hookline::warm_up::dynamodb_table(&dynamodb, &env.events_table).await;
+    }
     let processor = Processor {
         events: DynamoEventStore::new(dynamodb.clone(), &env.events_table),
         states: DynamoOrderStateStore::new(dynamodb.clone(), &env.events_table),

@@ -9,8 +9,9 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::{ArchiveEntry, ArchiveStore, archive};
-use super::{PlanError, Prepared, ProcessError, Processor, RecordOutcome, parse_message};
+use super::{Plan, PlanError, Prepared, ProcessError, Processor, RecordOutcome, parse_message};
 use crate::idempotency::EventStore;
+use crate::message::QueueMessage;
 use crate::order_api::OrderApi;
 use crate::order_state::{OrderStateStore, StateWrite};
 use crate::queue::Queue;
@@ -51,25 +52,32 @@ where
     U: Queue,
     W: WatchStore,
 {
+    let mut records = read_records(records);
     let Some(archive) = archive else {
-        return process_batch(processor, records, deadline).await;
+        return process_read(processor, records, deadline).await;
     };
     let entries: Vec<(usize, ArchiveEntry)> = records
-        .iter()
+        .iter_mut()
         .enumerate()
         .filter_map(|(index, record)| {
-            let message = parse_message(record.body.as_deref()?).ok()?;
+            let message = record.message.as_ref().ok()?;
             if message.replay.is_some() {
                 return None;
             }
+            // Planned here once, for the entry and for the processing.
+            let plan = processor.plan(message);
             // A message that cannot be planned is still kept: it was accepted.
-            let plan = processor.plan(&message).ok();
-            let known = plan.as_ref().is_some_and(|p| p.known_type);
-            let order_id = plan.and_then(|p| p.order().map(|o| o.order_id.clone()));
-            Some((index, ArchiveEntry::of(&message, known, order_id)))
+            let known = plan.as_ref().is_ok_and(|p| p.known_type);
+            let order_id = plan
+                .as_ref()
+                .ok()
+                .and_then(|p| p.order().map(|o| o.order_id.clone()));
+            let entry = ArchiveEntry::of(message, known, order_id);
+            record.plan = Some(plan);
+            Some((index, entry))
         })
         .collect();
-    let providers: std::collections::HashMap<usize, String> = entries
+    let providers: HashMap<usize, String> = entries
         .iter()
         .map(|(index, entry)| (*index, entry.provider.clone()))
         .collect();
@@ -88,7 +96,7 @@ where
             None => archived.push(record),
         }
     }
-    results.extend(process_batch(processor, archived, deadline).await);
+    results.extend(process_read(processor, archived, deadline).await);
     results
 }
 
@@ -102,6 +110,44 @@ where
 pub async fn process_batch<E, S, A, U, W>(
     processor: &Processor<E, S, A, U, W>,
     records: Vec<BatchRecord>,
+    deadline: Instant,
+) -> Vec<RecordResult>
+where
+    E: EventStore,
+    S: OrderStateStore,
+    A: OrderApi,
+    U: Queue,
+    W: WatchStore,
+{
+    process_read(processor, read_records(records), deadline).await
+}
+
+/// A record with its body read once (and its plan, once made): finding the batch's repeats,
+/// archiving and processing all use this one reading.
+struct ReadRecord {
+    message_id: String,
+    message: Result<QueueMessage, PlanError>,
+    plan: Option<Result<Plan, PlanError>>,
+}
+
+fn read_records(records: Vec<BatchRecord>) -> Vec<ReadRecord> {
+    records
+        .into_iter()
+        .map(|record| ReadRecord {
+            message: record
+                .body
+                .as_deref()
+                .ok_or(PlanError::NotAMessage)
+                .and_then(parse_message),
+            message_id: record.message_id,
+            plan: None,
+        })
+        .collect()
+}
+
+async fn process_read<E, S, A, U, W>(
+    processor: &Processor<E, S, A, U, W>,
+    records: Vec<ReadRecord>,
     deadline: Instant,
 ) -> Vec<RecordResult>
 where
@@ -164,14 +210,14 @@ where
             };
             let span = tracing::info_span!(
                 "record",
-                message_id = %repeat.record.message_id,
+                message_id = %repeat.message_id,
                 provider = %repeat.provider,
                 event_id = %repeat.event_id,
                 event_type = %repeat.event_type,
             );
             span.in_scope(|| log_outcome(&outcome));
             RecordResult {
-                message_id: repeat.record.message_id,
+                message_id: repeat.message_id,
                 provider: Some(repeat.provider),
                 outcome,
                 latency: Duration::ZERO,
@@ -184,7 +230,7 @@ where
 
 /// A record that repeats an earlier record of its batch.
 struct Repeat {
-    record: BatchRecord,
+    message_id: String,
     /// The message id of the first copy.
     first: String,
     provider: String,
@@ -196,34 +242,40 @@ struct Repeat {
 /// and replay kind: a provider retry that arrived with it). Only the first copy is processed;
 /// a repeat shares its outcome, so the batch's repeats cost no claim and never wait for their
 /// first copy's lease.
-fn split_repeats(records: Vec<BatchRecord>) -> (Vec<BatchRecord>, Vec<Repeat>) {
-    let mut first_of: HashMap<(String, String, String, bool), String> = HashMap::new();
-    let mut firsts = Vec::with_capacity(records.len());
-    let mut repeats = Vec::new();
-    for record in records {
-        let Some(message) = record.body.as_deref().and_then(|b| parse_message(b).ok()) else {
-            firsts.push(record);
+fn split_repeats(records: Vec<ReadRecord>) -> (Vec<ReadRecord>, Vec<Repeat>) {
+    let mut first_of: HashMap<(&str, &str, &str, bool), usize> = HashMap::new();
+    let mut repeat_of: Vec<Option<usize>> = Vec::with_capacity(records.len());
+    for (index, record) in records.iter().enumerate() {
+        let Ok(message) = &record.message else {
+            repeat_of.push(None);
             continue;
         };
         let reprocess = message.replay.as_ref().is_some_and(|r| r.reprocess);
         let identity = (
-            message.provider.clone(),
-            message.event_id.clone(),
-            message.body,
+            message.provider.as_str(),
+            message.event_id.as_str(),
+            message.body.as_str(),
             reprocess,
         );
-        match first_of.get(&identity) {
-            Some(first) => repeats.push(Repeat {
-                first: first.clone(),
-                record,
+        repeat_of.push(first_of.get(&identity).copied());
+        first_of.entry(identity).or_insert(index);
+    }
+    let first_ids: Vec<Option<String>> = repeat_of
+        .iter()
+        .map(|first| first.map(|i| records[i].message_id.clone()))
+        .collect();
+    let mut firsts = Vec::with_capacity(records.len());
+    let mut repeats = Vec::new();
+    for (record, first) in records.into_iter().zip(first_ids) {
+        match (first, record.message) {
+            (Some(first), Ok(message)) => repeats.push(Repeat {
+                message_id: record.message_id,
+                first,
                 provider: message.provider,
                 event_id: message.event_id,
                 event_type: message.event_type,
             }),
-            None => {
-                first_of.insert(identity, record.message_id.clone());
-                firsts.push(record);
-            }
+            (_, message) => firsts.push(ReadRecord { message, ..record }),
         }
     }
     (firsts, repeats)
@@ -240,7 +292,7 @@ struct Pending {
 
 async fn prepare_record<E, S, A, U, W>(
     processor: &Processor<E, S, A, U, W>,
-    record: BatchRecord,
+    record: ReadRecord,
     deadline: Instant,
     span: tracing::Span,
 ) -> Pending
@@ -252,19 +304,15 @@ where
     W: WatchStore,
 {
     let started = Instant::now();
-    let parsed = record
-        .body
-        .as_deref()
-        .ok_or(PlanError::NotAMessage)
-        .and_then(parse_message);
-    let (provider, prepared) = match parsed {
+    let (provider, prepared) = match record.message {
         Ok(message) => {
             // Every line about this record carries the event's identity.
             span.record("provider", message.provider.as_str());
             span.record("event_id", message.event_id.as_str());
             span.record("event_type", message.event_type.as_str());
+            let plan = record.plan.unwrap_or_else(|| processor.plan(&message));
             let prepared = processor
-                .prepare(&message, deadline)
+                .prepare_planned(&message, plan, deadline)
                 .instrument(span.clone())
                 .await;
             (Some(message.provider), prepared)

@@ -209,7 +209,19 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
     /// to publish ([`Prepared::Ready`]); or what became of it when it goes no further. A batch
     /// publishes the ready updates of all its records together ([`process_batch`]).
     pub async fn prepare(&self, message: &QueueMessage, deadline: Instant) -> Prepared {
-        let plan = match self.plan(message) {
+        self.prepare_planned(message, self.plan(message), deadline)
+            .await
+    }
+
+    /// [`Self::prepare`] with the message's plan already made: a batch plans each record once,
+    /// for its archive entry and its processing.
+    pub async fn prepare_planned(
+        &self,
+        message: &QueueMessage,
+        plan: Result<Plan, PlanError>,
+        deadline: Instant,
+    ) -> Prepared {
+        let plan = match plan {
             Ok(plan) => plan,
             Err(error) => return Prepared::Finished(RecordOutcome::Failed(error.into())),
         };

@@ -16,7 +16,7 @@ use crate::secrets_manager::{ReceiverSecrets, SecretRefresher};
 use crate::webhook::{Route, WebhookScheme};
 
 /// Runs a receiver function: loads the provider's secret `lists` (Secrets Manager in AWS),
-/// builds its scheme with `scheme`, builds the SQS client once per container, and serves API
+/// builds its scheme with `scheme`, builds the SQS client once per container and opens its connection (`warm_up`), and serves API
 /// Gateway requests, keeping the secrets current. A function's `main` is this one call with its
 /// provider's `SECRETS` and `scheme` (the registry entry itself is not linked in: it would pull
 /// every provider's processing rules into a receiver binary).
@@ -31,6 +31,9 @@ pub async fn run<S: WebhookScheme>(
     let scheme = scheme(&secrets.loaded, &|name| std::env::var(name).ok())?;
     let refreshers = secrets.refreshers();
     let sqs = aws_sdk_sqs::Client::new(&crate::aws::from_env().await);
+    if config.warm_connections {
+        crate::warm_up::sqs_queue(&sqs, &config.queue_url).await;
+    }
     let function = ReceiverFunction {
         receiver: Receiver::new(scheme, SqsQueue::new(sqs, config.queue_url)),
         refreshers,
