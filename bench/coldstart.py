@@ -4,8 +4,9 @@ A Lambda Runtime API stand-in on 127.0.0.1 starts each function the way Lambda d
 `bootstrap` process with AWS_LAMBDA_RUNTIME_API set), serves it one event, and records process
 start → first `/next` request (init) and → response posted (first invoke), plus the process's
 peak RSS. SDK calls go to a moto server on 127.0.0.1, so their first-call cost is included.
-With --tls-endpoint, the receiver and the processor run again against that emulator over
-HTTPS, with their connection opened at init (shared/src/warm_up.rs) and without.
+With --tls-endpoint (bench/tls_proxy.py), the receiver and the processor run again against the
+same emulator over HTTPS, with their connection opened at init (shared/src/warm_up.rs) and
+without.
 
     python bench/coldstart.py --runs 20 --json out.json ...   (the arguments: scripts/bench.sh)
 """
@@ -163,12 +164,10 @@ def main():
     parser.add_argument("--events-table", required=True)
     parser.add_argument("--order-updates-queue-url", required=True)
     parser.add_argument("--json", required=True, help="write the figures here")
-    # The same emulator's services over HTTPS (bench/tls_certs.py): the first request with the
+    # The same emulator over HTTPS (bench/tls_proxy.py): the first request with the
     # connection opened at init (shared/src/warm_up.rs) and without.
-    parser.add_argument("--tls-endpoint", help="https://127.0.0.1:PORT, an emulator behind TLS")
+    parser.add_argument("--tls-endpoint", help="https://127.0.0.1:PORT: the same emulator behind TLS")
     parser.add_argument("--tls-ca-bundle", help="the roots that trust it (SSL_CERT_FILE)")
-    parser.add_argument("--tls-ingest-queue-url")
-    parser.add_argument("--tls-events-table")
     args = parser.parse_args()
 
     # env.json is what `sam local invoke` gives each function; its addresses become the bench's.
@@ -247,13 +246,9 @@ def main():
                 args.runs, accepted),
     ]
     if args.tls_endpoint:
-        tls = {"AWS_ENDPOINT_URL": args.tls_endpoint, "INGEST_QUEUE_URL": args.tls_ingest_queue_url,
-               "EVENTS_TABLE": args.tls_events_table}
-
         def over_tls(function, warm):
-            env = env_of(function)
-            env.update({key: value for key, value in tls.items() if key in env})
-            return {**env, "SSL_CERT_FILE": args.tls_ca_bundle, "WARM_CONNECTIONS_AT_INIT": warm}
+            return {**env_of(function), "AWS_ENDPOINT_URL": args.tls_endpoint, "SSL_CERT_FILE": args.tls_ca_bundle,
+                    "WARM_CONNECTIONS_AT_INIT": warm}
 
         for warm, when in (("true", "at init"), ("false", "by the first request")):
             results += [

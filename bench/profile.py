@@ -43,19 +43,20 @@ def samples(lines):
 
 
 def short(symbol):
-    """A symbol without generic arguments, short enough for a table."""
+    """A symbol with its generic arguments' own arguments cut, short enough for a table."""
     depth, out = 0, []
     for ch in symbol:
         if ch == "<":
             depth += 1
-            if depth == 1:
-                out.append("<…>")
+            out.append("<" if depth == 1 else ("…" if depth == 2 else ""))
         elif ch == ">":
+            if depth == 1:
+                out.append(">")
             depth -= 1
-        elif depth == 0:
+        elif depth <= 1:
             out.append(ch)
-    text = "".join(out).replace("<…>::<…>", "<…>")
-    return (text[:90] + "…") if len(text) > 90 else text
+    text = "".join(out)
+    return (text[:100] + "…") if len(text) > 100 else text
 
 
 def main(path):
@@ -72,7 +73,8 @@ def main(path):
                 kernel += 1
             elif ALLOCATOR.match(symbol):
                 allocator += 1
-            leaves[(short(symbol), dso.rsplit("/", 1)[-1])] += 1
+            where = "inlined into its caller" if dso == "inlined" else dso.rsplit("/", 1)[-1]
+            leaves[(short(symbol), where)] += 1
     if not total:
         sys.exit("no samples")
     print(f"| part of the run ({total:,} samples) | share of CPU |")

@@ -80,25 +80,20 @@ else
   report+=(--criterion-dir target/criterion)
   runs=20
 fi
-# A second emulator, over HTTPS with a throwaway CA: the first request with and without the
-# connection opened at init (README, Performance).
-"$HOOKLINE_VENV/bin/python" bench/tls_certs.py "$out/tls"
-tls_port=$("$HOOKLINE_VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$HOOKLINE_VENV/bin/moto_server" -H 127.0.0.1 -p "$tls_port" -c "$out/tls/server.pem" \
-  -k "$out/tls/server-key.pem" > "$out/moto-tls.log" 2>&1 &
-moto_tls=$!
-trap 'kill $moto $moto_tls 2>/dev/null || true' EXIT
-tls_endpoint="https://127.0.0.1:$tls_port"
-for _ in $(seq 50); do curl -sf --cacert "$out/tls/ca.pem" "$tls_endpoint/moto-api/" > /dev/null && break; sleep 0.2; done
-tls_setup=$(SSL_CERT_FILE="$out/tls/bundle.pem" "$hookline" emulator-setup --aws-endpoint "$tls_endpoint")
-tls_value() { sed -n "s/^$1=//p" <<< "$tls_setup"; }
+# The same emulator over HTTPS (a keep-alive TLS front with a throwaway CA): the first request
+# with and without the connection opened at init (README, Performance).
+"$HOOKLINE_VENV/bin/python" bench/tls_proxy.py --upstream "$endpoint" --dir "$out/tls" \
+  > "$out/tls-endpoint" 2> "$out/tls-proxy.log" &
+tls_proxy=$!
+trap 'kill $moto $tls_proxy 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s "$out/tls-endpoint" ] && break; sleep 0.2; done
+tls_endpoint=$(head -1 "$out/tls-endpoint")
 
 "$HOOKLINE_VENV/bin/python" bench/coldstart.py --runs "$runs" --release-dir target/release \
   --events-dir events --hookline "$hookline" --aws-endpoint "$endpoint" \
   --ingest-queue-url "$INGEST_QUEUE_URL" --events-table "$EVENTS_TABLE" \
   --order-updates-queue-url "$ORDER_UPDATES_QUEUE_URL" --json "$out/coldstart.json" \
-  --tls-endpoint "$tls_endpoint" --tls-ca-bundle "$out/tls/bundle.pem" \
-  --tls-ingest-queue-url "$(tls_value INGEST_QUEUE_URL)" --tls-events-table "$(tls_value EVENTS_TABLE)"
+  --tls-endpoint "$tls_endpoint" --tls-ca-bundle "$out/tls/bundle.pem"
 if $quick; then
   report+=(--quick)
 else
