@@ -9,7 +9,6 @@
 use std::io::IsTerminal;
 
 use tracing::Level;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -44,11 +43,23 @@ pub fn secret_safe_targets() -> Targets {
     )
 }
 
-fn level_filter() -> EnvFilter {
+/// `RUST_LOG`'s levels: a default and per-target ones (`warn,hookline=debug`). Span and field
+/// directives (`[span{field=value}]`) are not read, and an unreadable value means `info`:
+/// `Targets` rather than `EnvFilter`, whose regular expressions cost each receiver's zip about
+/// 100 KB.
+fn level_filter() -> Targets {
     let directive = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("LOG_LEVEL"))
         .unwrap_or_else(|_| "info".to_string());
-    EnvFilter::try_new(directive.to_lowercase()).unwrap_or_else(|_| EnvFilter::new("info"))
+    parse_levels(&directive)
+}
+
+fn parse_levels(directive: &str) -> Targets {
+    directive
+        .trim()
+        .to_lowercase()
+        .parse()
+        .unwrap_or_else(|_| Targets::new().with_default(Level::INFO))
 }
 
 /// JSON lines with the current span's fields (Lambda's request id, the SQS message id), each
@@ -138,6 +149,26 @@ pub fn init_human() {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn rust_log_sets_a_default_and_per_target_levels_and_anything_else_is_info() {
+        let levels = parse_levels(" WARN,hookline=debug ");
+        assert!(levels.would_enable("aws_config", &Level::WARN));
+        assert!(!levels.would_enable("aws_config", &Level::INFO));
+        assert!(levels.would_enable("hookline::processor", &Level::DEBUG));
+        assert!(!levels.would_enable("hookline::processor", &Level::TRACE));
+        for unreadable in ["[span{field=1}]=debug", "hookline=loud"] {
+            let levels = parse_levels(unreadable);
+            assert!(
+                levels.would_enable("hookline", &Level::INFO),
+                "{unreadable}"
+            );
+            assert!(
+                !levels.would_enable("hookline", &Level::DEBUG),
+                "{unreadable}"
+            );
+        }
+    }
 
     #[test]
     fn every_json_line_begins_with_the_environment() {
