@@ -392,7 +392,20 @@ fn invocation_span() -> tracing::Span {
         fastrand::u16(..),
         fastrand::u64(..1 << 48)
     );
-    tracing::info_span!("Lambda runtime invoke", requestId = %request_id)
+    // As Lambda gives every invocation an X-Ray header (sampled or not; its `Lineage` is how
+    // Lambda detects recursive loops), the runtime's span carries both ids on every line.
+    let trace_id = format!(
+        "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0;Lineage=1:{:08x}:0",
+        fastrand::u32(..),
+        fastrand::u128(..1 << 96),
+        fastrand::u64(..),
+        fastrand::u32(..)
+    );
+    tracing::info_span!(
+        "Lambda runtime invoke",
+        requestId = %request_id,
+        xrayTraceId = %trace_id
+    )
 }
 
 async fn queue_depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<u64, String> {
