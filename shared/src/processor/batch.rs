@@ -243,11 +243,12 @@ struct Repeat {
 /// a repeat shares its outcome, so the batch's repeats cost no claim and never wait for their
 /// first copy's lease.
 fn split_repeats(records: Vec<ReadRecord>) -> (Vec<ReadRecord>, Vec<Repeat>) {
+    // The message id of each record's first copy, for the records that repeat one.
     let mut first_of: HashMap<(&str, &str, &str, bool), usize> = HashMap::new();
-    let mut repeat_of: Vec<Option<usize>> = Vec::with_capacity(records.len());
+    let mut first_ids: Vec<Option<String>> = Vec::with_capacity(records.len());
     for (index, record) in records.iter().enumerate() {
         let Ok(message) = &record.message else {
-            repeat_of.push(None);
+            first_ids.push(None);
             continue;
         };
         let reprocess = message.replay.as_ref().is_some_and(|r| r.reprocess);
@@ -257,13 +258,9 @@ fn split_repeats(records: Vec<ReadRecord>) -> (Vec<ReadRecord>, Vec<Repeat>) {
             message.body.as_str(),
             reprocess,
         );
-        repeat_of.push(first_of.get(&identity).copied());
-        first_of.entry(identity).or_insert(index);
+        let first = *first_of.entry(identity).or_insert(index);
+        first_ids.push((first != index).then(|| records[first].message_id.clone()));
     }
-    let first_ids: Vec<Option<String>> = repeat_of
-        .iter()
-        .map(|first| first.map(|i| records[i].message_id.clone()))
-        .collect();
     let mut firsts = Vec::with_capacity(records.len());
     let mut repeats = Vec::new();
     for (record, first) in records.into_iter().zip(first_ids) {
