@@ -244,6 +244,47 @@ fn payload_directories_hold_every_sample() {
     }
 }
 
+/// `WebhookAccepted` is counted from this line by the template's metric filters
+/// (`$.message`, dimension `$.provider`): one flat line, with the invocation's request id and
+/// without the X-Ray id of an unsampled trace.
+#[tokio::test]
+async fn an_accepted_webhook_writes_the_one_flat_line_its_metric_is_counted_from() {
+    use tracing::Instrument;
+    let logs = hookline_tests::capture_logs();
+    let receiver = receiver(MemoryQueue::new());
+    let sample = samples()
+        .into_iter()
+        .find(|s| s.name == "order-delivered.json")
+        .unwrap();
+    let invocation = tracing::info_span!(
+        "Lambda runtime invoke",
+        requestId = "req-accepted-line",
+        xrayTraceId = "Root=1-00000000-000000000000000000000000;Sampled=0"
+    );
+    let (status, body) = invoke(&receiver, &sample.event)
+        .instrument(invocation)
+        .await;
+    assert_eq!(status, 200);
+    let line = logs
+        .line_with("req-accepted-line")
+        .expect("the accepted line carries the request id");
+    let line: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        line["message"],
+        hookline::receiver::metrics::ACCEPTED_MESSAGE
+    );
+    assert_eq!(line["provider"], "octopus");
+    assert_eq!(line["event_id"], body["event_id"]);
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line.get("xrayTraceId"), None);
+    assert_eq!(line.get("span"), None);
+    assert_eq!(
+        logs.text().matches("req-accepted-line").count(),
+        1,
+        "one line per accepted webhook"
+    );
+}
+
 #[tokio::test]
 async fn the_webhook_secret_never_reaches_a_log_line() {
     let logs = hookline_tests::capture_logs();

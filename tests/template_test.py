@@ -758,3 +758,25 @@ def test_function_urls_are_an_option_for_every_receiver_with_both_public_permiss
         outputs = [o for o in template["Outputs"].values()
                    if o.get("Condition") == condition and "FunctionUrl" in json.dumps(o["Value"])]
         assert len(outputs) == 1, function
+
+
+def test_accepted_webhooks_are_counted_from_each_receivers_line(resources):
+    message = rust_const("shared/src/receiver/metrics.rs", "ACCEPTED_MESSAGE")
+    receiver_rs = (ROOT / "shared/src/receiver/mod.rs").read_text()
+    # The line is written at every level: its target is the metric lines' one.
+    assert "target: crate::telemetry::METRIC_LINE_TARGET" in receiver_rs
+    assert "metrics::ACCEPTED_MESSAGE" in receiver_rs
+    filters = {r["Properties"]["LogGroupName"]["Ref"]: (name, r) for name, r in resources.items()
+               if r["Type"] == "AWS::Logs::MetricFilter"}
+    raw = raw_template()["Resources"]
+    for function in RECEIVERS:
+        group = resources[function]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert group in filters, f"{function}: no metric filter on {group}"
+        name, metric_filter = filters[group]
+        assert metric_filter["Properties"]["FilterPattern"] == f'{{ $.message = "{message}" }}'
+        [transformation] = metric_filter["Properties"]["MetricTransformations"]
+        assert (transformation["MetricNamespace"], transformation["MetricName"],
+                transformation["MetricValue"]) == ("Hookline", "WebhookAccepted", "1")
+        assert transformation["Dimensions"] == [{"Key": "provider", "Value": "$.provider"}]
+        # The filter comes and goes with its log group (an optional receiver).
+        assert raw[name].get("Condition") == raw[group].get("Condition"), name

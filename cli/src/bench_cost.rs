@@ -94,6 +94,9 @@ pub async fn run(args: BenchCostArgs) -> Result<(), String> {
     hookline::metrics::count_only();
     let config = hookline::aws::for_emulator_counted(&args.aws_endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
+    // The order updates' consumer is the user's system: its calls are not hookline's, and are
+    // not counted.
+    let consumer = aws_sdk_sqs::Client::new(&hookline::aws::for_emulator(&args.aws_endpoint).await);
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     // Resources of this run alone: nothing left by another run is counted. Named before the
     // seed is set, or every run of a seed would share them.
@@ -143,6 +146,7 @@ pub async fn run(args: BenchCostArgs) -> Result<(), String> {
 
     usage::reset();
     let now = OffsetDateTime::now_utc();
+    let mut updates = ConsumedUpdates::default();
     // In waves of a few full batches, each drained before the next: the emulator slows down
     // badly with thousands of messages queued, and real traffic keeps the queue short too.
     let wave = (args.batch_size * 5).max(200);
@@ -188,14 +192,20 @@ pub async fn run(args: BenchCostArgs) -> Result<(), String> {
             args.batch_size,
         )
         .await?;
+        // Consumed as a subscriber would: a FIFO queue left to fill up slows the emulator's
+        // every send (moto checks each against all it holds; SQS does not), and the processor's
+        // measured time with it.
+        updates.consume(&consumer, &updates_url).await?;
     }
     let counted = usage::snapshot();
 
     // Not counted from here: the audit and the table's item sizes.
-    let updates = queue_depth(&sqs, &updates_url).await?;
-    if updates != distinct as u64 {
+    updates.consume(&consumer, &updates_url).await?;
+    if updates.received != distinct || updates.events.len() != distinct {
         return Err(format!(
-            "audit failed: {updates} order updates for {distinct} distinct events"
+            "audit failed: {} order updates for {} events, {distinct} distinct events sent",
+            updates.received,
+            updates.events.len()
         ));
     }
     let largest_item_bytes = largest_item(&dynamodb, &table).await?;
@@ -408,26 +418,52 @@ fn invocation_span() -> tracing::Span {
     )
 }
 
-async fn queue_depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<u64, String> {
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "reading the order-updates queue's depth: {}",
-                aws_sdk_sqs::error::DisplayErrorContext(&e)
-            )
-        })?;
-    Ok(attributes
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0))
+/// The order updates read off their queue, as the user's system reads them.
+#[derive(Default)]
+struct ConsumedUpdates {
+    received: usize,
+    /// `(provider, event_id)` of each update.
+    events: HashSet<(String, String)>,
+}
+
+impl ConsumedUpdates {
+    /// Receives and deletes every update the queue holds.
+    async fn consume(&mut self, sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<(), String> {
+        let failed = |e: &dyn std::fmt::Display| format!("consuming the order updates: {e}");
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(SQS_MAX_BATCH as i32)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .map_err(|e| failed(&aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+            let messages = received.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return Ok(());
+            }
+            let mut delete = sqs.delete_message_batch().queue_url(queue_url);
+            for (index, message) in messages.iter().enumerate() {
+                let update: serde_json::Value =
+                    serde_json::from_str(message.body().unwrap_or_default())
+                        .map_err(|e| failed(&e))?;
+                let field = |name: &str| update[name].as_str().unwrap_or_default().to_string();
+                self.events.insert((field("provider"), field("event_id")));
+                self.received += 1;
+                let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .set_receipt_handle(message.receipt_handle.clone())
+                    .build()
+                    .map_err(|e| failed(&e))?;
+                delete = delete.entries(entry);
+            }
+            delete
+                .send()
+                .await
+                .map_err(|e| failed(&aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+        }
+    }
 }
 
 /// The largest item of `table`, in DynamoDB's billing bytes.

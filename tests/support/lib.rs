@@ -204,12 +204,7 @@ pub fn capture_logs() -> CapturedLogs {
         let writer = logs.clone();
         let subscriber = tracing_subscriber::registry()
             .with(hookline::telemetry::secret_safe_targets())
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .with_current_span(true)
-                    .with_writer(move || writer.clone()),
-            );
+            .with(hookline::telemetry::json_layer(move || writer.clone()));
         tracing::subscriber::set_global_default(subscriber)
             .expect("no other global subscriber in the tests");
         logs

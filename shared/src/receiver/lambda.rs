@@ -118,10 +118,8 @@ pub async fn handle_at<S: WebhookScheme, Q: Queue>(
             now,
         )
         .await;
-    crate::metrics::emit(&super::metrics::receiver_outcome(
-        receiver.provider(),
-        &reply.outcome,
-        now,
-    ));
+    if let Some(line) = super::metrics::receiver_outcome(receiver.provider(), &reply.outcome, now) {
+        crate::metrics::emit(&line);
+    }
     Ok(reply.into_http().map(Body::Text))
 }

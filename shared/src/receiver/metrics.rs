@@ -1,37 +1,43 @@
-//! The receiver's metrics: one EMF line per request.
+//! The receiver's metrics: at most one EMF line per request.
+//!
+//! An accepted webhook has no EMF line: `WebhookAccepted` is counted from its `webhook accepted`
+//! log line by a metric filter of the template (`{ $.message = "webhook accepted" }`, dimension
+//! `provider`), so the busiest path writes one line instead of two saying the same thing.
 
 use time::OffsetDateTime;
 
 use super::ReceiveOutcome;
 use crate::metrics::emf_line;
 
-/// The metrics of one receiver request. `scheme` names the provider of a refused request; an
-/// accepted one is counted under the provider its event names (`std:{source}`, `owlpay-harbor`).
-pub fn receiver_outcome(scheme: &str, outcome: &ReceiveOutcome, at: OffsetDateTime) -> String {
+/// The message of the line `WebhookAccepted` is counted from (the template's metric filters
+/// match it).
+pub const ACCEPTED_MESSAGE: &str = "webhook accepted";
+
+/// The EMF line of one receiver request, if it has one. `scheme` names the provider of a
+/// refused request; an event of a type hookline does not know is counted under the provider
+/// its event names (`std:{source}`, `owlpay-harbor`).
+pub fn receiver_outcome(
+    scheme: &str,
+    outcome: &ReceiveOutcome,
+    at: OffsetDateTime,
+) -> Option<String> {
     match outcome {
-        ReceiveOutcome::Accepted { event, .. } if !event.known_type => emf_line(
+        ReceiveOutcome::Accepted { event, .. } if !event.known_type => Some(emf_line(
             at,
             &[("provider", event.provider.as_str())],
-            &[
-                ("WebhookAccepted", 1.0, "Count"),
-                ("UnknownEventType", 1.0, "Count"),
-            ],
-        ),
-        ReceiveOutcome::Accepted { event, .. } => emf_line(
-            at,
-            &[("provider", event.provider.as_str())],
-            &[("WebhookAccepted", 1.0, "Count")],
-        ),
-        ReceiveOutcome::Rejected(rejection) => emf_line(
+            &[("UnknownEventType", 1.0, "Count")],
+        )),
+        ReceiveOutcome::Accepted { .. } => None,
+        ReceiveOutcome::Rejected(rejection) => Some(emf_line(
             at,
             &[("provider", scheme), ("reason", rejection.metric_reason())],
             &[("WebhookRejected", 1.0, "Count")],
-        ),
-        ReceiveOutcome::EnqueueFailed { event } => emf_line(
+        )),
+        ReceiveOutcome::EnqueueFailed { event } => Some(emf_line(
             at,
             &[("provider", event.provider.as_str())],
             &[("EnqueueFailed", 1.0, "Count")],
-        ),
+        )),
     }
 }
 
@@ -42,8 +48,8 @@ mod tests {
     use serde_json::{Value, json};
     use time::macros::datetime;
 
-    fn parse(line: &str) -> Value {
-        serde_json::from_str(line).expect("EMF line is JSON")
+    fn parse(line: Option<String>) -> Value {
+        serde_json::from_str(&line.expect("an EMF line")).expect("EMF line is JSON")
     }
 
     #[test]
@@ -53,7 +59,7 @@ mod tests {
             &ReceiveOutcome::Rejected(Rejection::InvalidSignature("x")),
             datetime!(2026-11-22 10:00:00 UTC),
         );
-        let emf = parse(&line);
+        let emf = parse(line);
         let directive = &emf["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(emf["_aws"]["Timestamp"], 1_795_341_600_000i64);
         assert_eq!(directive["Namespace"], "Hookline");
@@ -81,7 +87,7 @@ mod tests {
             (Rejection::Malformed("x".into()), "malformed"),
         ];
         for (rejection, reason) in cases {
-            let emf = parse(&receiver_outcome(
+            let emf = parse(receiver_outcome(
                 "octopus",
                 &ReceiveOutcome::Rejected(rejection),
                 datetime!(2026-11-22 10:00:00 UTC),
@@ -99,7 +105,7 @@ mod tests {
             event_type: "order.delivered".into(),
             known_type: true,
         };
-        let emf = parse(&receiver_outcome(
+        let emf = parse(receiver_outcome(
             "octopus",
             &ReceiveOutcome::EnqueueFailed { event },
             datetime!(2026-11-22 10:00:00 UTC),
@@ -127,9 +133,31 @@ mod tests {
             },
             datetime!(2026-11-22 10:00:00 UTC),
         );
-        let emf = parse(&line);
-        assert_eq!(emf["WebhookAccepted"], 1.0);
+        assert!(
+            !line
+                .as_deref()
+                .unwrap_or_default()
+                .contains("evt_secretive")
+        );
+        let emf = parse(line);
         assert_eq!(emf["UnknownEventType"], 1.0);
-        assert!(!line.contains("evt_secretive"));
+        // Accepted webhooks are counted from their log line, unknown types included.
+        assert_eq!(emf.get("WebhookAccepted"), None);
+    }
+
+    #[test]
+    fn an_accepted_webhook_of_a_known_type_has_no_emf_line() {
+        let event = VerifiedEvent {
+            provider: "octopus".into(),
+            event_id: "e".into(),
+            event_type: "order.delivered".into(),
+            known_type: true,
+        };
+        let outcome = ReceiveOutcome::Accepted {
+            event,
+            message_id: "m-1".into(),
+        };
+        let at = datetime!(2026-11-22 10:00:00 UTC);
+        assert_eq!(receiver_outcome("octopus", &outcome, at), None);
     }
 }

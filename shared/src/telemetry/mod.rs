@@ -6,12 +6,24 @@
 //! they log request and response bodies, and those bodies carry voucher codes, PINs and
 //! activation codes (order fetches, order-updates messages).
 
+mod flat_json;
+
 use std::io::IsTerminal;
 
-use tracing::Level;
+use tracing::{Level, Subscriber};
 use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
+
+pub use flat_json::FlatJson;
+
+/// The target of lines that a metric is counted from (a CloudWatch Logs metric filter in the
+/// template): written at every level, as EMF lines are, or the metric would stop when an
+/// operator turns the level down.
+pub const METRIC_LINE_TARGET: &str = "hookline::metric_line";
 
 /// Crates whose verbose logs hold wire content.
 const WIRE_LEVEL_CRATES: &[&str] = &[
@@ -51,7 +63,12 @@ fn level_filter() -> Targets {
     let directive = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("LOG_LEVEL"))
         .unwrap_or_else(|_| "info".to_string());
-    parse_levels(&directive)
+    levels(&directive)
+}
+
+/// `directive`'s levels, and the metric lines at every level.
+fn levels(directive: &str) -> Targets {
+    parse_levels(directive).with_target(METRIC_LINE_TARGET, Level::INFO)
 }
 
 fn parse_levels(directive: &str) -> Targets {
@@ -62,9 +79,9 @@ fn parse_levels(directive: &str) -> Targets {
         .unwrap_or_else(|_| Targets::new().with_default(Level::INFO))
 }
 
-/// JSON lines with the current span's fields (Lambda's request id, the SQS message id), each
-/// beginning with the providers' environment (`"environment":"sandbox"`), so no line of a
-/// sandbox stack can pass for production.
+/// Flat JSON lines ([`FlatJson`]) with the fields of the spans they happened in (Lambda's
+/// request id, the SQS message id), each beginning with the providers' environment
+/// (`"environment":"sandbox"`), so no line of a sandbox stack can pass for production.
 pub fn init_json() {
     init_json_to(std::io::stdout);
 }
@@ -77,16 +94,23 @@ pub fn init_json_to<W: std::io::Write + 'static>(make_writer: fn() -> W) {
     let _ = tracing_subscriber::registry()
         .with(level_filter())
         .with(secret_safe_targets())
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_current_span(true)
-                .with_span_list(false)
-                .with_target(false)
-                .without_time()
-                .with_writer(move || Tagged::new(make_writer(), environment)),
-        )
+        .with(json_layer(move || Tagged::new(make_writer(), environment)))
         .try_init();
+}
+
+/// The layer that writes the Lambdas' lines ([`FlatJson`]) to `make_writer`; the tests capture
+/// lines with it too. No timestamp: CloudWatch Logs stamps every line.
+pub fn json_layer<S, W>(
+    make_writer: W,
+) -> tracing_subscriber::fmt::Layer<S, JsonFields, FlatJson, W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(JsonFields::new())
+        .event_format(FlatJson)
+        .with_writer(make_writer)
 }
 
 /// A writer that puts `"environment":"…",` first in every JSON line, and counts the bytes in
@@ -168,6 +192,22 @@ mod tests {
                 "{unreadable}"
             );
         }
+    }
+
+    #[test]
+    fn metric_lines_are_written_at_every_level() {
+        for directive in ["warn", "off", "hookline=error", "info"] {
+            let levels = levels(directive);
+            assert!(
+                levels.would_enable(METRIC_LINE_TARGET, &Level::INFO),
+                "{directive}"
+            );
+            assert!(
+                !levels.would_enable(METRIC_LINE_TARGET, &Level::DEBUG),
+                "{directive}"
+            );
+        }
+        assert!(!levels("warn").would_enable("hookline::receiver", &Level::INFO));
     }
 
     #[test]
