@@ -21,8 +21,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 pub use flat_json::FlatJson;
 
 /// The target of lines that a metric is counted from (a CloudWatch Logs metric filter in the
-/// template): written at every level, as EMF lines are, or the metric would stop when an
-/// operator turns the level down.
+/// template): in Lambda written at every level, as EMF lines are, or the metric would stop when
+/// an operator turns the level down.
 pub const METRIC_LINE_TARGET: &str = "hookline::metric_line";
 
 /// Crates whose verbose logs hold wire content.
@@ -60,14 +60,22 @@ pub fn secret_safe_targets() -> Targets {
 /// `Targets` rather than `EnvFilter`, whose regular expressions cost each receiver's zip about
 /// 100 KB.
 fn level_filter() -> Targets {
-    let directive = std::env::var("RUST_LOG")
-        .or_else(|_| std::env::var("LOG_LEVEL"))
-        .unwrap_or_else(|_| "info".to_string());
-    levels(&directive)
+    parse_levels(&rust_log())
 }
 
-/// `directive`'s levels, and the metric lines at every level.
-fn levels(directive: &str) -> Targets {
+/// [`level_filter`], and the metric lines at every level: in Lambda, where metric filters count
+/// them. Locally they follow `RUST_LOG` like any other line.
+fn level_filter_with_metric_lines() -> Targets {
+    with_metric_lines(&rust_log())
+}
+
+fn rust_log() -> String {
+    std::env::var("RUST_LOG")
+        .or_else(|_| std::env::var("LOG_LEVEL"))
+        .unwrap_or_else(|_| "info".to_string())
+}
+
+fn with_metric_lines(directive: &str) -> Targets {
     parse_levels(directive).with_target(METRIC_LINE_TARGET, Level::INFO)
 }
 
@@ -92,7 +100,7 @@ pub fn init_json_to<W: std::io::Write + 'static>(make_writer: fn() -> W) {
     let environment = crate::config::ProviderEnvironment::from_lookup(crate::config::env_lookup)
         .map_or("invalid", crate::config::ProviderEnvironment::as_str);
     let _ = tracing_subscriber::registry()
-        .with(level_filter())
+        .with(level_filter_with_metric_lines())
         .with(secret_safe_targets())
         .with(json_layer(move || Tagged::new(make_writer(), environment)))
         .try_init();
@@ -197,7 +205,7 @@ mod tests {
     #[test]
     fn metric_lines_are_written_at_every_level() {
         for directive in ["warn", "off", "hookline=error", "info"] {
-            let levels = levels(directive);
+            let levels = with_metric_lines(directive);
             assert!(
                 levels.would_enable(METRIC_LINE_TARGET, &Level::INFO),
                 "{directive}"
@@ -207,7 +215,9 @@ mod tests {
                 "{directive}"
             );
         }
-        assert!(!levels("warn").would_enable("hookline::receiver", &Level::INFO));
+        assert!(!with_metric_lines("warn").would_enable("hookline::receiver", &Level::INFO));
+        // Locally (the CLI's human lines) they follow the level like any other.
+        assert!(!parse_levels("warn").would_enable(METRIC_LINE_TARGET, &Level::INFO));
     }
 
     #[test]
