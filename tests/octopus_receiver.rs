@@ -465,3 +465,34 @@ async fn a_present_id_or_type_header_must_match_the_body() {
         assert!(receiver.queue().is_empty());
     }
 }
+
+/// The ingest queue takes the message and its answer is lost (a timeout after the effect): the
+/// SDK sends it again, so the provider is answered 200 and the queue may hold the event twice,
+/// never zero times; the processor takes the second copy as a duplicate
+/// (`tests/processor_events.rs`).
+#[tokio::test]
+async fn an_enqueue_whose_answer_is_lost_still_reaches_the_queue() {
+    let sqs = moto().sqs().await;
+    let queue_url = create_queue(&sqs, "ingest-answer-lost").await;
+    let (front, dropped) = hookline_tests::answer_losing_front(&moto().endpoint, 1).await;
+    let through_front = aws_sdk_sqs::Client::new(&hookline::aws::for_emulator(&front).await);
+    let receiver = receiver(SqsQueue::new(through_front, &queue_url));
+    let sample = samples()
+        .into_iter()
+        .find(|s| s.name == "order-delivered.json")
+        .unwrap();
+    let (status, _) = invoke(&receiver, &sample.event).await;
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let copies = hookline_tests::drain_queue(&sqs, &queue_url).await;
+    // A 5xx would be as safe (the provider retries); what may never happen is a 200 and no copy.
+    assert!(status == 200 || status >= 500, "{status}");
+    assert!(
+        status != 200 || !copies.is_empty(),
+        "answered 200 with nothing enqueued"
+    );
+    assert!(copies.len() <= 2, "{copies:?}");
+    assert!(
+        copies.windows(2).all(|w| w[0] == w[1]),
+        "copies of one message"
+    );
+}

@@ -1281,3 +1281,51 @@ async fn a_refused_batch_request_fails_its_messages_and_no_other() {
     assert_eq!(refused, (0..10).collect::<Vec<_>>());
     assert_eq!(drain_queue(&sqs, &url).await, ["m10", "m11"]);
 }
+
+/// An order-update batch that SQS takes while its answer is lost (a timeout after the effect):
+/// whether the SDK sends it again (what it does here) or the records are delivered again and
+/// send it again, the queue ends with each update once, as in a run without the fault, because
+/// every update carries its deduplication id.
+#[tokio::test]
+async fn an_update_batch_whose_answer_is_lost_is_published_once() {
+    use hookline::queue::Queue;
+    let sqs = moto().sqs().await;
+    let message = |i: usize| hookline::queue::OutgoingMessage {
+        body: format!("m{i}"),
+        attributes: vec![("event_type", "order.delivered".into())],
+        group_id: Some(format!("g{i}")),
+        deduplication_id: Some(format!("d{i}")),
+    };
+    let messages: Vec<_> = (0..10).map(message).collect();
+
+    let fault_free = create_fifo_queue(&sqs, "answer-kept").await;
+    let results = SqsQueue::new(sqs.clone(), &fault_free)
+        .send_batch(&messages)
+        .await;
+    assert!(results.iter().all(Result::is_ok));
+    let mut expected = drain_queue(&sqs, &fault_free).await;
+    expected.sort();
+
+    let url = create_fifo_queue(&sqs, "answer-lost").await;
+    let (front, dropped) = hookline_tests::answer_losing_front(&moto().endpoint, 1).await;
+    let through_front = aws_sdk_sqs::Client::new(&hookline::aws::for_emulator(&front).await);
+    let queue = SqsQueue::new(through_front, &url);
+    let results = queue.send_batch(&messages).await;
+    assert_eq!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one answer lost after moto took the batch"
+    );
+    if results.iter().any(Result::is_err) {
+        // The processor releases the claims and SQS delivers the records again: the same
+        // updates are sent again.
+        let again = queue.send_batch(&messages).await;
+        assert!(again.iter().all(Result::is_ok));
+    }
+    let mut published = drain_queue(&sqs, &url).await;
+    published.sort();
+    assert_eq!(
+        published, expected,
+        "each update once, as without the fault"
+    );
+}

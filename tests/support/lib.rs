@@ -307,3 +307,56 @@ pub fn octopus_messages() -> Vec<String> {
         })
         .collect()
 }
+
+/// A TCP front of `upstream` (`http://127.0.0.1:port`) whose first `lose` connections lose their
+/// answer: the request reaches the server, which acts on it and begins to answer, and the
+/// connection is then closed before a byte of the answer reaches the client (a timeout after
+/// the effect). Later connections pass both ways. Returns the front's endpoint and how many
+/// answers it has dropped so far.
+pub async fn answer_losing_front(
+    upstream: &str,
+    lose: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncReadExt;
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the front");
+    let endpoint = format!("http://{}", listener.local_addr().expect("front address"));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let counter = dropped.clone();
+    tokio::spawn(async move {
+        let mut accepted = 0;
+        while let Ok((mut client, _)) = listener.accept().await {
+            accepted += 1;
+            let losing = accepted <= lose;
+            let upstream = upstream.clone();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                if !losing {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    return;
+                }
+                let (mut from_client, _to_client) = client.split();
+                let (mut from_server, mut to_server) = server.split();
+                let request = tokio::io::copy(&mut from_client, &mut to_server);
+                let mut first = [0u8; 1];
+                tokio::select! {
+                    _ = request => {}
+                    read = from_server.read(&mut first) => {
+                        if matches!(read, Ok(n) if n > 0) {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                }
+                // Both sockets close here: the answer is lost.
+            });
+        }
+    });
+    (endpoint, dropped)
+}
