@@ -327,27 +327,9 @@ where
             .filter(|m| !failed.contains(m.message_id.as_deref().unwrap_or_default()))
             .collect();
         for chunk in succeeded.chunks(SQS_MAX_BATCH) {
-            let mut delete = sqs.delete_message_batch().queue_url(queue_url);
-            for (index, message) in chunk.iter().enumerate() {
-                let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
-                    .id(index.to_string())
-                    .set_receipt_handle(message.receipt_handle.clone())
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                delete = delete.entries(entry);
-            }
-            let deleted = delete.send().await.map_err(|e| {
-                format!(
-                    "deleting a batch from the ingest queue: {}",
-                    aws_sdk_sqs::error::DisplayErrorContext(&e)
-                )
-            })?;
-            if let Some(failure) = deleted.failed.first() {
-                return Err(format!(
-                    "the ingest queue refused to delete a processed record: {}",
-                    failure.code
-                ));
-            }
+            delete_messages(sqs, queue_url, chunk)
+                .await
+                .map_err(|e| format!("the ingest queue: {e}"))?;
         }
         acknowledged += succeeded.len();
     }
@@ -443,26 +425,49 @@ impl ConsumedUpdates {
             if messages.is_empty() {
                 return Ok(());
             }
-            let mut delete = sqs.delete_message_batch().queue_url(queue_url);
-            for (index, message) in messages.iter().enumerate() {
+            for message in &messages {
                 let update: serde_json::Value =
                     serde_json::from_str(message.body().unwrap_or_default())
                         .map_err(|e| failed(&e))?;
                 let field = |name: &str| update[name].as_str().unwrap_or_default().to_string();
                 self.events.insert((field("provider"), field("event_id")));
                 self.received += 1;
-                let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
-                    .id(index.to_string())
-                    .set_receipt_handle(message.receipt_handle.clone())
-                    .build()
-                    .map_err(|e| failed(&e))?;
-                delete = delete.entries(entry);
             }
-            delete
-                .send()
+            let read: Vec<_> = messages.iter().collect();
+            delete_messages(sqs, queue_url, &read)
                 .await
-                .map_err(|e| failed(&aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+                .map_err(|e| failed(&e))?;
         }
+    }
+}
+
+/// Deletes up to ten received messages in one request; an entry the queue refuses is an error.
+async fn delete_messages(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    messages: &[&aws_sdk_sqs::types::Message],
+) -> Result<(), String> {
+    let mut delete = sqs.delete_message_batch().queue_url(queue_url);
+    for (index, message) in messages.iter().enumerate() {
+        let entry = aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+            .id(index.to_string())
+            .set_receipt_handle(message.receipt_handle.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+        delete = delete.entries(entry);
+    }
+    let deleted = delete.send().await.map_err(|e| {
+        format!(
+            "deleting a batch: {}",
+            aws_sdk_sqs::error::DisplayErrorContext(&e)
+        )
+    })?;
+    match deleted.failed.first() {
+        Some(failure) => Err(format!(
+            "a processed message was not deleted: {}",
+            failure.code
+        )),
+        None => Ok(()),
     }
 }
 

@@ -111,10 +111,10 @@ struct EventFields {
 impl EventFields {
     fn record(&mut self, field: &Field, value: Value) {
         if field.name() == "message" {
-            self.message = value
-                .as_str()
-                .map(str::to_string)
-                .or(Some(value.to_string()));
+            self.message = Some(match value {
+                Value::String(text) => text,
+                other => other.to_string(),
+            });
         } else {
             self.values.push((field.name(), value));
         }

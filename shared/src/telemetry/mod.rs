@@ -55,30 +55,23 @@ pub fn secret_safe_targets() -> Targets {
     )
 }
 
-/// `RUST_LOG`'s levels: a default and per-target ones (`warn,hookline=debug`). Span and field
-/// directives (`[span{field=value}]`) are not read, and an unreadable value means `info`:
-/// `Targets` rather than `EnvFilter`, whose regular expressions cost each receiver's zip about
-/// 100 KB.
-fn level_filter() -> Targets {
-    parse_levels(&rust_log())
-}
-
-/// [`level_filter`], and the metric lines at every level: in Lambda, where metric filters count
-/// them. Locally they follow `RUST_LOG` like any other line.
-fn level_filter_with_metric_lines() -> Targets {
-    with_metric_lines(&rust_log())
-}
-
+/// `RUST_LOG` (or `LOG_LEVEL`), `info` when unset.
 fn rust_log() -> String {
     std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("LOG_LEVEL"))
         .unwrap_or_else(|_| "info".to_string())
 }
 
+/// [`parse_levels`], and the metric lines at every level: in Lambda, where metric filters count
+/// them. Locally they follow `RUST_LOG` like any other line.
 fn with_metric_lines(directive: &str) -> Targets {
     parse_levels(directive).with_target(METRIC_LINE_TARGET, Level::INFO)
 }
 
+/// `RUST_LOG`'s levels: a default and per-target ones (`warn,hookline=debug`). Span and field
+/// directives (`[span{field=value}]`) are not read, and an unreadable value means `info`:
+/// `Targets` rather than `EnvFilter`, whose regular expressions cost each receiver's zip about
+/// 100 KB.
 fn parse_levels(directive: &str) -> Targets {
     directive
         .trim()
@@ -100,7 +93,7 @@ pub fn init_json_to<W: std::io::Write + 'static>(make_writer: fn() -> W) {
     let environment = crate::config::ProviderEnvironment::from_lookup(crate::config::env_lookup)
         .map_or("invalid", crate::config::ProviderEnvironment::as_str);
     let _ = tracing_subscriber::registry()
-        .with(level_filter_with_metric_lines())
+        .with(with_metric_lines(&rust_log()))
         .with(secret_safe_targets())
         .with(json_layer(move || Tagged::new(make_writer(), environment)))
         .try_init();
@@ -165,7 +158,7 @@ impl<W: std::io::Write> std::io::Write for Tagged<W> {
 /// Compact, human-readable lines on stderr for the local CLI (stdout is for command output).
 pub fn init_human() {
     let _ = tracing_subscriber::registry()
-        .with(level_filter())
+        .with(parse_levels(&rust_log()))
         .with(secret_safe_targets())
         .with(
             tracing_subscriber::fmt::layer()
