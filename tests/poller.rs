@@ -18,7 +18,6 @@ use hookline::poller::{PollReport, Poller, PollerConfig};
 use hookline::processor::{Processor, ProcessorConfig, RecordOutcome};
 use hookline::providers::octopus::OctopusOrderClient;
 use hookline::queue::SqsQueue;
-use hookline::signature::Secret;
 use hookline::watch::{DynamoWatchStore, Registration, Watch, WatchStore};
 use hookline_tests::{
     capture_logs, create_fifo_queue, create_queue, create_table, drain_queue, moto, table_items,
@@ -29,7 +28,6 @@ use tokio::time::Instant;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-const TOKEN: &str = "octopus-api-token-for-polls";
 const ACTIVATION_CODE: &str = "LPA:1$smdp.example$POLL-ACT-7Q2M";
 
 /// Answers with the next response of a script on every request, then keeps the last.
@@ -90,7 +88,13 @@ async fn rig() -> Rig {
     let ingest_url = create_queue(&sqs, "poll-ingest").await;
     let updates_url = create_fifo_queue(&sqs, "poll-updates").await;
     let api = MockServer::start().await;
-    let client = |policy| OctopusOrderClient::new(&api.uri(), &Secret::new(TOKEN), policy).unwrap();
+    hookline_tests::mount_logins(&api).await;
+    // One session for every client of the rig, as one container's clients share theirs.
+    let sessions = hookline::api_auth::SessionStore::memory();
+    let client = |policy| {
+        let token = hookline_tests::provider_auth::octopus_token_in(&api.uri(), sessions.clone());
+        OctopusOrderClient::new(&api.uri(), token, policy).unwrap()
+    };
     let watches = DynamoWatchStore::new(dynamodb.clone(), &table);
     Rig {
         poller: Poller {
@@ -514,8 +518,12 @@ async fn an_ingest_queue_that_refuses_loses_no_change() {
     rig.watch(OrderKind::Voucher, 5_500_003, t0, 86_400).await;
     let broken = Poller {
         watches: rig.poller.watches.clone(),
-        api: OctopusOrderClient::new(&rig.api.uri(), &Secret::new(TOKEN), single_attempt())
-            .unwrap(),
+        api: OctopusOrderClient::new(
+            &rig.api.uri(),
+            hookline_tests::octopus_token(&rig.api.uri()),
+            single_attempt(),
+        )
+        .unwrap(),
         ingest: SqsQueue::new(rig.sqs.clone(), format!("{}-missing", rig.ingest_url)),
         config: PollerConfig::default(),
     };
@@ -701,7 +709,7 @@ fn txn(id: i64, kind: &str, status: &str) -> Value {
 #[tokio::test]
 async fn wallet_transactions_are_polled_each_movement_recorded_and_published_once() {
     use hookline::cursor::{CursorStore, DynamoCursorStore};
-    use hookline::order_api::{ApiToken, HttpOrderClient, PathsFn};
+    use hookline::order_api::{HttpOrderClient, PathsFn};
     use hookline::poller::transactions::{HttpTransactions, TransactionsPoller};
 
     let rig = rig().await;
@@ -731,7 +739,7 @@ async fn wallet_transactions_are_polled_each_movement_recorded_and_published_onc
     let no_orders: PathsFn = |_| Ok(Vec::new());
     let client = HttpOrderClient::with_paths(
         &rig.api.uri(),
-        ApiToken::fixed(&Secret::new(TOKEN)).unwrap(),
+        hookline_tests::octopus_token(&rig.api.uri()),
         single_attempt(),
         no_orders,
     )

@@ -18,7 +18,6 @@ use hookline::processor::{
 };
 use hookline::providers::octopus::OctopusOrderClient;
 use hookline::queue::SqsQueue;
-use hookline::signature::Secret;
 use hookline::store::StoreError;
 use hookline::watch::DynamoWatchStore;
 use hookline_tests::{
@@ -28,17 +27,16 @@ use hookline_tests::{
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::time::Instant;
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const API_TOKEN: &str = "octopus-api-token-fixture";
 const VOUCHER_CODE: &str = "GIFT-7Q2M-XK9P-4LZD";
 const VOUCHER_PIN: &str = "918273";
 const CLAIM_URL: &str = "https://claim.example/c/abcdef123";
 const ACTIVATION_CODE: &str = "LPA:1$smdp.example$ACT-55Z-QQ9";
 /// Every credential of the fixtures: none may be found in logs or table items.
 const SECRETS: &[&str] = &[
-    API_TOKEN,
+    hookline::providers::octopus::API_TEST_SECRET,
     VOUCHER_CODE,
     VOUCHER_PIN,
     CLAIM_URL,
@@ -78,10 +76,16 @@ async fn rig_with(policy: RetryPolicy) -> Rig {
     let table = create_table(&dynamodb).await;
     let updates_url = create_fifo_queue(&sqs, "order-updates").await;
     let api = MockServer::start().await;
+    hookline_tests::mount_logins(&api).await;
     let processor = Processor {
         events: DynamoEventStore::new(dynamodb.clone(), &table),
         states: DynamoOrderStateStore::new(dynamodb.clone(), &table),
-        api: OctopusOrderClient::new(&api.uri(), &Secret::new(API_TOKEN), policy).unwrap(),
+        api: OctopusOrderClient::new(
+            &api.uri(),
+            hookline_tests::octopus_token(&api.uri()),
+            policy,
+        )
+        .unwrap(),
         updates: SqsQueue::new(sqs.clone(), &updates_url),
         credentials: None,
         watches: DynamoWatchStore::new(dynamodb.clone(), &table),
@@ -155,10 +159,6 @@ impl Rig {
     async fn mount_voucher_order(&self, order_id: u64) {
         Mock::given(method("GET"))
             .and(path(format!("/api/v1/orders/{order_id}")))
-            .and(header(
-                "authorization",
-                format!("Bearer {API_TOKEN}").as_str(),
-            ))
             .respond_with(ResponseTemplate::new(200).set_body_json(voucher_order(order_id)))
             .mount(&self.api)
             .await;
@@ -264,10 +264,6 @@ async fn esim_order_is_fetched_and_its_activation_code_only_published() {
     let rig = rig().await;
     Mock::given(method("GET"))
         .and(path("/api/v1/esim/orders/9302481"))
-        .and(header(
-            "authorization",
-            format!("Bearer {API_TOKEN}").as_str(),
-        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(esim_order(9302481)))
         .mount(&rig.api)
         .await;
@@ -711,8 +707,12 @@ async fn dynamodb_unreachable_at_claim_fails_before_any_effect() {
     let processor = Processor {
         events: DynamoEventStore::new(aws_sdk_dynamodb::Client::new(&down), &rig.table),
         states: DynamoOrderStateStore::new(rig.dynamodb.clone(), &rig.table),
-        api: OctopusOrderClient::new(&rig.api.uri(), &Secret::new(API_TOKEN), fast_policy())
-            .unwrap(),
+        api: OctopusOrderClient::new(
+            &rig.api.uri(),
+            hookline_tests::octopus_token(&rig.api.uri()),
+            fast_policy(),
+        )
+        .unwrap(),
         updates: SqsQueue::new(rig.sqs.clone(), &rig.updates_url),
         credentials: None,
         watches: DynamoWatchStore::new(rig.dynamodb.clone(), &rig.table),
@@ -756,8 +756,12 @@ async fn dynamodb_unreachable_at_completion_publishes_once_and_holds_the_lease()
             down: DynamoEventStore::new(aws_sdk_dynamodb::Client::new(&down), &rig.table),
         },
         states: DynamoOrderStateStore::new(rig.dynamodb.clone(), &rig.table),
-        api: OctopusOrderClient::new(&rig.api.uri(), &Secret::new(API_TOKEN), fast_policy())
-            .unwrap(),
+        api: OctopusOrderClient::new(
+            &rig.api.uri(),
+            hookline_tests::octopus_token(&rig.api.uri()),
+            fast_policy(),
+        )
+        .unwrap(),
         updates: SqsQueue::new(rig.sqs.clone(), &rig.updates_url),
         credentials: None,
         watches: DynamoWatchStore::new(rig.dynamodb.clone(), &rig.table),
@@ -1102,63 +1106,6 @@ async fn an_order_too_large_for_one_sqs_message_is_published_in_parts_not_droppe
         joined, vouchers,
         "every voucher in exactly one part, in order"
     );
-}
-
-#[tokio::test]
-async fn the_api_token_is_read_from_secrets_manager_and_re_read_after_a_401() {
-    use hookline::order::{OrderKind, OrderRef};
-    use hookline::order_api::{ApiToken, OrderApi};
-    let secrets = aws_sdk_secretsmanager::Client::new(&moto().sdk_config().await);
-    let name = hookline_tests::unique_name("hookline/octopus-api");
-    secrets
-        .create_secret()
-        .name(&name)
-        .secret_string("token-before-rotation")
-        .send()
-        .await
-        .unwrap();
-    let api = MockServer::start().await;
-    // The provider accepts only the token after rotation.
-    Mock::given(method("GET"))
-        .and(path("/api/v1/orders/77"))
-        .and(header("authorization", "Bearer token-after-rotation"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(voucher_order(77)))
-        .mount(&api)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/v1/orders/77"))
-        .respond_with(ResponseTemplate::new(401))
-        .mount(&api)
-        .await;
-    // A long interval: only the 401 makes it read again.
-    let token = ApiToken::from_secrets_manager(secrets.clone(), &name, Duration::from_secs(3600))
-        .await
-        .unwrap();
-    let client = OctopusOrderClient::with_token(&api.uri(), token, fast_policy()).unwrap();
-    let order = OrderRef {
-        provider: "octopus".into(),
-        kind: OrderKind::Voucher,
-        order_id: "77".into(),
-    };
-    let deadline = || Instant::now() + Duration::from_secs(5);
-    // Not rotated yet: 401, one re-read (the same token), then the 401 stands.
-    assert_eq!(
-        client.fetch(&order, deadline()).await.unwrap_err(),
-        FetchError::Status { status: 401 }
-    );
-    assert_eq!(api.received_requests().await.unwrap().len(), 2);
-    secrets
-        .put_secret_value()
-        .secret_id(&name)
-        .secret_string("token-after-rotation")
-        .send()
-        .await
-        .unwrap();
-    // Rotated: the 401 makes the client read the new token and try again at once.
-    let fetched = client.fetch(&order, deadline()).await.unwrap();
-    assert_eq!(fetched["id"], 77);
-    // The token never shows in the client's debug output.
-    assert!(!format!("{client:?}").contains("token-after-rotation"));
 }
 
 #[tokio::test]

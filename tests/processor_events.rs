@@ -6,13 +6,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::sqs::SqsEvent;
 use hookline::idempotency::MemoryEventStore;
-use hookline::order_api::{ApiToken, RetryPolicy};
+use hookline::order_api::RetryPolicy;
 use hookline::order_state::MemoryOrderStateStore;
 use hookline::order_update::OrderUpdate;
 use hookline::processor::{Processor, ProcessorConfig, lambda};
 use hookline::providers::{Provider, ProviderApis};
 use hookline::queue::MemoryQueue;
-use hookline::signature::Secret;
 use hookline::watch::MemoryWatchStore;
 use hookline_tests::events_dir;
 use lambda_runtime::{Context, LambdaEvent};
@@ -48,14 +47,16 @@ type LocalProcessor =
 
 /// Octopus and Optty both served by `api`, as the local stand-in does.
 async fn processor(api: &MockServer) -> LocalProcessor {
-    let key = Secret::new("t");
     Processor {
         events: MemoryEventStore::new(),
         states: MemoryOrderStateStore::new(),
         api: [Provider::Octopus, Provider::Optty]
             .into_iter()
             .try_fold(ProviderApis::default(), |apis, provider| {
-                let token = ApiToken::fixed(&key)?;
+                let token = match provider {
+                    Provider::Optty => hookline_tests::optty_token(&api.uri()),
+                    _ => hookline_tests::octopus_token(&api.uri()),
+                };
                 apis.with(provider, &api.uri(), token, RetryPolicy::default())
             })
             .unwrap(),
@@ -116,6 +117,7 @@ fn updates(processor: &LocalProcessor) -> Vec<OrderUpdate> {
 /// A provider API answering from events/provider-api/.
 async fn sample_api() -> MockServer {
     let api = MockServer::start().await;
+    hookline_tests::mount_logins(&api).await;
     Mock::given(method("GET"))
         .and(path_regex(
             r"^/(api/v1/(esim/)?orders/\d+|orders/[\w.:-]+)$",
@@ -150,6 +152,7 @@ async fn every_processor_sample_is_processed_without_failures() {
 #[tokio::test]
 async fn duplicate_in_a_batch_takes_effect_once_and_unknown_type_is_acknowledged() {
     let api = MockServer::start().await;
+    hookline_tests::mount_logins(&api).await;
     Mock::given(method("GET"))
         .and(path_regex(r"^/api/v1/orders/\d+$"))
         .respond_with(SampleOrders)

@@ -9,7 +9,7 @@ use std::time::Duration;
 use hookline::config::ProviderEnvironment;
 use hookline::idempotency::DynamoEventStore;
 use hookline::message::QueueMessage;
-use hookline::order_api::{ApiToken, RetryPolicy};
+use hookline::order_api::RetryPolicy;
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::order_update::OrderUpdate;
 use hookline::processor::{Processor, ProcessorConfig, RecordOutcome};
@@ -18,7 +18,7 @@ use hookline::providers::coinme::TEST_SECRET as COINME_TEST_SECRET;
 use hookline::providers::coinme::{CoinmeOptions, CoinmeScheme, Encoding};
 use hookline::providers::optty::OpttyScheme;
 use hookline::providers::optty::{
-    API_TEST_KEY as OPTTY_API_TEST_KEY, TEST_TOKEN as OPTTY_TEST_TOKEN,
+    API_TEST_CLIENT_SECRET as OPTTY_API_TEST_SECRET, TEST_TOKEN as OPTTY_TEST_TOKEN,
 };
 use hookline::providers::owlpay::OwlPayScheme;
 use hookline::providers::owlpay::{
@@ -31,7 +31,7 @@ use hookline::queue::{MemoryQueue, Queue, SqsQueue};
 use hookline::receiver::Receiver;
 use hookline::receiver::lambda::{self, ReceiverFunction};
 use hookline::secrets_manager::SecretRefresher;
-use hookline::signature::{Secret, SecretSet};
+use hookline::signature::SecretSet;
 use hookline::watch::MemoryWatchStore;
 use hookline_tests::{
     capture_logs, create_fifo_queue, create_queue, create_table, drain_queue, events_dir, moto,
@@ -39,7 +39,7 @@ use hookline_tests::{
 };
 use time::OffsetDateTime;
 use tokio::time::Instant;
-use wiremock::matchers::{header, method, path_regex};
+use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// A sample API Gateway event and the payload file it was signed from.
@@ -308,12 +308,9 @@ async fn every_sample_reaches_sqs_and_then_the_order_updates_queue() {
     let sqs = moto().sqs().await;
     let dynamodb = moto().dynamodb().await;
     let optty_api = MockServer::start().await;
+    let logins = hookline_tests::mount_logins(&optty_api).await;
     Mock::given(method("GET"))
         .and(path_regex(r"^/orders/[\w.:-]+$"))
-        .and(header(
-            "authorization",
-            format!("Bearer {OPTTY_API_TEST_KEY}"),
-        ))
         .respond_with(OpttyOrders)
         .mount(&optty_api)
         .await;
@@ -335,7 +332,7 @@ async fn every_sample_reaches_sqs_and_then_the_order_updates_queue() {
                 .with(
                     Provider::Optty,
                     &optty_api.uri(),
-                    ApiToken::fixed(&Secret::new(OPTTY_API_TEST_KEY)).unwrap(),
+                    hookline_tests::optty_token(&optty_api.uri()),
                     RetryPolicy::default(),
                 )
                 .unwrap(),
@@ -404,9 +401,14 @@ async fn every_sample_reaches_sqs_and_then_the_order_updates_queue() {
         OWLPAY_HARBOR_TEST_SECRET,
         OPTTY_TEST_TOKEN,
         STD_TEST_SECRET,
-        OPTTY_API_TEST_KEY,
+        OPTTY_API_TEST_SECRET,
     ] {
         assert!(!text.contains(secret), "a secret reached the logs");
+    }
+    let issued = logins.optty.issued_tokens();
+    assert!(!issued.is_empty(), "the processor logged in to Optty");
+    for token in issued {
+        assert!(!text.contains(&token), "an API token reached the logs");
     }
 }
 

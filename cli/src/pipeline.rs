@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::providers::ResolvedApi;
 use hookline::archive::ArchiveStore;
 use hookline::cursor::CursorStore;
 use hookline::idempotency::{EventStore, MemoryEventStore};
-use hookline::order_api::{ApiToken, OrderApi, RetryPolicy};
+use hookline::order_api::{OrderApi, RetryPolicy};
 use hookline::order_state::{MemoryOrderStateStore, OrderStateStore};
 use hookline::order_update::OrderUpdate;
 use hookline::poller::Poller;
@@ -22,10 +23,9 @@ use hookline::poller::transactions::{TransactionsApi, TransactionsPoller};
 use hookline::processor::{
     BatchRecord, Processor, ProcessorConfig, RecordOutcome, process_archived_batch,
 };
-use hookline::providers::{Provider, ProviderApis};
+use hookline::providers::ProviderApis;
 use hookline::queue::{MemoryQueue, QueuedMessage, SqsQueue};
 use hookline::redact::redact;
-use hookline::signature::Secret;
 use hookline::watch::{MemoryWatchStore, WatchStore};
 use tokio::time::Instant;
 
@@ -55,20 +55,16 @@ pub type EmulatorProcessor = Processor<
     hookline::watch::DynamoWatchStore,
 >;
 
-/// The provider APIs at the given bases with the given tokens.
-pub fn provider_apis(
-    apis: &[(Provider, String, String)],
-    policy: RetryPolicy,
-) -> Result<ProviderApis, String> {
-    apis.iter()
-        .try_fold(ProviderApis::default(), |all, (provider, base, token)| {
-            let token = ApiToken::fixed(&Secret::new(token.as_bytes()))?;
-            all.with(*provider, base, token, policy.clone())
-        })
+/// The provider APIs at the given bases, logged in to with the given credentials; clients made
+/// from the same `apis` share their sessions.
+pub fn provider_apis(apis: &[ResolvedApi], policy: RetryPolicy) -> Result<ProviderApis, String> {
+    apis.iter().try_fold(ProviderApis::default(), |all, api| {
+        all.with(api.provider, &api.base, api.token()?, policy.clone())
+    })
 }
 
-/// The processor with the provider APIs at the given bases (and tokens).
-pub fn local_processor(apis: &[(Provider, String, String)]) -> Result<LocalProcessor, String> {
+/// The processor with the provider APIs at the given bases (and credentials).
+pub fn local_processor(apis: &[ResolvedApi]) -> Result<LocalProcessor, String> {
     Ok(Processor {
         events: MemoryEventStore::new(),
         states: MemoryOrderStateStore::new(),

@@ -1,7 +1,10 @@
 //! `hookline provider-stub`: stand-in order APIs on 127.0.0.1 for every provider with one (the
 //! registry's `stub_routes`), serving the sample orders in `events/provider-api/`, so the
-//! processor's follow-up fetches work locally. Each API wants its own bearer token: the
-//! variable the processor reads (e.g. `OCTOPUS_API_TOKEN`), else its published test token.
+//! processor's follow-up fetches work locally. Each API logs clients in as its provider
+//! documents it (the stand-ins of `hookline-stand-ins`: Octopus `/auth/login` and
+//! `/auth/refresh`, Optty's `/token`), with the credentials the processor is given (e.g.
+//! `OCTOPUS_API_KEY`) or the published test ones, and answers its documented 401 to any request
+//! without a live token.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,7 +17,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Args;
 use hookline::dev_defaults::PROVIDER_STUB_ADDR;
-use subtle::ConstantTimeEq;
+
+use hookline::api_auth::AuthFlow;
+use hookline_stand_ins::{
+    Answer, OctopusAuth, OctopusAuthConfig, OpttyAuth, OpttyAuthConfig, http as auth_http,
+};
 
 use crate::providers::LocalApis;
 
@@ -25,9 +32,17 @@ pub struct ProviderStubArgs {
     /// Folder with one sub-folder of `{id}.json` orders per stand-in route (e.g. `orders/`).
     #[arg(long, default_value_os_t = default_orders_dir())]
     pub orders_dir: PathBuf,
-    /// The bearer tokens the stand-ins require (`--{provider}-api-token`).
+    /// The credentials the stand-ins accept (`--octopus-api-key`, `--optty-client-id`, ...).
     #[command(flatten)]
     pub apis: LocalApis,
+    /// Lifetime of the access tokens the stand-ins issue (default: the documented 1 hour for
+    /// Octopus, 24 hours for Optty); short ones show renewals happening.
+    #[arg(long, value_name = "SECS")]
+    pub token_lifetime_secs: Option<u64>,
+    /// Enforce Octopus' production login limits (10 logins, 20 refreshes a minute) instead of
+    /// the sandbox's (30 and 30).
+    #[arg(long)]
+    pub production_limits: bool,
     /// Answer an order id that has no file with this order's file (of the same folder), under
     /// the asked id (load tests over many orders). The folder's files are then read once and
     /// kept, so the stand-in costs a load test no file system work per request.
@@ -51,12 +66,29 @@ struct Stub {
     read_once: std::sync::Mutex<std::collections::HashMap<PathBuf, Option<Arc<[u8]>>>>,
 }
 
-/// One stand-in route: its folder and the token it wants.
+/// The login stand-in of one provider API.
+#[derive(Clone)]
+enum StubAuth {
+    Octopus(Arc<OctopusAuth>),
+    Optty(Arc<OpttyAuth>),
+}
+
+impl StubAuth {
+    fn check(&self, headers: &HeaderMap) -> Result<(), Answer> {
+        let authorization = headers.get("authorization").map(|v| v.as_bytes());
+        match self {
+            Self::Octopus(auth) => auth.check(authorization),
+            Self::Optty(auth) => auth.check(authorization),
+        }
+    }
+}
+
+/// One stand-in route: its folder and who decides which tokens it accepts.
 #[derive(Clone)]
 struct Served {
     stub: Arc<Stub>,
     folder: &'static str,
-    token: String,
+    auth: StubAuth,
 }
 
 pub async fn run(args: ProviderStubArgs) -> Result<(), String> {
@@ -83,15 +115,36 @@ pub async fn serve(
         read_once: std::sync::Mutex::default(),
     });
     let mut app = Router::new();
-    for (provider, _, token) in args.apis.resolved(None) {
-        let Some(api) = &provider.spec().order_api else {
+    let lifetime = args.token_lifetime_secs.map(std::time::Duration::from_secs);
+    for resolved in args.apis.resolved(None) {
+        let Some(api) = &resolved.provider.spec().order_api else {
             continue;
+        };
+        let [id, secret] = &resolved.credentials;
+        let auth = match api.auth.flow {
+            AuthFlow::OctopusJwt => {
+                let mut config = match args.production_limits {
+                    true => OctopusAuthConfig::production(id, secret),
+                    false => OctopusAuthConfig::sandbox(id, secret),
+                };
+                config.access_lifetime = lifetime.unwrap_or(config.access_lifetime);
+                let auth = Arc::new(OctopusAuth::new(config));
+                app = app.merge(auth_http::octopus_routes(Arc::clone(&auth)));
+                StubAuth::Octopus(auth)
+            }
+            AuthFlow::ClientCredentials { .. } => {
+                let mut config = OpttyAuthConfig::new(id, secret);
+                config.lifetime = lifetime.unwrap_or(config.lifetime);
+                let auth = Arc::new(OpttyAuth::new(config));
+                app = app.merge(auth_http::optty_routes(Arc::clone(&auth)));
+                StubAuth::Optty(auth)
+            }
         };
         for (path, folder) in api.stub_routes {
             let served = Served {
                 stub: Arc::clone(&stub),
                 folder,
-                token: token.clone(),
+                auth: auth.clone(),
             };
             app = match path.contains("{id}") {
                 true => app.route(path, get(order).with_state(served)),
@@ -110,9 +163,10 @@ async fn order(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    served
-        .stub
-        .answer(&headers, &served.token, served.folder, &id)
+    if let Err(refused) = served.auth.check(&headers) {
+        return refused.into_response();
+    }
+    served.stub.answer(served.folder, &id)
 }
 
 /// A list (wallet transactions) by its `wallet_id` query: `{folder}/wallet-{id}[.timeline].json`,
@@ -131,12 +185,12 @@ async fn listing(
     let Some(wallet) = wallet else {
         return (StatusCode::BAD_REQUEST, r#"{"error":"wallet_id required"}"#).into_response();
     };
-    let mut response = served.stub.answer(
-        &headers,
-        &served.token,
-        served.folder,
-        &format!("wallet-{wallet}"),
-    );
+    if let Err(refused) = served.auth.check(&headers) {
+        return refused.into_response();
+    }
+    let mut response = served
+        .stub
+        .answer(served.folder, &format!("wallet-{wallet}"));
     response
         .headers_mut()
         .insert("x-has-more", axum::http::HeaderValue::from_static("false"));
@@ -194,15 +248,8 @@ impl Stub {
         )
     }
 
-    fn answer(&self, headers: &HeaderMap, token: &str, kind: &str, id: &str) -> Response {
-        let expected = format!("Bearer {token}");
-        let given = headers
-            .get("authorization")
-            .map(|v| v.as_bytes())
-            .unwrap_or_default();
-        if !bool::from(given.ct_eq(expected.as_bytes())) {
-            return (StatusCode::UNAUTHORIZED, r#"{"error":"unauthorized"}"#).into_response();
-        }
+    /// The order `id` of folder `kind`; the caller has checked the token.
+    fn answer(&self, kind: &str, id: &str) -> Response {
         let valid = !id.is_empty()
             && !id.starts_with('.')
             && id

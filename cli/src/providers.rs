@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
-use hookline::config::env_lookup;
+use hookline::api_auth::{
+    AuthEndpoint, CredentialSource, Credentials, ProviderToken, SessionStore,
+};
+use hookline::config::{ProviderEnvironment, env_lookup};
 use hookline::keyring::LoadedSecrets;
 use hookline::providers::{
-    Provider, Route, SignRequest, VerifiedEvent, WebhookRoute, WebhookScheme,
+    AuthSpec, Provider, Route, SignRequest, VerifiedEvent, WebhookRoute, WebhookScheme,
 };
 use hookline::queue::Queue;
 use hookline::receiver::{Receiver, Reply};
@@ -209,13 +212,61 @@ impl FromArgMatches for LocalSecrets {
     }
 }
 
-/// The order APIs the local processor and poller fetch from: `--{provider}-api-base` and
-/// `--{provider}-api-token` (or the variables the Lambdas read), by the registry. An API without
-/// a base goes to the stand-in, with its test token.
+/// The order APIs the local processor and poller fetch from, by the registry:
+/// `--{provider}-api-base`, and the credentials each logs in with under the names of the
+/// variables the Lambdas read (`--octopus-api-key`, `--octopus-api-secret`,
+/// `--optty-client-id`, `--optty-client-secret`; `--optty-auth-url` for a token endpoint of its
+/// own). An API without a base goes to the stand-in, with the stand-in's published test
+/// credentials unless others are given.
 #[derive(Clone, Default)]
 pub struct LocalApis {
-    /// By provider: base URL (when given) and token.
-    values: BTreeMap<Provider, (Option<String>, String)>,
+    values: BTreeMap<Provider, LocalApi>,
+}
+
+/// One API as given on the command line.
+#[derive(Clone, Default)]
+struct LocalApi {
+    base: Option<String>,
+    auth_url: Option<String>,
+    credentials: [Option<String>; 2],
+}
+
+/// One API as the local pipeline uses it. Its session store is shared by every client made from
+/// it, as the Lambdas' containers share theirs: the processor and the pollers of `serve` log in
+/// once between them.
+#[derive(Clone)]
+pub struct ResolvedApi {
+    pub provider: Provider,
+    pub base: String,
+    pub auth_url: String,
+    pub credentials: [String; 2],
+    pub sessions: SessionStore,
+}
+
+impl ResolvedApi {
+    /// The token the clients of this API share.
+    pub fn token(&self) -> Result<ProviderToken, String> {
+        let spec = self
+            .provider
+            .spec()
+            .order_api
+            .as_ref()
+            .ok_or("no order API")?;
+        let credentials = Credentials::new(&self.credentials[0], &self.credentials[1])?;
+        Ok(ProviderToken::new(
+            self.provider.spec().name,
+            AuthEndpoint::new(spec.auth.flow, &self.auth_url)?,
+            CredentialSource::fixed(credentials),
+            self.sessions.clone(),
+            None,
+        ))
+    }
+}
+
+/// The flags that once took a static API token: still recognised, so a script using one is
+/// told what replaced it instead of failing on an unknown flag.
+fn retired_flag(provider: Provider) -> String {
+    format!("{}-api-token", provider.spec().name)
 }
 
 impl LocalApis {
@@ -225,34 +276,45 @@ impl LocalApis {
             .filter(|p| p.spec().order_api.is_some())
     }
 
-    fn ids(provider: Provider) -> (String, String) {
-        let name = provider.spec().name;
-        (format!("{name}-api-base"), format!("{name}-api-token"))
+    fn base_id(provider: Provider) -> String {
+        format!("{}-api-base", provider.spec().name)
     }
 
-    /// Every API's base and token; `stub` stands in for those without a base.
-    pub fn resolved(&self, stub: Option<&str>) -> Vec<(Provider, String, String)> {
+    /// Every API's base, token endpoint and credentials; `stub` stands in for those without a
+    /// base (its auth endpoints too).
+    pub fn resolved(&self, stub: Option<&str>) -> Vec<ResolvedApi> {
+        let environment =
+            ProviderEnvironment::from_lookup(env_lookup).unwrap_or(ProviderEnvironment::Sandbox);
         Self::providers()
-            .map(|provider| {
-                let test_token = provider
-                    .spec()
-                    .order_api
-                    .as_ref()
-                    .map_or("", |api| api.test_token);
-                let (base, token) = self
-                    .values
-                    .get(&provider)
-                    .cloned()
-                    .unwrap_or((None, test_token.to_string()));
-                let base = base.or(stub.map(str::to_string)).unwrap_or_default();
-                (provider, base, token)
+            .filter_map(|provider| {
+                let auth = &provider.spec().order_api.as_ref()?.auth;
+                let given = self.values.get(&provider).cloned().unwrap_or_default();
+                let stubbed = given.base.is_none();
+                let base = given.base.or(stub.map(str::to_string)).unwrap_or_default();
+                let auth_url = match (given.auth_url, auth.token_url) {
+                    (Some(url), _) => url,
+                    (None, Some(_)) if stubbed => format!("{}/token", base.trim_end_matches('/')),
+                    (None, Some((_, documented))) => documented.of(environment).to_string(),
+                    (None, None) => base.clone(),
+                };
+                let [id, secret] = given.credentials;
+                Some(ResolvedApi {
+                    provider,
+                    base,
+                    auth_url,
+                    credentials: [
+                        id.unwrap_or_else(|| auth.test_credentials[0].into()),
+                        secret.unwrap_or_else(|| auth.test_credentials[1].into()),
+                    ],
+                    sessions: SessionStore::memory(),
+                })
             })
             .collect()
     }
 
     /// True when every API has a base of its own: no stand-in is needed.
     pub fn all_given(&self) -> bool {
-        Self::providers().all(|p| self.values.get(&p).is_some_and(|(base, _)| base.is_some()))
+        Self::providers().all(|p| self.values.get(&p).is_some_and(|api| api.base.is_some()))
     }
 }
 
@@ -262,9 +324,9 @@ impl Args for LocalApis {
             let Some(api) = &provider.spec().order_api else {
                 return cmd;
             };
-            let (base, token) = Self::ids(provider);
             let name = provider.spec().name;
-            cmd.arg(
+            let base = Self::base_id(provider);
+            let mut cmd = cmd.arg(
                 Arg::new(base.clone())
                     .long(base)
                     .value_name("URL")
@@ -272,17 +334,30 @@ impl Args for LocalApis {
                     .help(format!(
                         "The {name} API the processor fetches from (default: a stand-in serving events/provider-api/)"
                     )),
-            )
-            .arg(
-                Arg::new(token.clone())
-                    .long(token)
-                    .value_name("TOKEN")
-                    .env(api.token_var)
-                    .default_value(api.test_token)
-                    .hide_env_values(true)
-                    .hide_default_value(true)
-                    .help(format!("Bearer token of the {name} API (default: the stand-in's)")),
-            )
+            );
+            for (var, what) in api.auth.credential_vars.iter().zip(["id", "secret"]) {
+                let flag = AuthSpec::flag(var);
+                cmd = cmd.arg(
+                    Arg::new(flag.clone())
+                        .long(flag)
+                        .value_name(if what == "id" { "ID" } else { "SECRET" })
+                        .env(var)
+                        .hide_env_values(true)
+                        .help(format!(
+                            "The {name} API credential ({what}) to log in with (default: the stand-in's)"
+                        )),
+                );
+            }
+            if let Some((var, _)) = api.auth.token_url {
+                let flag = AuthSpec::flag(var);
+                cmd = cmd.arg(
+                    Arg::new(flag.clone()).long(flag).value_name("URL").env(var).help(format!(
+                        "The {name} token endpoint (default: the stand-in's, or with --{name}-api-base the documented one of PROVIDER_ENVIRONMENT)"
+                    )),
+                );
+            }
+            let retired = retired_flag(provider);
+            cmd.arg(Arg::new(retired.clone()).long(retired).value_name("TOKEN").hide(true))
         })
     }
 
@@ -300,13 +375,37 @@ impl FromArgMatches for LocalApis {
 
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
         for provider in Self::providers() {
-            let (base, token) = Self::ids(provider);
-            let base = matches.get_one::<String>(&base).cloned();
-            let token = matches
-                .get_one::<String>(&token)
-                .cloned()
-                .unwrap_or_default();
-            self.values.insert(provider, (base, token));
+            let Some(api) = &provider.spec().order_api else {
+                continue;
+            };
+            if matches.get_one::<String>(&retired_flag(provider)).is_some() {
+                let [id, secret] = api.auth.credential_vars.map(AuthSpec::flag);
+                return Err(clap::Error::raw(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "--{} is retired: the {} API issues tokens that expire, so hookline logs in \
+                         with credentials instead; give --{id} and --{secret}\n",
+                        retired_flag(provider),
+                        provider.spec().name
+                    ),
+                ));
+            }
+            let get = |id: &str| matches.get_one::<String>(id).cloned();
+            let [id, secret] = api
+                .auth
+                .credential_vars
+                .map(|var| get(&AuthSpec::flag(var)));
+            self.values.insert(
+                provider,
+                LocalApi {
+                    base: get(&Self::base_id(provider)),
+                    auth_url: api
+                        .auth
+                        .token_url
+                        .and_then(|(var, _)| get(&AuthSpec::flag(var))),
+                    credentials: [id, secret],
+                },
+            );
         }
         Ok(())
     }

@@ -97,10 +97,11 @@ fn describe(provider: Provider) -> Value {
         "setting_parameters": spec.settings.iter().map(|v| setting_parameter(v)).collect::<Vec<_>>(),
         "order_api": spec.order_api.as_ref().map(|api| json!({
             "base_url_var": api.base_url_var,
-            "token_var": api.token_var,
-            "token_secret_id_var": api.token_secret_id_var,
+            "credential_vars": api.auth.credential_vars,
+            "credentials_secret_id_var": api.auth.credentials_secret_id_var,
+            "session_secret_id_var": api.auth.session_secret_id_var,
+            "token_url_var": api.auth.token_url.map(|(var, _)| var),
             "required": api.required,
-            "test_token": api.test_token,
         })),
         "watched": spec.watch.is_some(),
     })

@@ -70,9 +70,10 @@ pub struct ServeArgs {
     /// `hookline-order-updates.fifo` is created.
     #[arg(long, requires = "with_processor")]
     updates_queue_url: Option<String>,
-    /// The provider APIs the processor fetches orders from (`--{provider}-api-base`,
-    /// `--{provider}-api-token`); by default a stand-in serving events/provider-api/ is started
-    /// on --provider-stub-listen.
+    /// The provider APIs the processor fetches orders from (`--{provider}-api-base`) and the
+    /// credentials it logs in with (`--octopus-api-key`, `--octopus-api-secret`,
+    /// `--optty-client-id`, `--optty-client-secret`, `--optty-auth-url`); by default a stand-in
+    /// serving events/provider-api/ and its logins is started on --provider-stub-listen.
     #[command(flatten)]
     apis: LocalApis,
     /// Where the stand-in provider APIs listen.
@@ -153,8 +154,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 ingest: ingest.clone(),
                 config: PollerConfig::default(),
             };
-            for (provider, base, _) in &apis {
-                tracing::info!(provider = provider.spec().name, %base, "order API");
+            for api in &apis {
+                tracing::info!(provider = api.provider.spec().name, base = %api.base, auth = %api.auth_url, "order API");
             }
             tracing::info!("queue, event store, order state and watches: in memory");
             tokio::spawn(pipeline::run_in_memory(
@@ -270,6 +271,8 @@ pub async fn start_stub_on(
         orders_dir: provider_stub::default_orders_dir(),
         apis: apis.clone(),
         any_voucher_as,
+        token_lifetime_secs: None,
+        production_limits: false,
     };
     tokio::spawn(async move {
         if let Err(e) = provider_stub::serve(listener, stub).await {

@@ -6,8 +6,6 @@
 
 use thiserror::Error;
 
-use crate::signature::Secret;
-
 /// The ingest queue every receiver sends to.
 pub const INGEST_QUEUE_URL: &str = "INGEST_QUEUE_URL";
 /// The DynamoDB table of claim records and order state.
@@ -42,6 +40,9 @@ pub const WARM_CONNECTIONS_AT_INIT: &str = "WARM_CONNECTIONS_AT_INIT";
 /// Which of the providers' environments the stack talks to: `sandbox` or `production`
 /// (`ProviderEnvironment` in the template). Every log line and order update carries it.
 pub const PROVIDER_ENVIRONMENT: &str = "PROVIDER_ENVIRONMENT";
+/// Optional: how long before its expiry an API token is renewed, in seconds (default: the
+/// smaller of 5 minutes and a tenth of the token's lifetime).
+pub const TOKEN_REFRESH_MARGIN_SECS: &str = "API_TOKEN_REFRESH_MARGIN_SECS";
 
 /// The providers' environment: separate hosts, credentials and data (Octopus and Optty
 /// document both). Unset means sandbox: a sandbox stack must never pass for production, so
@@ -88,28 +89,6 @@ pub enum ConfigError {
 /// The process environment as a lookup.
 pub fn env_lookup(name: &str) -> Option<String> {
     std::env::var(name).ok()
-}
-
-/// Where an API token comes from: a Secrets Manager secret (in AWS: never in the function's
-/// configuration) or the value itself (local runs).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TokenSource {
-    Value(Secret),
-    SecretId(String),
-}
-
-/// `{id_var}` if set, else `{value_var}`; neither is an error naming the secret variable.
-pub fn token_source(
-    lookup: &impl Fn(&str) -> Option<String>,
-    id_var: &'static str,
-    value_var: &'static str,
-) -> Result<TokenSource, ConfigError> {
-    let set = |name| lookup(name).filter(|v: &String| !v.trim().is_empty());
-    match (set(id_var), set(value_var)) {
-        (Some(id), _) => Ok(TokenSource::SecretId(id.trim().to_string())),
-        (None, Some(value)) => Ok(TokenSource::Value(Secret::new(value.trim().as_bytes()))),
-        (None, None) => Err(ConfigError::Missing(id_var)),
-    }
 }
 
 /// What every receiver function needs besides its secrets (see

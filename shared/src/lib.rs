@@ -21,6 +21,7 @@
 //! Above them all, `faults` (feature `faults`): failure injection at every call of every port, for the
 //! crash-point tests and the storm.
 
+pub mod api_auth;
 pub mod archive;
 pub mod aws;
 pub mod clock;

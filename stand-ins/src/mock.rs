@@ -46,32 +46,73 @@ impl Respond for Token {
     }
 }
 
-/// A request to the API (not to an auth endpoint) that the stand-in refuses; counted as the
-/// provider would count it. wiremock may evaluate a matcher more than once per request, so the
-/// check is repeated in the responder, which runs once.
-struct Refused<F>(F);
-impl<F: Fn(Option<&[u8]>) -> bool + Send + Sync> Match for Refused<F> {
-    fn matches(&self, request: &Request) -> bool {
-        !is_auth_path(request)
-            && !(self.0)(request.headers.get("authorization").map(|v| v.as_bytes()))
-    }
+/// What decides whether a request's token is live.
+pub trait TokenCheck: Send + Sync {
+    /// Live; counts nothing (wiremock may match a request more than once).
+    fn is_live(&self, authorization: Option<&[u8]>) -> bool;
+    /// Live, or the provider's 401; counted.
+    fn check(&self, authorization: Option<&[u8]>) -> Result<(), Answer>;
 }
-struct Refusal<F>(F);
-impl<F: Fn(Option<&[u8]>) -> Result<(), Answer> + Send + Sync> Respond for Refusal<F> {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let header = request.headers.get("authorization").map(|v| v.as_bytes());
-        match (self.0)(header) {
-            Err(answer) => template(answer),
-            // Live again between the match and the answer (cannot happen: tokens only expire
-            // or are revoked); refuse anyway rather than reach no mock.
-            Ok(()) => template(Answer::octopus_unauthorized("Invalid or expired token")),
-        }
+
+impl TokenCheck for OctopusAuth {
+    fn is_live(&self, authorization: Option<&[u8]>) -> bool {
+        OctopusAuth::is_live(self, authorization)
+    }
+    fn check(&self, authorization: Option<&[u8]>) -> Result<(), Answer> {
+        OctopusAuth::check(self, authorization)
     }
 }
 
-/// Octopus' `/auth/login` and `/auth/refresh` on `server`, and its 401 for every other
-/// request without a live access token.
-pub async fn mount_octopus(server: &MockServer, auth: &Arc<OctopusAuth>) {
+impl TokenCheck for OpttyAuth {
+    fn is_live(&self, authorization: Option<&[u8]>) -> bool {
+        OpttyAuth::is_live(self, authorization)
+    }
+    fn check(&self, authorization: Option<&[u8]>) -> Result<(), Answer> {
+        OpttyAuth::check(self, authorization)
+    }
+}
+
+fn authorization(request: &Request) -> Option<&[u8]> {
+    request.headers.get("authorization").map(|v| v.as_bytes())
+}
+
+/// Matches an API request (not an auth endpoint's) whose token no stand-in accepts.
+struct Refused(Vec<Arc<dyn TokenCheck>>);
+impl Match for Refused {
+    fn matches(&self, request: &Request) -> bool {
+        let header = authorization(request);
+        !is_auth_path(request) && !self.0.iter().any(|auth| auth.is_live(header))
+    }
+}
+
+/// The first stand-in's 401 (and its count).
+struct Refusal(Vec<Arc<dyn TokenCheck>>);
+impl Respond for Refusal {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let header = authorization(request);
+        let refused = self
+            .0
+            .iter()
+            .map(|auth| auth.check(header))
+            .find_map(Result::err);
+        template(
+            refused.unwrap_or_else(|| Answer::octopus_unauthorized("Invalid or expired token")),
+        )
+    }
+}
+
+/// Every request to `server` but the auth endpoints' must carry a token one of `auths` accepts;
+/// any other gets the provider's 401 before a test's mock sees it.
+pub async fn mount_guard(server: &MockServer, auths: Vec<Arc<dyn TokenCheck>>) {
+    Mock::given(Refused(auths.clone()))
+        .respond_with(Refusal(auths))
+        .with_priority(1)
+        .mount(server)
+        .await;
+}
+
+/// Octopus' `/auth/login` and `/auth/refresh` on `server`.
+pub async fn mount_octopus_endpoints(server: &MockServer, auth: &Arc<OctopusAuth>) {
     Mock::given(method("POST"))
         .and(path("/auth/login"))
         .respond_with(Login(Arc::clone(auth)))
@@ -84,28 +125,27 @@ pub async fn mount_octopus(server: &MockServer, auth: &Arc<OctopusAuth>) {
         .with_priority(1)
         .mount(server)
         .await;
-    let peek = Arc::clone(auth);
-    let answer = Arc::clone(auth);
-    Mock::given(Refused(move |h: Option<&[u8]>| peek.is_live(h)))
-        .respond_with(Refusal(move |h: Option<&[u8]>| answer.check(h)))
-        .with_priority(1)
-        .mount(server)
-        .await;
 }
 
-/// Optty's `/token` on `server`, and its 401 for every other request without a live token.
-pub async fn mount_optty(server: &MockServer, auth: &Arc<OpttyAuth>) {
+/// Optty's `/token` on `server`.
+pub async fn mount_optty_endpoints(server: &MockServer, auth: &Arc<OpttyAuth>) {
     Mock::given(method("POST"))
         .and(path("/token"))
         .respond_with(Token(Arc::clone(auth)))
         .with_priority(1)
         .mount(server)
         .await;
-    let peek = Arc::clone(auth);
-    let answer = Arc::clone(auth);
-    Mock::given(Refused(move |h: Option<&[u8]>| peek.is_live(h)))
-        .respond_with(Refusal(move |h: Option<&[u8]>| answer.check(h)))
-        .with_priority(1)
-        .mount(server)
-        .await;
+}
+
+/// Octopus' auth endpoints on `server`, and its 401 for every other request without a live
+/// access token.
+pub async fn mount_octopus(server: &MockServer, auth: &Arc<OctopusAuth>) {
+    mount_octopus_endpoints(server, auth).await;
+    mount_guard(server, vec![Arc::clone(auth) as Arc<dyn TokenCheck>]).await;
+}
+
+/// Optty's `/token` on `server`, and a 401 for every other request without a live token.
+pub async fn mount_optty(server: &MockServer, auth: &Arc<OpttyAuth>) {
+    mount_optty_endpoints(server, auth).await;
+    mount_guard(server, vec![Arc::clone(auth) as Arc<dyn TokenCheck>]).await;
 }

@@ -91,6 +91,7 @@ struct State {
     refresh: HashMap<String, Instant>,
     /// Refresh tokens already used (revoked by the refresh).
     used_refresh: HashSet<String>,
+    issued: Vec<String>,
     logins: RollingWindow,
     refreshes: RollingWindow,
     counts: AuthCounts,
@@ -112,6 +113,7 @@ impl OctopusAuth {
                 access: HashMap::new(),
                 refresh: HashMap::new(),
                 used_refresh: HashSet::new(),
+                issued: Vec::new(),
                 counts: AuthCounts::default(),
             }),
         }
@@ -121,6 +123,12 @@ impl OctopusAuth {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every access and refresh token issued so far (a test looks for them where no token may
+    /// be: logs, tables, queues).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state().issued.clone()
     }
 
     /// `POST /auth/login`.
@@ -248,6 +256,7 @@ impl State {
         self.access.retain(|_, until| now < *until);
         self.access.insert(access.clone(), now + access_life);
         self.refresh.insert(refresh.clone(), now + refresh_life);
+        self.issued.extend([access.clone(), refresh.clone()]);
         let at = |life: Duration| {
             (OffsetDateTime::now_utc() + life)
                 .format(&Rfc3339)

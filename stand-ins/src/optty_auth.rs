@@ -50,6 +50,7 @@ pub struct TokenCounts {
 struct State {
     config: OpttyAuthConfig,
     tokens: HashMap<String, Instant>,
+    issued: Vec<String>,
     counts: TokenCounts,
 }
 
@@ -64,6 +65,7 @@ impl OpttyAuth {
             state: Mutex::new(State {
                 config,
                 tokens: HashMap::new(),
+                issued: Vec::new(),
                 counts: TokenCounts::default(),
             }),
         }
@@ -73,6 +75,11 @@ impl OpttyAuth {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every token issued so far.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state().issued.clone()
     }
 
     /// `POST /token` with a form body.
@@ -104,6 +111,7 @@ impl OpttyAuth {
         let token = crate::new_token("op-at");
         state.tokens.retain(|_, until| now < *until);
         state.tokens.insert(token.clone(), now + lifetime);
+        state.issued.push(token.clone());
         state.counts.issued += 1;
         Answer::ok(json!({
             "access_token": token,

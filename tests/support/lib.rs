@@ -10,6 +10,9 @@ use std::sync::{Mutex, OnceLock};
 
 use aws_config::SdkConfig;
 
+pub mod provider_auth;
+pub use provider_auth::{mount_logins, octopus_token, optty_token};
+
 /// A running moto server.
 pub struct Moto {
     pub endpoint: String,

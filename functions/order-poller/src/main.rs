@@ -8,7 +8,7 @@ use hookline::order_api::RetryPolicy;
 use hookline::poller::transactions::{HttpTransactions, TransactionsPoller};
 use hookline::poller::{Poller, PollerConfig, lambda};
 use hookline::providers::octopus::transactions;
-use hookline::providers::{Provider, ProviderApis, configured_order_apis};
+use hookline::providers::{Provider, ProviderApis, SessionSharing, configured_order_apis};
 use hookline::queue::SqsQueue;
 use hookline::watch::DynamoWatchStore;
 use lambda_runtime::{Error, service_fn};
@@ -19,9 +19,14 @@ async fn main() -> Result<(), Error> {
     let env = PollerEnv::from_env()?;
     let apis = configured_order_apis(env_lookup)?;
     let aws = hookline::aws::from_env().await;
+    // The processor's containers and this one share one API session per provider.
+    let sharing = SessionSharing {
+        aws: aws.clone(),
+        lease_table: env.events_table.clone(),
+    };
     let poller = Poller {
         watches: DynamoWatchStore::new(aws_sdk_dynamodb::Client::new(&aws), &env.events_table),
-        api: ProviderApis::load(&apis, RetryPolicy::default()).await?,
+        api: ProviderApis::load(&apis, RetryPolicy::default(), Some(&sharing)).await?,
         ingest: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &env.ingest_queue_url),
         config: PollerConfig::from_env(&env),
     };

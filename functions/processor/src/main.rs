@@ -7,7 +7,7 @@ use hookline::idempotency::DynamoEventStore;
 use hookline::order_api::RetryPolicy;
 use hookline::order_state::DynamoOrderStateStore;
 use hookline::processor::{Processor, ProcessorConfig, lambda};
-use hookline::providers::{ProviderApis, configured_order_apis};
+use hookline::providers::{ProviderApis, SessionSharing, configured_order_apis};
 use hookline::queue::SqsQueue;
 use hookline::watch::DynamoWatchStore;
 use lambda_runtime::{Error, service_fn};
@@ -21,13 +21,19 @@ async fn main() -> Result<(), Error> {
     let aws = hookline::aws::from_env().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let sqs = aws_sdk_sqs::Client::new(&aws);
+    // Every container shares one API session per provider (Secrets Manager), renewed by
+    // whoever holds the lease in the events table.
+    let sharing = SessionSharing {
+        aws: aws.clone(),
+        lease_table: env.events_table.clone(),
+    };
     if env.warm_connections {
         hookline::warm_up::dynamodb_table(&dynamodb, &env.events_table).await;
     }
     let processor = Processor {
         events: DynamoEventStore::new(dynamodb.clone(), &env.events_table),
         states: DynamoOrderStateStore::new(dynamodb.clone(), &env.events_table),
-        api: ProviderApis::load(&apis, RetryPolicy::default()).await?,
+        api: ProviderApis::load(&apis, RetryPolicy::default(), Some(&sharing)).await?,
         updates: SqsQueue::new(sqs.clone(), &env.order_updates_queue_url),
         credentials: env
             .esim_credentials_queue_url

@@ -1,4 +1,5 @@
-//! The HTTP client of a provider's order API: Bearer token, the configured base URL only,
+//! The HTTP client of a provider's order API: a bearer token obtained by the provider's
+//! documented login ([`ProviderToken`]), the configured base URL only,
 //! per-attempt timeouts, retries with backoff bounded by the invocation's deadline. Which path
 //! an order lives at is the provider's [`OrderPath`].
 
@@ -9,9 +10,9 @@ use reqwest::{StatusCode, Url};
 use tokio::time::Instant;
 
 use super::retry::parse_retry_after;
-use super::{ApiToken, FetchError, OrderApi, RetryPolicy, unwrap_order};
+use super::{FetchError, OrderApi, RetryPolicy, unwrap_order};
+use crate::api_auth::{Bearer, ProviderToken};
 use crate::order::OrderRef;
-use crate::signature::Secret;
 
 /// Where a provider's API serves an order: path segments under the base URL. Implementations
 /// validate the id, so nothing unexpected reaches a URL.
@@ -33,7 +34,7 @@ impl OrderPath for PathsFn {
 pub struct HttpOrderClient<P> {
     http: reqwest::Client,
     base: Url,
-    token: ApiToken,
+    token: ProviderToken,
     policy: RetryPolicy,
     paths: P,
 }
@@ -41,13 +42,7 @@ pub struct HttpOrderClient<P> {
 impl<P: OrderPath + Default> HttpOrderClient<P> {
     /// `base` is the configured API origin, e.g. `https://api.octopuscards.example`; hosts are
     /// never taken from payloads.
-    pub fn new(base: &str, token: &Secret, policy: RetryPolicy) -> Result<Self, String> {
-        Self::with_token(base, ApiToken::fixed(token)?, policy)
-    }
-
-    /// Like [`new`](Self::new) with a token that may change while the client runs (read from
-    /// Secrets Manager, re-read after a 401).
-    pub fn with_token(base: &str, token: ApiToken, policy: RetryPolicy) -> Result<Self, String> {
+    pub fn new(base: &str, token: ProviderToken, policy: RetryPolicy) -> Result<Self, String> {
         Self::with_paths(base, token, policy, P::default())
     }
 }
@@ -56,7 +51,7 @@ impl<P: OrderPath> HttpOrderClient<P> {
     /// A client of the API at `base` serving orders at `paths`.
     pub fn with_paths(
         base: &str,
-        token: ApiToken,
+        token: ProviderToken,
         policy: RetryPolicy,
         paths: P,
     ) -> Result<Self, String> {
@@ -94,11 +89,11 @@ impl<P: OrderPath> HttpOrderClient<P> {
         Ok(url)
     }
 
-    async fn attempt(&self, url: &Url, timeout: Duration) -> Attempt {
+    async fn attempt(&self, url: &Url, bearer: &Bearer, timeout: Duration) -> Attempt {
         let response = self
             .http
             .get(url.clone())
-            .header(AUTHORIZATION, self.token.header())
+            .header(AUTHORIZATION, bearer.header())
             .header("accept", "application/json")
             .timeout(timeout)
             .send()
@@ -214,14 +209,22 @@ impl<P: OrderPath> HttpOrderClient<P> {
         what: &str,
         deadline: Instant,
     ) -> Result<(Vec<u8>, Option<bool>), FetchError> {
-        self.token.refresh_if_due().await;
         let mut last_error = FetchError::OutOfTime;
-        let mut token_reread = false;
+        let mut logged_in_again = false;
         for attempt in 0..self.policy.max_attempts {
+            if self.policy.attempt_timeout(deadline).is_none() {
+                return Err(last_error);
+            }
+            let bearer = self
+                .token
+                .bearer(deadline)
+                .await
+                .map_err(FetchError::Auth)?;
+            // Obtaining the token may have taken some of the time left.
             let Some(timeout) = self.policy.attempt_timeout(deadline) else {
                 return Err(last_error);
             };
-            let wait = match self.attempt(url, timeout).await {
+            let wait = match self.attempt(url, &bearer, timeout).await {
                 Attempt::Done(body, has_more) => return Ok((body, has_more)),
                 Attempt::RateLimited(retry_after) => {
                     last_error = FetchError::RateLimited { retry_after };
@@ -231,13 +234,12 @@ impl<P: OrderPath> HttpOrderClient<P> {
                         None => self.policy.backoff(attempt),
                     }
                 }
-                // A rotated token: read it again once, and try again at once.
-                Attempt::Failed(FetchError::Status { status: 401 })
-                    if !token_reread && self.token.refresh_now().await =>
-                {
-                    token_reread = true;
+                // The token was refused (revoked, or expired early): one new login and one
+                // retry at once; a second 401 fails the fetch.
+                Attempt::Failed(FetchError::Status { status: 401 }) if !logged_in_again => {
+                    logged_in_again = true;
+                    self.token.rejected(&bearer);
                     last_error = FetchError::Status { status: 401 };
-                    tracing::info!("order API answered 401; token re-read, trying again");
                     continue;
                 }
                 Attempt::Failed(error) if error.is_transient() => {
@@ -267,25 +269,21 @@ mod tests {
     use super::*;
     use crate::providers::octopus::OctopusOrderClient;
 
-    #[test]
-    fn base_must_be_http() {
-        assert!(
-            OctopusOrderClient::new("ftp://x", &Secret::new("t"), RetryPolicy::default()).is_err()
-        );
-        assert!(
-            OctopusOrderClient::new("not a url", &Secret::new("t"), RetryPolicy::default())
-                .is_err()
-        );
+    fn token(_secret: &str) -> ProviderToken {
+        crate::api_auth::unused_token("octopus")
     }
 
     #[test]
-    fn debug_output_hides_the_token() {
-        let c = OctopusOrderClient::new(
-            "https://x",
-            &Secret::new("tok-SECRET-123"),
-            RetryPolicy::default(),
-        )
-        .unwrap();
+    fn base_must_be_http() {
+        let policy = RetryPolicy::default;
+        assert!(OctopusOrderClient::new("ftp://x", token("s"), policy()).is_err());
+        assert!(OctopusOrderClient::new("not a url", token("s"), policy()).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_the_credentials() {
+        let c = OctopusOrderClient::new("https://x", token("SECRET-123"), RetryPolicy::default())
+            .unwrap();
         assert!(!format!("{c:?}").contains("SECRET"));
     }
 }

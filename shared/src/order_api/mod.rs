@@ -4,7 +4,6 @@
 mod http;
 mod memory;
 mod retry;
-mod token;
 
 use std::future::Future;
 use std::time::Duration;
@@ -14,13 +13,13 @@ use tokio::time::Instant;
 
 pub use http::{HttpOrderClient, OrderPath, PathsFn};
 pub use memory::MemoryOrderApi;
-pub use retry::RetryPolicy;
-pub use token::ApiToken;
+pub use retry::{RetryPolicy, parse_retry_after};
 
+use crate::api_auth::AuthError;
 use crate::order::OrderRef;
 
-/// Why an order could not be fetched. Never holds a response body (it may hold codes) or the
-/// API token.
+/// Why an order could not be fetched. Never holds a response body (it may hold codes), an API
+/// token or a credential.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum FetchError {
     #[error("order API answered HTTP {status}")]
@@ -41,6 +40,8 @@ pub enum FetchError {
     OutOfTime,
     #[error("no order API is configured for provider {0}")]
     NotConfigured(String),
+    #[error("no API token: {0}")]
+    Auth(AuthError),
 }
 
 impl FetchError {
@@ -65,6 +66,7 @@ impl FetchError {
             Self::InvalidOrderId(_) => "invalid_id",
             Self::OutOfTime => "out_of_time",
             Self::NotConfigured(_) => "not_configured",
+            Self::Auth(_) => "auth",
         }
     }
 }

@@ -17,8 +17,12 @@ pub mod standard_webhooks;
 use serde_json::Value;
 
 pub use crate::webhook::{MAX_EVENT_ID_LEN, Rejection, Route, VerifiedEvent, WebhookScheme};
-pub use order_apis::{ApiConfig, LoadError, ProviderApis, configured as configured_order_apis};
+pub use order_apis::{
+    ApiConfig, CredentialsConfig, LoadError, ProviderApis, SessionSharing,
+    configured as configured_order_apis,
+};
 
+use crate::api_auth::AuthFlow;
 use crate::config::ProviderEnvironment;
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::message::QueueMessage;
@@ -276,9 +280,8 @@ pub fn setting_parameter(variable: &str) -> String {
 /// A provider API the processor fetches orders from.
 pub struct OrderApiSpec {
     pub base_url_var: &'static str,
-    pub token_var: &'static str,
-    /// In AWS: the Secrets Manager secret holding the token (preferred over the value).
-    pub token_secret_id_var: &'static str,
+    /// How hookline logs in to it.
+    pub auth: AuthSpec,
     /// The processor does not start without it; an optional API left out fails its
     /// provider's fetches (their events reach the dead-letter queue).
     pub required: bool,
@@ -286,12 +289,40 @@ pub struct OrderApiSpec {
     pub documented_hosts: Option<DocumentedHosts>,
     /// Where an order lives under the base URL.
     pub paths: PathsFn,
-    /// The token the stand-in API of `hookline serve` accepts.
-    pub test_token: &'static str,
     /// What the stand-in API serves: a path under the base (one `{id}` parameter) and the folder
     /// of `events/provider-api/` holding its orders as `{id}.json`; a path without `{id}` is a
     /// list, served from `wallet-{wallet_id}.json` by its `wallet_id` query.
     pub stub_routes: &'static [(&'static str, &'static str)],
+}
+
+/// How a provider's API is logged in to ([`crate::api_auth`]): credentials are configured,
+/// tokens are obtained.
+pub struct AuthSpec {
+    pub flow: AuthFlow,
+    /// The two variables holding the credentials in local runs: the id (API key, client id),
+    /// then the secret. `hookline serve` takes them as flags of the same name
+    /// (`OCTOPUS_API_KEY` → `--octopus-api-key`).
+    pub credential_vars: [&'static str; 2],
+    /// In AWS: the Secrets Manager secret holding the credentials as JSON (preferred).
+    pub credentials_secret_id_var: &'static str,
+    /// In AWS: the Secrets Manager secret every container shares the session in.
+    pub session_secret_id_var: &'static str,
+    /// A token endpoint apart from the API (client credentials): its variable and its
+    /// documented URLs; `None`: the endpoints are under the API's base URL.
+    pub token_url: Option<(&'static str, DocumentedHosts)>,
+    /// The credentials the stand-in API accepts and `hookline serve` uses unless told
+    /// otherwise. Published; never used by a deployed stack.
+    pub test_credentials: [&'static str; 2],
+    /// The variable that once held a static token: set, it stops the function with an
+    /// explanation rather than being ignored.
+    pub retired_token_var: &'static str,
+}
+
+impl AuthSpec {
+    /// The `hookline serve` flag of a variable: `OPTTY_CLIENT_ID` → `optty-client-id`.
+    pub fn flag(var: &str) -> String {
+        var.to_ascii_lowercase().replace('_', "-")
+    }
 }
 
 /// A provider API's documented base URL in each environment.

@@ -47,10 +47,14 @@ impl OrderPath for OctopusPaths {
 mod tests {
     use super::*;
     use crate::order_api::RetryPolicy;
-    use crate::signature::Secret;
 
     fn client(base: &str) -> OctopusOrderClient {
-        OctopusOrderClient::new(base, &Secret::new("tok"), RetryPolicy::default()).unwrap()
+        OctopusOrderClient::new(
+            base,
+            crate::api_auth::unused_token("octopus"),
+            RetryPolicy::default(),
+        )
+        .unwrap()
     }
 
     fn order(kind: OrderKind, id: &str) -> OrderRef {

@@ -14,9 +14,10 @@ pub use observe::observe;
 pub use webhook::*;
 
 use super::{
-    DocumentedHosts, EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest, Signed,
-    WatchRules, WebhookRoute,
+    AuthSpec, DocumentedHosts, EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest,
+    Signed, WatchRules, WebhookRoute,
 };
+use crate::api_auth::AuthFlow;
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::order::{OrderKind, OrderRef};
 use crate::order_api::{FetchError, OrderPath};
@@ -25,15 +26,20 @@ use crate::test_event::{TEST_EVENT_TYPE, TestEvent};
 
 /// Signs every Octopus sample in `events/`; what `hookline serve` verifies with by default.
 pub const TEST_SECRET: &str = "hookline-octopus-test-secret";
-/// The bearer token the stand-in Octopus API expects, and `hookline serve` sends.
-pub const API_TEST_TOKEN: &str = "hookline-octopus-api-test-token";
+/// The API key and secret the stand-in Octopus API accepts at `/auth/login`, and `hookline
+/// serve` logs in with unless told otherwise.
+pub const API_TEST_KEY: &str = "hookline-octopus-test-api-key";
+pub const API_TEST_SECRET: &str = "hookline-octopus-test-api-secret";
 
 /// Origin of the Octopus Cards API, e.g. `https://api.example.com`.
 pub const API_BASE_URL: &str = "OCTOPUS_API_BASE_URL";
-/// Bearer token of the Octopus Cards API (local runs).
-pub const API_TOKEN: &str = "OCTOPUS_API_TOKEN";
-/// In AWS: the Secrets Manager secret holding the Octopus API token.
-pub const API_TOKEN_SECRET_ID: &str = "OCTOPUS_API_TOKEN_SECRET_ID";
+/// The API key and secret (local runs): Octopus' "Login" takes them as username and password.
+pub const API_KEY: &str = "OCTOPUS_API_KEY";
+pub const API_SECRET: &str = "OCTOPUS_API_SECRET";
+/// In AWS: the Secrets Manager secret holding `{"api_key","api_secret"}`.
+pub const API_CREDENTIALS_SECRET_ID: &str = "OCTOPUS_API_CREDENTIALS_SECRET_ID";
+/// In AWS: the Secrets Manager secret the containers share the Octopus session in.
+pub const API_SESSION_SECRET_ID: &str = "OCTOPUS_API_SESSION_SECRET_ID";
 
 const WEBHOOK_SECRETS: SecretList = SecretList {
     env_prefix: "OCTOPUS",
@@ -72,8 +78,17 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     confirm: None,
     order_api: Some(OrderApiSpec {
         base_url_var: API_BASE_URL,
-        token_var: API_TOKEN,
-        token_secret_id_var: API_TOKEN_SECRET_ID,
+        // Octopus' "Authentication" pages: JWT, login with the API key and secret, refresh
+        // token revoked once used (api_auth::flows cites them).
+        auth: AuthSpec {
+            flow: AuthFlow::OctopusJwt,
+            credential_vars: [API_KEY, API_SECRET],
+            credentials_secret_id_var: API_CREDENTIALS_SECRET_ID,
+            session_secret_id_var: API_SESSION_SECRET_ID,
+            token_url: None,
+            test_credentials: [API_TEST_KEY, API_TEST_SECRET],
+            retired_token_var: "OCTOPUS_API_TOKEN",
+        },
         required: true,
         // Octopus' "Environments" page.
         documented_hosts: Some(DocumentedHosts {
@@ -81,7 +96,6 @@ pub static SPEC: ProviderSpec = ProviderSpec {
             production: "https://api.octopuscards.io",
         }),
         paths: order_paths,
-        test_token: API_TEST_TOKEN,
         stub_routes: &[
             ("/api/v1/orders/{id}", "orders"),
             ("/api/v1/esim/orders/{id}", "esim-orders"),

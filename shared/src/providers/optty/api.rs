@@ -45,12 +45,12 @@ mod tests {
     use super::*;
     use crate::order::OrderKind;
     use crate::order_api::RetryPolicy;
-    use crate::signature::Secret;
 
     fn url(reference: &str) -> Result<String, FetchError> {
+        let token = crate::api_auth::unused_token("optty");
         let client = OpttyOrderClient::new(
             "https://api.optty.example/v1",
-            &Secret::new("k"),
+            token,
             RetryPolicy::default(),
         )
         .unwrap();

@@ -10,9 +10,10 @@ pub use api::{OpttyOrderClient, OpttyPaths, optty_reference};
 pub use webhook::*;
 
 use super::{
-    DocumentedHosts, EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest, Signed,
-    WebhookRoute,
+    AuthSpec, DocumentedHosts, EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest,
+    Signed, WebhookRoute,
 };
+use crate::api_auth::AuthFlow;
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::order::OrderRef;
 use crate::order_api::{FetchError, OrderPath};
@@ -21,15 +22,22 @@ use crate::test_event::{TEST_EVENT_TYPE, TestEvent};
 
 /// The route's test path token: `/webhooks/optty/hookline-optty-test-path-token`.
 pub const TEST_TOKEN: &str = "hookline-optty-test-path-token";
-/// The bearer token the stand-in Optty API expects.
-pub const API_TEST_KEY: &str = "hookline-optty-api-test-key";
+/// The client credentials the stand-in Optty token endpoint accepts, and `hookline serve`
+/// uses unless told otherwise.
+pub const API_TEST_CLIENT_ID: &str = "hookline-optty-test-client-id";
+pub const API_TEST_CLIENT_SECRET: &str = "hookline-optty-test-client-secret";
 
 /// Optional: base URL of the Optty merchant API (Optty notifications fail without it).
 pub const API_BASE_URL: &str = "OPTTY_API_BASE_URL";
-/// Bearer token of the Optty merchant API; required when the base URL is set.
-pub const API_KEY: &str = "OPTTY_API_KEY";
-/// In AWS: the Secrets Manager secret holding the Optty API key.
-pub const API_KEY_SECRET_ID: &str = "OPTTY_API_KEY_SECRET_ID";
+/// The client credentials (local runs); required when the API is on.
+pub const CLIENT_ID: &str = "OPTTY_CLIENT_ID";
+pub const CLIENT_SECRET: &str = "OPTTY_CLIENT_SECRET";
+/// The token endpoint; by default the documented one of the environment.
+pub const AUTH_URL: &str = "OPTTY_AUTH_URL";
+/// In AWS: the Secrets Manager secret holding `{"client_id","client_secret"}`.
+pub const API_CREDENTIALS_SECRET_ID: &str = "OPTTY_API_CREDENTIALS_SECRET_ID";
+/// In AWS: the Secrets Manager secret the containers share the Optty token in.
+pub const API_SESSION_SECRET_ID: &str = "OPTTY_API_SESSION_SECRET_ID";
 
 const PATH_TOKENS: SecretList = SecretList {
     env_prefix: "OPTTY",
@@ -68,8 +76,23 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     confirm: Some(plan::confirm),
     order_api: Some(OrderApiSpec {
         base_url_var: API_BASE_URL,
-        token_var: API_KEY,
-        token_secret_id_var: API_KEY_SECRET_ID,
+        // Optty's "Create Access Token" page: OAuth 2.0 client credentials, scope api-user,
+        // tokens valid 24 hours, at its own auth host per environment.
+        auth: AuthSpec {
+            flow: AuthFlow::ClientCredentials { scope: "api-user" },
+            credential_vars: [CLIENT_ID, CLIENT_SECRET],
+            credentials_secret_id_var: API_CREDENTIALS_SECRET_ID,
+            session_secret_id_var: API_SESSION_SECRET_ID,
+            token_url: Some((
+                AUTH_URL,
+                DocumentedHosts {
+                    sandbox: "https://auth.qa.optty.com/token",
+                    production: "https://auth.optty.com/token",
+                },
+            )),
+            test_credentials: [API_TEST_CLIENT_ID, API_TEST_CLIENT_SECRET],
+            retired_token_var: "OPTTY_API_KEY",
+        },
         required: false,
         // Optty's "Direct API Integration" page gives the sandbox API host; the production one
         // is an assumption, by its authentication hosts (auth.qa.optty.com, auth.optty.com).
@@ -78,7 +101,6 @@ pub static SPEC: ProviderSpec = ProviderSpec {
             production: "https://api.optty.com",
         }),
         paths: order_paths,
-        test_token: API_TEST_KEY,
         stub_routes: &[("/orders/{id}", "optty-orders")],
     }),
     forwarded_fields: Some(FORWARDED_FIELDS),
