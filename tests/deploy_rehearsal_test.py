@@ -35,7 +35,7 @@ REGION = "us-east-1"
 MINIMAL = {
     "ProviderEnvironment": "sandbox",
     "OctopusWebhookSecretName": "hookline/octopus",
-    "OctopusApiTokenSecretName": "hookline/octopus-api",
+    "OctopusApiCredentialsSecretName": "hookline/octopus-api",
 }
 FULL = {
     **MINIMAL,
@@ -46,7 +46,7 @@ FULL = {
     "OwlPayHarborWebhookSecretName": "hookline/owlpay-harbor",
     "OpttyPathTokenSecretName": "hookline/optty",
     "OpttyApiBaseUrl": "https://api.optty.example",
-    "OpttyApiKeySecretName": "hookline/optty-api",
+    "OpttyApiCredentialsSecretName": "hookline/optty-api",
     "StdWebhookSecretName": "hookline/std",
     "AlarmTopicArn": f"arn:aws:sns:{REGION}:123456789012:ops",
     "TracingMode": "Active",
@@ -190,7 +190,13 @@ def test_a_full_parameter_set_creates_every_receiver_with_its_secret(aws):
     processor = function_config(aws, resources, "ProcessorFunction")
     assert processor["Environment"]["Variables"]["PROVIDER_ENVIRONMENT"] == "production"
     assert processor["Environment"]["Variables"]["OPTTY_API_BASE_URL"] == "https://api.optty.example"
-    assert processor["Environment"]["Variables"]["OPTTY_API_KEY_SECRET_ID"] == "hookline/optty-api"
+    assert processor["Environment"]["Variables"]["OPTTY_API_CREDENTIALS_SECRET_ID"] == "hookline/optty-api"
+    # The session secrets: moto's CloudFormation does not create AWS::SecretsManager::Secret
+    # (it warns and drops the variables that name them), so they are checked in the translated
+    # template; tests/provider_auth.rs runs the sharing itself on moto's Secrets Manager.
+    translated_resources = translated
+    for name in ("OctopusApiSessionSecret", "OpttyApiSessionSecret"):
+        assert translated_resources[name]["Type"] == "AWS::SecretsManager::Secret", name
 
 
 # `hookline smoke` against a rehearsed stack: its outputs and parameters from the emulator's

@@ -56,13 +56,13 @@ def resources():
         "ProviderEnvironment": "production",
         "OctopusWebhookSecretName": "hookline/octopus",
         "OctopusApiBaseUrl": "https://api.example.com",
-        "OctopusApiTokenSecretName": "hookline/octopus-api",
+        "OctopusApiCredentialsSecretName": "hookline/octopus-api",
         "CoinmeWebhookSecretName": "hookline/coinme",
         "OwlPayWebhookSecretName": "hookline/owlpay",
         "OwlPayHarborWebhookSecretName": "hookline/owlpay-harbor",
         "OpttyPathTokenSecretName": "hookline/optty",
         "OpttyApiBaseUrl": "https://api.optty.example",
-        "OpttyApiKeySecretName": "hookline/optty-api",
+        "OpttyApiCredentialsSecretName": "hookline/optty-api",
         "StdWebhookSecretName": "hookline/std",
     }
     for secrets in SECRET_LISTS:
@@ -143,9 +143,11 @@ def test_the_poller_runs_every_minute_alone_with_least_privilege(resources):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         for action in actions:
             granted[action] = json.dumps(statement["Resource"])
-    assert set(granted) == {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "sqs:SendMessage",
-                            "secretsmanager:GetSecretValue"}
-    assert "OctopusApiTokenSecretName" in granted["secretsmanager:GetSecretValue"]
+    assert set(granted) == {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem",
+                            "dynamodb:DeleteItem", "sqs:SendMessage", "secretsmanager:GetSecretValue",
+                            "secretsmanager:PutSecretValue"}
+    assert "AUTH_LEASE#*" in json.dumps(statements_of(resources["OrderPollerRole"]))
+    assert granted["secretsmanager:PutSecretValue"] == json.dumps({"Ref": "OctopusApiSessionSecret"})
     assert "/index/due" in granted["dynamodb:Query"]
     assert "IngestQueue" in granted["sqs:SendMessage"]
     watch_role = statements_of(resources["OrderWatchRole"])
@@ -279,7 +281,8 @@ def test_env_json_covers_every_function_with_the_test_secret():
                 assert value == secrets["test_value"], route["name"]
     for api in ORDER_APIS:
         if api["required"]:
-            assert env["ProcessorFunction"][api["token_var"]] == api["test_token"]
+            for var in api["credential_vars"]:
+                assert env["ProcessorFunction"][var], var
 
 
 def statements_of(role):
@@ -327,8 +330,15 @@ def test_processor_role_is_least_privilege(resources):
                 granted[action] = sorted(r["Fn::GetAtt"][0] for r in resource)
             else:
                 granted[action] = resource["Fn::GetAtt"][0] if "Fn::GetAtt" in resource else json.dumps(resource)
-    secrets = granted.pop("secretsmanager:GetSecretValue")
-    assert "OctopusApiTokenSecretName" in secrets and "OpttyApiKeySecretName" in secrets
+    granted.pop("secretsmanager:GetSecretValue")
+    granted.pop("secretsmanager:PutSecretValue")
+    reads = [s for s in statements_of(role) if s["Sid"] == "ReadProviderApiCredentials"]
+    assert "OctopusApiCredentialsSecretName" in json.dumps(reads) and "OpttyApiCredentialsSecretName" in json.dumps(reads)
+    shares = [s for s in statements_of(role) if s["Sid"] == "ShareProviderApiSessions"]
+    assert "OctopusApiSessionSecret" in json.dumps(shares) and "OpttyApiSessionSecret" in json.dumps(shares)
+    lease = [s for s in statements_of(role) if s["Sid"] == "ReleaseApiRenewalLease"]
+    assert lease[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["AUTH_LEASE#*"]
+    assert granted.pop("dynamodb:DeleteItem") == "EventsTable"
     assert granted == {
         "sqs:ReceiveMessage": "IngestQueue",
         "sqs:DeleteMessage": "IngestQueue",
@@ -400,19 +410,21 @@ def test_processor_gets_the_variables_the_code_reads(resources):
     for const, value in expected.items():
         assert variables[rust_const("shared/src/config.rs", const)] == value
     for api in ORDER_APIS:
-        for var in (api["base_url_var"], api["token_secret_id_var"]):
+        for var in (api["base_url_var"], api["credentials_secret_id_var"], api["session_secret_id_var"]):
             value = variables[var]
             if api["required"]:
                 assert "Ref" in value, var
             else:
                 assert "Ref" in value["Fn::If"][1] and value["Fn::If"][2] == {"Ref": "AWS::NoValue"}, var
     assert variables["OCTOPUS_API_BASE_URL"] == {"Ref": "OctopusApiBaseUrl"}
-    assert variables["OCTOPUS_API_TOKEN_SECRET_ID"] == {"Ref": "OctopusApiTokenSecretName"}
+    assert variables["OCTOPUS_API_CREDENTIALS_SECRET_ID"] == {"Ref": "OctopusApiCredentialsSecretName"}
+    assert variables["OCTOPUS_API_SESSION_SECRET_ID"] == {"Ref": "OctopusApiSessionSecret"}
     assert variables["OPTTY_API_BASE_URL"]["Fn::If"][:2] == ["HasOpttyApi", {"Ref": "OpttyApiBaseUrl"}]
-    assert variables["OPTTY_API_KEY_SECRET_ID"]["Fn::If"][:2] == ["HasOpttyApi", {"Ref": "OpttyApiKeySecretName"}]
+    assert variables["OPTTY_API_CREDENTIALS_SECRET_ID"]["Fn::If"][:2] == ["HasOpttyApi", {"Ref": "OpttyApiCredentialsSecretName"}]
+    assert variables["OPTTY_AUTH_URL"]["Fn::If"][:2] == ["HasOpttyAuthUrl", {"Ref": "OpttyAuthUrl"}]
 
 
-def test_no_token_is_resolved_into_a_function_configuration(resources):
+def test_no_credential_or_token_is_resolved_into_a_function_configuration(resources):
     # Regression: dynamic references put the API tokens in plain text in the functions'
     # configuration, readable with lambda:GetFunctionConfiguration.
     text = (ROOT / "template.yaml").read_text()
@@ -420,16 +432,34 @@ def test_no_token_is_resolved_into_a_function_configuration(resources):
     for name in ("ProcessorFunction", "OrderPollerFunction"):
         variables = resources[name]["Properties"]["Environment"]["Variables"]
         for api in ORDER_APIS:
-            assert api["token_var"] not in variables, (name, api["token_var"])
-        assert variables["OCTOPUS_API_TOKEN_SECRET_ID"] == {"Ref": "OctopusApiTokenSecretName"}
+            for var in api["credential_vars"]:
+                assert var not in variables, (name, var)
+        assert "OCTOPUS_API_TOKEN" not in variables and "OPTTY_API_KEY" not in variables
+        assert variables["OCTOPUS_API_CREDENTIALS_SECRET_ID"] == {"Ref": "OctopusApiCredentialsSecretName"}
+        assert variables["OCTOPUS_API_SESSION_SECRET_ID"] == {"Ref": "OctopusApiSessionSecret"}
 
 
-def test_the_processor_and_the_poller_may_read_only_their_api_tokens(resources):
+def test_the_processor_and_the_poller_read_their_credentials_and_share_only_their_sessions(resources):
     for role in ("ProcessorRole", "OrderPollerRole"):
         statements = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         reads = [s for s in statements if s["Action"] == "secretsmanager:GetSecretValue"]
         assert len(reads) == 1, role
-        assert "OctopusApiTokenSecretName" in json.dumps(reads[0]["Resource"]), role
+        assert "OctopusApiCredentialsSecretName" in json.dumps(reads[0]["Resource"]), role
+        writes = [s for s in statements if "secretsmanager:PutSecretValue" in s["Action"]]
+        assert len(writes) == 1, role
+        assert "CredentialsSecretName" not in json.dumps(writes[0]["Resource"]), "credentials are never written"
+        assert "OctopusApiSessionSecret" in json.dumps(writes[0]["Resource"]), role
+
+
+def test_the_session_secrets_start_empty_and_auth_failures_are_alarmed(resources):
+    for name in ("OctopusApiSessionSecret", "OpttyApiSessionSecret"):
+        assert resources[name]["Type"] == "AWS::SecretsManager::Secret"
+        assert resources[name]["Properties"]["SecretString"] == "{}"
+    assert resources["OpttyApiSessionSecret"]["Condition"] == "HasOpttyApi"
+    for name, provider in (("OctopusApiAuthFailedAlarm", "octopus"), ("OpttyApiAuthFailedAlarm", "optty")):
+        alarm = resources[name]["Properties"]
+        assert alarm["MetricName"] == "ApiAuthFailed"
+        assert alarm["Dimensions"] == [{"Name": "provider", "Value": provider}]
 
 
 def alarms(resources):
@@ -464,7 +494,7 @@ def test_alarms_notify_the_topic_when_one_is_given(resources):
 
 def test_alarms_watch_the_metrics_the_code_emits(resources):
     metrics_rs = "".join((ROOT / "shared/src" / part / "metrics.rs").read_text()
-                         for part in ("receiver", "processor", "poller"))
+                         for part in ("receiver", "processor", "poller", "api_auth"))
     # Metrics made by a log metric filter of the template, not by the code.
     from_filters = {t["MetricName"] for r in resources.values()
                     if r["Type"] == "AWS::Logs::MetricFilter"
@@ -663,14 +693,14 @@ def broken_rules(params):
 
 
 def test_parameter_combinations_that_would_fail_later_are_refused_at_deploy():
-    base = {"OctopusWebhookSecretName": "s", "OctopusApiBaseUrl": "u", "OctopusApiTokenSecretName": "t"}
+    base = {"OctopusWebhookSecretName": "s", "OctopusApiBaseUrl": "u", "OctopusApiCredentialsSecretName": "t"}
     assert broken_rules(base) == []
-    optty = {**base, "OpttyPathTokenSecretName": "p", "OpttyApiBaseUrl": "https://o", "OpttyApiKeySecretName": "k"}
+    optty = {**base, "OpttyPathTokenSecretName": "p", "OpttyApiBaseUrl": "https://o", "OpttyApiCredentialsSecretName": "k"}
     assert broken_rules(optty) == []
     assert broken_rules({**base, "OpttyApiBaseUrl": "https://o"}) == ["OpttyApiNeedsItsKey"]
     assert broken_rules({**base, "OpttyPathTokenSecretName": "p"}) == ["OpttyReceiverNeedsTheOpttyApi"]
     # The Optty API is on by its key; its host may be the documented one.
-    assert broken_rules({**base, "OpttyPathTokenSecretName": "p", "OpttyApiKeySecretName": "k"}) == []
+    assert broken_rules({**base, "OpttyPathTokenSecretName": "p", "OpttyApiCredentialsSecretName": "k"}) == []
     assert broken_rules({**base, "OwlPayHarborWebhookSecretName": "h"}) == ["HarborNeedsOwlPay"]
     assert broken_rules({**base, "OwlPayWebhookSecretName": "o", "OwlPayHarborWebhookSecretName": "h"}) == []
 
@@ -700,7 +730,7 @@ def test_every_function_states_the_providers_environment_which_has_no_default(re
         assert template["Parameters"][name]["Default"] == "", name
         assert re.fullmatch(template["Parameters"][name]["AllowedPattern"], ""), name
     assert template["Conditions"]["HasOpttyApi"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "OpttyApiKeySecretName"}, ""]}]}
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "OpttyApiCredentialsSecretName"}, ""]}]}
 
 
 def test_the_archive_is_private_encrypted_expiring_and_queryable_where_it_is_written(resources):
