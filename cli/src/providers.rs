@@ -125,6 +125,13 @@ impl RouteArg {
             .verify_routed(&route, &headers, body, timestamp)
             .map_err(|e| e.to_string())
     }
+
+    /// The body as the route's receiver would keep it in the queue message (Optty's card token
+    /// redacted; every other body as it is).
+    pub fn stored_sample_body(self, body: &str) -> Result<String, String> {
+        let scheme = LocalSecrets::default().scheme(self.provider)?;
+        Ok(scheme.stored_body(body).into_owned())
+    }
 }
 
 /// The active secrets of every receiver: `--{route}-secrets`, or the variables the Lambdas read

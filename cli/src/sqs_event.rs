@@ -45,7 +45,7 @@ pub fn run(args: SqsEventArgs) -> Result<(), String> {
             &event.event_id,
             &event.event_type,
             received,
-            body,
+            args.provider.stored_sample_body(&body)?,
         )
         .encode();
         let attributes: Map<String, Value> = message

@@ -381,6 +381,8 @@ async fn every_accepted_webhook_is_archived_and_re_verifies(s3: bool) {
             hookline::providers::optty::TEST_TOKEN,
             "x-octopus-webhook-token",
             "activation_code",
+            // Optty's card token (events/payloads/optty/order-successful-card-token.json).
+            "tok_card_hookline_sample",
         ] {
             assert!(!text.contains(secret), "{key} holds {secret}");
         }

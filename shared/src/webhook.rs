@@ -5,6 +5,8 @@
 //! Every scheme is a pure function of the request headers, the raw body and the current time, so
 //! it can be tested without AWS or a network.
 
+use std::borrow::Cow;
+
 use http::HeaderMap;
 use thiserror::Error;
 
@@ -111,6 +113,13 @@ pub trait WebhookScheme: Send + Sync {
         now_unix: i64,
     ) -> Result<VerifiedEvent, Rejection>;
 
+    /// The body as it may be kept at rest (queue message, archive, table): by default exactly
+    /// the bytes received. A scheme whose body carries a secret that nothing downstream needs and
+    /// no signature covers (Optty's card token) returns it without.
+    fn stored_body<'a>(&self, body: &'a str) -> Cow<'a, str> {
+        Cow::Borrowed(body)
+    }
+
     /// The headers (lowercase) that verifying a request reads, which the queue message keeps so
     /// the event can be verified again later: signatures, timestamps, id and type headers;
     /// never a secret sent in plain text.
@@ -208,6 +217,10 @@ impl<T: WebhookScheme + ?Sized> WebhookScheme for Box<T> {
 
     fn kept_headers(&self) -> Vec<&str> {
         (**self).kept_headers()
+    }
+
+    fn stored_body<'a>(&self, body: &'a str) -> Cow<'a, str> {
+        (**self).stored_body(body)
     }
 
     fn keeps_route_param(&self) -> bool {

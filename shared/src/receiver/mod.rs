@@ -192,7 +192,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
             &event.event_id,
             &event.event_type,
             now,
-            text.to_string(),
+            self.scheme.stored_body(text).into_owned(),
         )
         .with_verification(kept, route_param)
         .encode();
