@@ -118,6 +118,16 @@ mod tests {
     }
 
     #[test]
+    fn an_at_hookline_cannot_read_orders_the_event_by_its_receipt() {
+        let data = r#"{"orderTemplateId":"1263543355914194944","orderTemplateStatus":"CONSUMED"}"#;
+        for at in [r#""last week""#, r#"{"t":1}"#, "true"] {
+            let plan = plan_message(&message("ORDER_TEMPLATE", data, at)).unwrap();
+            // received_at 2026-11-22T10:00:00Z
+            assert_eq!(plan.state().unwrap().last_event_at, 1_795_341_600_000, "{at}");
+        }
+    }
+
+    #[test]
     fn a_caas_buy_with_error_data_is_failed_whatever_its_status_says() {
         let data = r#"{"type":"BUY","transactionId":"1263543643131744256","metadata":{"orderStatus":"COMPLETED"},"errorData":{"code":"314-001-S3"}}"#;
         let plan = plan_message(&message("CAAS", data, "1752858430")).unwrap();
