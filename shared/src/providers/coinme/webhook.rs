@@ -89,7 +89,6 @@ struct Envelope<'a> {
     id: Option<Cow<'a, str>>,
     #[serde(rename = "type", borrow)]
     event_type: Option<Cow<'a, str>>,
-    at: Option<Value>,
 }
 
 /// The Coinme scheme with its active secrets.
