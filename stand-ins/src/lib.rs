@@ -12,6 +12,7 @@ pub mod mock;
 pub mod octopus_auth;
 pub mod optty_auth;
 pub mod rate_limit;
+mod tokens;
 
 pub use answer::Answer;
 pub use octopus_auth::{OctopusAuth, OctopusAuthConfig};

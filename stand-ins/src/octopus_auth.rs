@@ -14,7 +14,7 @@
 //!
 //! Lifetimes and limits are settable so a test can live through many expiries in seconds.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::answer::Answer;
 use crate::rate_limit::{RollingWindow, retry_after_secs};
+use crate::tokens::Tokens;
 
 /// The client id the stand-in reports (the login page's example).
 const CLIENT_ID: u64 = 42;
@@ -85,13 +86,10 @@ pub struct AuthCounts {
 #[derive(Debug)]
 struct State {
     config: OctopusAuthConfig,
-    /// Live access tokens and when each expires.
-    access: HashMap<String, Instant>,
-    /// Live refresh tokens and when each expires.
-    refresh: HashMap<String, Instant>,
+    access: Tokens,
+    refresh: Tokens,
     /// Refresh tokens already used (revoked by the refresh).
     used_refresh: HashSet<String>,
-    issued: Vec<String>,
     logins: RollingWindow,
     refreshes: RollingWindow,
     counts: AuthCounts,
@@ -110,10 +108,9 @@ impl OctopusAuth {
                 logins: RollingWindow::per_minute(config.logins_per_minute),
                 refreshes: RollingWindow::per_minute(config.refreshes_per_minute),
                 config,
-                access: HashMap::new(),
-                refresh: HashMap::new(),
+                access: Tokens::default(),
+                refresh: Tokens::default(),
                 used_refresh: HashSet::new(),
-                issued: Vec::new(),
                 counts: AuthCounts::default(),
             }),
         }
@@ -128,7 +125,8 @@ impl OctopusAuth {
     /// Every access and refresh token issued so far (a test looks for them where no token may
     /// be: logs, tables, queues).
     pub fn issued_tokens(&self) -> Vec<String> {
-        self.state().issued.clone()
+        let state = self.state();
+        [state.access.issued(), state.refresh.issued()].concat()
     }
 
     /// `POST /auth/login`.
@@ -185,7 +183,7 @@ impl OctopusAuth {
             return Answer::octopus_rate_limited(retry_after_secs(wait));
         }
         state.counts.peak_refreshes_per_minute = state.refreshes.peak();
-        let live = state.refresh.remove(token).is_some_and(|until| now < until);
+        let live = state.refresh.take(token, now);
         if !live {
             state.counts.bad_refresh_tokens += 1;
             let message = if state.used_refresh.contains(token) {
@@ -203,9 +201,9 @@ impl OctopusAuth {
     /// `POST /auth/logout`: every token of the client revoked.
     pub fn revoke_all(&self) {
         let mut state = self.state();
-        let refresh: Vec<String> = state.refresh.drain().map(|(t, _)| t).collect();
+        let refresh = state.refresh.revoke_all();
         state.used_refresh.extend(refresh);
-        state.access.clear();
+        state.access.revoke_all();
     }
 
     /// New API credentials (a rotation in the dashboard): the old ones stop logging in; tokens
@@ -218,11 +216,9 @@ impl OctopusAuth {
 
     /// True when the header carries a live token; counts nothing.
     pub fn is_live(&self, authorization: Option<&[u8]>) -> bool {
-        let state = self.state();
-        let now = Instant::now();
-        crate::bearer(authorization)
-            .and_then(|token| state.access.get(token))
-            .is_some_and(|until| now < *until)
+        self.state()
+            .access
+            .authorizes(authorization, Instant::now())
     }
 
     /// Lets a request through with a live token, or answers the provider's 401; counted.
@@ -250,13 +246,10 @@ impl OctopusAuth {
 
 impl State {
     fn issue_pair(&mut self, now: Instant) -> Answer {
-        let (access, refresh) = (crate::new_token("oc-at"), crate::new_token("oc-rt"));
         let (access_life, refresh_life) =
             (self.config.access_lifetime, self.config.refresh_lifetime);
-        self.access.retain(|_, until| now < *until);
-        self.access.insert(access.clone(), now + access_life);
-        self.refresh.insert(refresh.clone(), now + refresh_life);
-        self.issued.extend([access.clone(), refresh.clone()]);
+        let access = self.access.issue("oc-at", now, access_life);
+        let refresh = self.refresh.issue("oc-rt", now, refresh_life);
         let at = |life: Duration| {
             (OffsetDateTime::now_utc() + life)
                 .format(&Rfc3339)

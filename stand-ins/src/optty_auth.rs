@@ -16,6 +16,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use crate::answer::Answer;
+use crate::tokens::Tokens;
 
 /// The one scope Optty documents for machine-to-machine calls.
 pub const SCOPE: &str = "api-user";
@@ -49,8 +50,7 @@ pub struct TokenCounts {
 #[derive(Debug)]
 struct State {
     config: OpttyAuthConfig,
-    tokens: HashMap<String, Instant>,
-    issued: Vec<String>,
+    tokens: Tokens,
     counts: TokenCounts,
 }
 
@@ -64,8 +64,7 @@ impl OpttyAuth {
         Self {
             state: Mutex::new(State {
                 config,
-                tokens: HashMap::new(),
-                issued: Vec::new(),
+                tokens: Tokens::default(),
                 counts: TokenCounts::default(),
             }),
         }
@@ -79,7 +78,7 @@ impl OpttyAuth {
 
     /// Every token issued so far.
     pub fn issued_tokens(&self) -> Vec<String> {
-        self.state().issued.clone()
+        self.state().tokens.issued().to_vec()
     }
 
     /// `POST /token` with a form body.
@@ -108,10 +107,7 @@ impl OpttyAuth {
         }
         let now = Instant::now();
         let lifetime = state.config.lifetime;
-        let token = crate::new_token("op-at");
-        state.tokens.retain(|_, until| now < *until);
-        state.tokens.insert(token.clone(), now + lifetime);
-        state.issued.push(token.clone());
+        let token = state.tokens.issue("op-at", now, lifetime);
         state.counts.issued += 1;
         Answer::ok(json!({
             "access_token": token,
@@ -131,16 +127,14 @@ impl OpttyAuth {
 
     /// Every token revoked (a compromise).
     pub fn revoke_all(&self) {
-        self.state().tokens.clear();
+        self.state().tokens.revoke_all();
     }
 
     /// True when the header carries a live token; counts nothing.
     pub fn is_live(&self, authorization: Option<&[u8]>) -> bool {
-        let state = self.state();
-        let now = Instant::now();
-        crate::bearer(authorization)
-            .and_then(|token| state.tokens.get(token))
-            .is_some_and(|until| now < *until)
+        self.state()
+            .tokens
+            .authorizes(authorization, Instant::now())
     }
 
     /// Lets a request through with a live token, or answers the provider's 401; counted.

@@ -123,7 +123,11 @@ mod tests {
         for at in [r#""last week""#, r#"{"t":1}"#, "true"] {
             let plan = plan_message(&message("ORDER_TEMPLATE", data, at)).unwrap();
             // received_at 2026-11-22T10:00:00Z
-            assert_eq!(plan.state().unwrap().last_event_at, 1_795_341_600_000, "{at}");
+            assert_eq!(
+                plan.state().unwrap().last_event_at,
+                1_795_341_600_000,
+                "{at}"
+            );
         }
     }
 
