@@ -10,7 +10,7 @@
 //!
 //! | watch | first | then |
 //! |---|---|---|
-//! | eSIM fulfilment (PENDING → DELIVERED / FAILED / CANCELLED) | every 10 s for 60 s | every 30 s |
+//! | eSIM fulfilment (PENDING → DELIVERED / FAILED / CANCELLED) | every 10 s for 60 s, then 30 s to 10 min | every half its age, at most 15 min (about 120 polls a day, not 2,880) |
 //! | eSIM install (installed, then activated) | every 45 s for 10 min | every half its age, at least 5 min; at most `EsimInstallMaxPolls` polls |
 //! | voucher fulfilment (PENDING / PARTIALLY_DELIVERED → terminal) | every 30 s for 10 min | every 2 min |
 //! | top-up (PENDING → DELIVERED / FAILED / CANCELLED / RECHARGED) | every 5 s for 60 s, then 30 s to 11 min | every half its age, at least 5 min |
@@ -21,12 +21,19 @@ use std::time::Duration;
 use super::{Phase, Watch};
 use crate::order::OrderKind;
 
+/// The longest wait between two polls of an eSIM order still PENDING.
+pub const ESIM_PENDING_MAX_INTERVAL: i64 = 900;
+
 /// Seconds until the next poll after a successful one.
 pub fn interval(watch: &Watch, now: i64) -> i64 {
     let age = now.saturating_sub(watch.phase_started_at);
     match (watch.order.kind, watch.phase) {
         (OrderKind::Esim, Phase::Fulfilment) if age < 60 => 10,
-        (OrderKind::Esim, Phase::Fulfilment) => 30,
+        // The document's "initial fulfilment poll (10 minutes)"; an order PENDING longer "is
+        // Octopus Cards automatically retrying — it isn't stuck", so the poll spreads out. The
+        // 15-minute ceiling is ours: how late a delivery may be seen at worst.
+        (OrderKind::Esim, Phase::Fulfilment) if age < 600 => 30,
+        (OrderKind::Esim, Phase::Fulfilment) => (age / 2).clamp(60, ESIM_PENDING_MAX_INTERVAL),
         (OrderKind::Esim, Phase::Install) if age < 600 => 45,
         (OrderKind::Esim, Phase::Install) => (age / 2).max(300),
         // The top-ups document: every 5 s for the first minute, then 30 s, foreground for about
@@ -73,6 +80,21 @@ mod tests {
         assert_eq!(interval(&w, 1000), 10);
         assert_eq!(interval(&w, 1059), 10);
         assert_eq!(interval(&w, 1060), 30);
+    }
+
+    #[test]
+    fn an_esim_pending_for_a_day_backs_off_after_ten_minutes() {
+        let w = watch(OrderKind::Esim, Phase::Fulfilment);
+        assert_eq!(interval(&w, 1000 + 599), 30);
+        assert_eq!(interval(&w, 1000 + 600), 300);
+        assert_eq!(interval(&w, 1000 + 7200), ESIM_PENDING_MAX_INTERVAL);
+        let (mut at, mut polls) = (w.phase_started_at, 0);
+        while at < w.phase_started_at + 86_400 {
+            polls += 1;
+            at += interval(&w, at);
+        }
+        // Every 30 s all day was 2,880 polls.
+        assert!((100..=130).contains(&polls), "{polls}");
     }
 
     #[test]
