@@ -48,6 +48,7 @@ pub mod providers;
 pub mod queue;
 pub mod receiver;
 pub mod redact;
+pub mod retry_after;
 pub mod secrets_manager;
 pub mod signature;
 pub mod store;

@@ -13,7 +13,13 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("registry", &["providers"]),
     (
         "adapters",
-        &["order_api", "secrets_manager", "emulator", "archive"],
+        &[
+            "order_api",
+            "api_auth",
+            "secrets_manager",
+            "emulator",
+            "archive",
+        ],
     ),
     (
         "domain",
@@ -47,6 +53,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "dev_defaults",
             "usage",
             "warm_up",
+            "retry_after",
         ],
     ),
 ];

@@ -22,7 +22,7 @@ use time::format_description::well_known::Rfc3339;
 use super::AuthError;
 use super::credentials::Credentials;
 use super::session::{Session, now_ms};
-use crate::order_api::parse_retry_after;
+use crate::retry_after::parse_retry_after;
 
 /// How a provider hands out API tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,10 +9,10 @@ use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use tokio::time::Instant;
 
-use super::retry::parse_retry_after;
 use super::{FetchError, OrderApi, RetryPolicy, unwrap_order};
 use crate::api_auth::{Bearer, ProviderToken};
 use crate::order::OrderRef;
+use crate::retry_after::parse_retry_after;
 
 /// Where a provider's API serves an order: path segments under the base URL. Implementations
 /// validate the id, so nothing unexpected reaches a URL.

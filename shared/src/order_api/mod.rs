@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 pub use http::{HttpOrderClient, OrderPath, PathsFn};
 pub use memory::MemoryOrderApi;
-pub use retry::{RetryPolicy, parse_retry_after};
+pub use retry::RetryPolicy;
 
 use crate::api_auth::AuthError;
 use crate::order::OrderRef;
