@@ -182,11 +182,17 @@ const EXPECTED: &[Expected] = &[
         dir: "owlpay-webhook",
         payload_dirs: &["owlpay", "owlpay-harbor"],
         providers: &["owlpay", "owlpay-harbor"],
-        updates: 8,
+        // 8 of OwlPay's own form; Harbor's published shapes: a transfer's two statuses and a
+        // customer's KYC update (passed on).
+        updates: 11,
         states: &[
             (
                 "ORDER#owlpay#order#ord_c0d3d7cda1e2175f",
                 "PAYOUT_SUCCEEDED",
+            ),
+            (
+                "ORDER#owlpay-harbor#transfer#transfer_hookline_sample_77",
+                "COMPLETED",
             ),
             // OwlPay's published payload: its event named in `observation`.
             ("ORDER#owlpay#order#ord_observed_31", "RECEIVED"),
@@ -361,7 +367,12 @@ async fn every_sample_reaches_sqs_and_then_the_order_updates_queue() {
         // the recorded state rightly publishes nothing.
         messages.sort_by_key(|m| {
             let body: serde_json::Value = serde_json::from_str(&m.body).unwrap_or_default();
-            body["created_at"].as_str().unwrap_or_default().to_string()
+            // Harbor's own shape dates its object inside `data`.
+            body["created_at"]
+                .as_str()
+                .or(body["data"]["updated_at"].as_str())
+                .unwrap_or_default()
+                .to_string()
         });
         let deadline = Instant::now() + Duration::from_secs(30);
         for message in &messages {

@@ -10,6 +10,7 @@ use hookline::order::{OrderKind, OrderRef};
 use hookline::order_api::MemoryOrderApi;
 use hookline::order_update::OrderUpdate;
 use hookline::providers::optty::parse_notification;
+use hookline::providers::owlpay::parse_harbor_envelope;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -47,6 +48,23 @@ fn owlpay(uuid: &str, event_type: &str, minute: i64, data: Value) -> String {
         event_type,
         json!({"uuid": uuid, "event": event_type, "created_at": at(minute), "data": data}),
     )
+}
+
+/// Harbor's own shape: the transfer object in `data`, no top-level uuid or event name.
+fn harbor_transfer(status: &str, minute: i64) -> String {
+    let body = json!({"data": {"uuid": "transfer_1", "object": "transfer", "status": status,
+                               "source": {"asset": "USDC", "amount": "10.00"},
+                               "updated_at": at(minute)}})
+    .to_string();
+    let event = parse_harbor_envelope(body.as_bytes()).unwrap();
+    QueueMessage::new(
+        "owlpay-harbor",
+        &event.event_id,
+        &event.event_type,
+        OffsetDateTime::from_unix_timestamp(START).unwrap(),
+        body,
+    )
+    .to_json()
 }
 
 fn optty(notification: Value) -> String {
@@ -179,6 +197,8 @@ fn providers() -> Vec<(&'static str, Vec<String>)> {
                     pi("refund_created"),
                 ),
                 owlpay("u7", "payment_intent.refunded", 7, pi("refunded")),
+                // OwlPay sends `refunded` after each partial refund: a change of its own.
+                owlpay("u8", "payment_intent.refunded", 8, pi("refunded")),
             ],
         ),
         (
@@ -188,6 +208,14 @@ fn providers() -> Vec<(&'static str, Vec<String>)> {
                 owlpay("o2", "order.updated", 2, payout("processing")),
                 owlpay("o3", "order.updated", 3, payout("processing")),
                 owlpay("o4", "order.payout.succeed", 4, payout("succeed")),
+            ],
+        ),
+        (
+            "owlpay harbor transfer",
+            vec![
+                harbor_transfer("pending_customer_transfer_start", 1),
+                harbor_transfer("pending_harbor", 2),
+                harbor_transfer("completed", 3),
             ],
         ),
     ]
@@ -281,10 +309,15 @@ async fn the_final_states_follow_the_state_tables() {
         ("optty", "ORDER#optty#order#ord-9 SUCCESSFUL#rf-2"),
         (
             "owlpay payment intent",
-            "ORDER#owlpay#payment_intent#pi_1 REFUNDED",
+            "ORDER#owlpay#payment_intent#pi_1 REFUNDED#u8",
         ),
         ("owlpay payout", "ORDER#owlpay#order#po_1 PAYOUT_SUCCEEDED"),
+        (
+            "owlpay harbor transfer",
+            "ORDER#owlpay-harbor#transfer#transfer_1 COMPLETED",
+        ),
     ];
+    assert_eq!(providers().len(), finals.len(), "one final state per table");
     for ((provider, events), (name, expected)) in providers().into_iter().zip(finals) {
         assert_eq!(provider, name);
         let reversed: Vec<&String> = events.iter().rev().collect();

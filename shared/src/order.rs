@@ -19,6 +19,8 @@ pub enum OrderKind {
     OrderTemplate,
     /// Coinme CAAS buy transaction.
     Transaction,
+    /// OwlPay Harbor transfer.
+    Transfer,
 }
 
 impl OrderKind {
@@ -31,6 +33,7 @@ impl OrderKind {
             Self::PaymentIntent => "payment_intent",
             Self::OrderTemplate => "order_template",
             Self::Transaction => "transaction",
+            Self::Transfer => "transfer",
         }
     }
 }

@@ -6,7 +6,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{KNOWN_EVENT_TYPES, RENEW_SECRET_EVENT};
+use super::{
+    HARBOR_EVENT_TYPES, HARBOR_PROVIDER, HARBOR_TRANSFER_EVENT, KNOWN_EVENT_TYPES,
+    RENEW_SECRET_EVENT, parse_harbor_envelope,
+};
 use crate::message::QueueMessage;
 use crate::order::{OrderKind, OrderRef};
 use crate::plan::{
@@ -49,12 +52,85 @@ fn order_status(event_type: &str, object: &Map<String, Value>) -> Option<(String
 }
 
 /// Events that may come several times for one order or intent, each reporting a new fact.
+/// `payment_intent.refunded` follows each partial refund (OwlPay's catalogue: "refunded (partial
+/// or full)"), so each is a change of its own.
 const REPEATABLE_EVENTS: &[&str] = &[
     "order.updated",
     "payment_intent.partial_captured",
     "payment_intent.refund_created",
     "payment_intent.refund_cancelled",
+    "payment_intent.refunded",
 ];
+
+/// Rank of a Harbor transfer status. Harbor's pages show `pending_customer_transfer_start`, then
+/// `pending_harbor` once the customer paid, then `completed` ("Simulate Transfer Status"). The
+/// failure outcomes are ours (the pages name none): any of them ends the transfer, and any other
+/// status is taken to be in flight after the first.
+fn transfer_rank(status: &str) -> u8 {
+    match status {
+        "pending_customer_transfer_start" => 1,
+        "completed" | "failed" | "cancelled" | "canceled" | "rejected" | "refunded" | "expired" => {
+            3
+        }
+        _ => 2,
+    }
+}
+
+/// Harbor's own shape (`{"data":{"uuid","object","status",...,"updated_at"}}`): a transfer
+/// becomes a state of its own; a customer's KYC/KYB update is passed on.
+fn plan_harbor(message: &QueueMessage) -> Result<Plan, PlanError> {
+    let malformed = |reason| PlanError::malformed(message, reason);
+    let event = parse_harbor_envelope(message.body.as_bytes())
+        .map_err(|_| malformed("not Harbor's data object with object, uuid and status"))?;
+    if event.event_id != message.event_id {
+        return Err(malformed(
+            "object, uuid, status or time differ from the queue message's",
+        ));
+    }
+    #[derive(Deserialize)]
+    struct Body {
+        data: Map<String, Value>,
+    }
+    let data = serde_json::from_str::<Body>(&message.body)
+        .map_err(|_| malformed("no data object"))?
+        .data;
+    let occurred_at = match text(data.get("updated_at"))
+        .as_deref()
+        .and_then(epoch_millis)
+    {
+        Some(at) => at,
+        None => received_millis(message)?,
+    };
+    let mut plan = Plan::pass_on(occurred_at, Value::Object(data.clone()), true);
+    if message.event_type != HARBOR_TRANSFER_EVENT {
+        return Ok(plan);
+    }
+    let (Some(uuid), Some(status)) = (text(data.get("uuid")), text(data.get("status"))) else {
+        return Err(malformed("the transfer has no uuid or status"));
+    };
+    let order = OrderRef {
+        provider: message.provider.clone(),
+        kind: OrderKind::Transfer,
+        order_id: uuid,
+    };
+    let rank = transfer_rank(&status);
+    let mut state = state_of(
+        &order,
+        &status.to_ascii_uppercase(),
+        rank,
+        occurred_at,
+        &message.event_id,
+    );
+    let source = data.get("source").and_then(Value::as_object);
+    state.amount =
+        source.and_then(|s| text(s.get("amount")).or_else(|| number_text(s.get("amount"))));
+    state.currency = source.and_then(|s| text(s.get("asset")));
+    plan.action = Action::Record {
+        state,
+        then: FollowUp::Nothing,
+    };
+    Ok(plan)
+}
 
 /// Rank of a payment intent event in its life: authorisation, capture, settlement and payout,
 /// then refunds (which come after a capture), and last the outcomes that end it early.
@@ -77,6 +153,11 @@ fn payment_intent_rank(event: &str) -> Option<u8> {
 }
 
 pub(crate) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
+    if message.provider == HARBOR_PROVIDER
+        && HARBOR_EVENT_TYPES.contains(&message.event_type.as_str())
+    {
+        return plan_harbor(message);
+    }
     let malformed = |reason| PlanError::malformed(message, reason);
     let envelope: Envelope = serde_json::from_str(&message.body)
         .map_err(|_| malformed("not an object with a string uuid"))?;
@@ -163,6 +244,78 @@ mod tests {
             body: format!(r#"{{"uuid":"u-1","event":"{event_type}","data":{data}}}"#),
             ..QueueMessage::default()
         }
+    }
+
+    fn harbor(body: &str) -> QueueMessage {
+        let event = parse_harbor_envelope(body.as_bytes()).unwrap();
+        QueueMessage {
+            v: 2,
+            provider: "owlpay-harbor".into(),
+            event_id: event.event_id,
+            event_type: event.event_type,
+            received_at: "2026-11-22T10:00:00Z".into(),
+            body: body.into(),
+            ..QueueMessage::default()
+        }
+    }
+
+    #[test]
+    fn a_harbor_transfer_is_a_state_that_never_goes_backwards() {
+        let at = |status: &str, updated: &str| {
+            harbor(&format!(
+                r#"{{"data":{{"uuid":"transfer_9r1k","object":"transfer","status":"{status}","source":{{"asset":"USDC","amount":"1000.00"}},"updated_at":"{updated}"}}}}"#
+            ))
+        };
+        let start = plan_message(&at(
+            "pending_customer_transfer_start",
+            "2025-02-11T06:35:50+00:00",
+        ))
+        .unwrap();
+        let state = start.state().cloned().unwrap();
+        assert_eq!(
+            (state.order.kind, state.order.order_id.as_str()),
+            (OrderKind::Transfer, "transfer_9r1k")
+        );
+        assert_eq!(
+            (state.status.as_str(), state.status_rank),
+            ("PENDING_CUSTOMER_TRANSFER_START", 1)
+        );
+        assert_eq!(
+            (state.amount.as_deref(), state.currency.as_deref()),
+            (Some("1000.00"), Some("USDC"))
+        );
+        assert_eq!(state.last_event_at, 1_739_255_750_000);
+        let rank = |status: &str| {
+            plan_message(&at(status, "2025-02-11T07:00:00+00:00"))
+                .unwrap()
+                .state()
+                .unwrap()
+                .status_rank
+        };
+        assert!(rank("pending_customer_transfer_start") < rank("pending_harbor"));
+        assert!(rank("pending_harbor") < rank("completed"));
+        assert_eq!(rank("failed"), rank("completed"));
+        let customer = harbor(
+            r#"{"data":{"uuid":"cus_1","object":"customer","status":"verified","updated_at":"2025-02-11T06:35:50+00:00"}}"#,
+        );
+        let plan = plan_message(&customer).unwrap();
+        assert!(plan.state().is_none() && plan.known_type, "passed on");
+    }
+
+    #[test]
+    fn each_refunded_event_is_a_change_of_its_own() {
+        let data = r#"{"payment_intent":{"uuid":"pi_1","amount":"10.00"}}"#;
+        let first = plan_message(&message("owlpay", "payment_intent.refunded", data)).unwrap();
+        let mut second_message = message("owlpay", "payment_intent.refunded", data);
+        second_message.event_id = "u-2".into();
+        second_message.body = second_message.body.replace("u-1", "u-2");
+        let second = plan_message(&second_message).unwrap();
+        let (a, b) = (first.state().unwrap(), second.state().unwrap());
+        assert_eq!(a.status, b.status);
+        assert_ne!(
+            a.detail, b.detail,
+            "a second partial refund is a change of its own"
+        );
     }
 
     #[test]

@@ -7,6 +7,15 @@
 //! examples also show it as `type` or `observation`, so those are read when `event` is absent).
 //! `webhook.renew.secret` announces a new signing secret: it is accepted, and logged and
 //! counted by the processor so an operator adds the new secret before the old one goes.
+//!
+//! OwlPay Harbor publishes another shape ("Webhook payload example",
+//! https://harbor-developers.owlpay.com/docs/webhook-example): `{"data":{"uuid","object",
+//! "status",...,"updated_at"}}` with no top-level uuid or event name, for a customer's KYC/KYB
+//! update (`object` "customer") and a transfer's status update (`object` "transfer"). On the
+//! Harbor route such a body is read as [`HARBOR_TRANSFER_EVENT`] or [`HARBOR_CUSTOMER_EVENT`]
+//! (names of ours), its id derived from what identifies one change: object, uuid, status and
+//! update time. Assumption: Harbor's stored pages do not show its signature scheme; hookline
+//! takes it to be OwlPay's, in a `harbor-signature` header.
 
 use std::borrow::Cow;
 
@@ -27,6 +36,14 @@ pub const HARBOR_SIGNATURE_HEADER: &str = "harbor-signature";
 pub const TIMESTAMP_TOLERANCE_SECS: i64 = 300;
 /// Announces a new signing secret: the operator must add it to the active list.
 pub const RENEW_SECRET_EVENT: &str = "webhook.renew.secret";
+
+/// The event type hookline gives a Harbor transfer status update (Harbor names none).
+pub const HARBOR_TRANSFER_EVENT: &str = "transfer.status_updated";
+/// The event type hookline gives a Harbor customer KYC/KYB update (Harbor names none).
+pub const HARBOR_CUSTOMER_EVENT: &str = "customer.kyc_updated";
+
+/// The types of Harbor's own shape.
+pub const HARBOR_EVENT_TYPES: &[&str] = &[HARBOR_TRANSFER_EVENT, HARBOR_CUSTOMER_EVENT];
 
 /// OwlPay's event catalogue (owlpay-webhooks.txt).
 pub const KNOWN_EVENT_TYPES: &[&str] = &[
@@ -183,7 +200,10 @@ impl WebhookScheme for OwlPayScheme {
             ));
         }
         check_window("t", parsed.timestamp, now_unix, TIMESTAMP_TOLERANCE_SECS)?;
-        let mut event = parse_envelope(body)?;
+        let mut event = match variant {
+            Variant::Harbor => parse_harbor_envelope(body)?,
+            Variant::OwlPay => parse_envelope(body)?,
+        };
         event.provider = variant.provider().to_string();
         Ok(event)
     }
@@ -265,6 +285,66 @@ pub fn parse_envelope(body: &[u8]) -> Result<VerifiedEvent, Rejection> {
     Ok(VerifiedEvent {
         provider: PROVIDER.to_string(),
         known_type: KNOWN_EVENT_TYPES.contains(&event_type.as_str()),
+        event_id,
+        event_type,
+    })
+}
+
+/// The object of Harbor's own shape: `data` with its `object`, `uuid`, `status`, `updated_at`.
+#[derive(Deserialize)]
+struct HarborData<'a> {
+    #[serde(borrow)]
+    object: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    uuid: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    updated_at: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct HarborBody<'a> {
+    #[serde(borrow)]
+    uuid: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    data: Option<HarborData<'a>>,
+}
+
+/// A Harbor body: OwlPay's own form when it has a top-level `uuid`, else Harbor's published
+/// shape, whose event id is `{object}#{uuid}#{status}#{updated_at}`.
+pub fn parse_harbor_envelope(body: &[u8]) -> Result<VerifiedEvent, Rejection> {
+    let harbor: HarborBody<'_> = serde_json::from_slice(body)
+        .map_err(|e| malformed_json(&e, "a JSON object with a uuid, or a data object"))?;
+    if harbor.uuid.is_some() {
+        return parse_envelope(body);
+    }
+    let data = harbor
+        .data
+        .ok_or_else(|| Rejection::Malformed("body has neither uuid nor data".into()))?;
+    let field = |value: Option<Cow<'_, str>>, name: &str| {
+        value
+            .filter(|v| !v.is_empty())
+            .map(Cow::into_owned)
+            .ok_or_else(|| Rejection::Malformed(format!("data has no {name}")))
+    };
+    let object = field(data.object, "object")?;
+    let uuid = field(data.uuid, "uuid")?;
+    let status = field(data.status, "status")?;
+    let event_type = match object.as_str() {
+        "transfer" => HARBOR_TRANSFER_EVENT.to_string(),
+        "customer" => HARBOR_CUSTOMER_EVENT.to_string(),
+        other => format!("{other}.updated"),
+    };
+    let mut event_id = format!("{object}#{uuid}#{status}");
+    if let Some(updated_at) = data.updated_at.filter(|u| !u.is_empty()) {
+        event_id.push('#');
+        event_id.push_str(&updated_at);
+    }
+    validate_event_id(&event_id)?;
+    Ok(VerifiedEvent {
+        provider: HARBOR_PROVIDER.to_string(),
+        known_type: HARBOR_EVENT_TYPES.contains(&event_type.as_str()),
         event_id,
         event_type,
     })
@@ -368,6 +448,39 @@ mod tests {
         let err = verify(&nine).unwrap_err();
         assert_eq!(err.status(), 401);
         assert!(err.to_string().contains("more than 8"), "{err}");
+    }
+
+    #[test]
+    fn harbor_s_published_shapes_are_read_with_a_derived_id() {
+        let transfer = br#"{"data":{"uuid":"transfer_9r1k","object":"transfer","status":"pending_harbor","on_behalf_of":"cus_1","source":{"chain":"ethereum","asset":"USDC","amount":"1000.00"},"created_at":"2025-02-11T06:35:50+00:00","updated_at":"2025-02-11T06:40:00+00:00"}}"#;
+        let event = parse_harbor_envelope(transfer).unwrap();
+        assert_eq!(
+            event.event_id,
+            "transfer#transfer_9r1k#pending_harbor#2025-02-11T06:40:00+00:00"
+        );
+        assert_eq!(event.event_type, HARBOR_TRANSFER_EVENT);
+        assert_eq!(event.provider, HARBOR_PROVIDER);
+        assert!(event.known_type);
+        let customer = br#"{"data":{"uuid":"cus_1","object":"customer","status":"verified","updated_at":"2025-02-11T06:35:50+00:00"}}"#;
+        assert_eq!(
+            parse_harbor_envelope(customer).unwrap().event_type,
+            HARBOR_CUSTOMER_EVENT
+        );
+        // OwlPay's own form still reads as it did on the Harbor route.
+        assert_eq!(
+            parse_harbor_envelope(BODY).unwrap(),
+            parse_envelope(BODY).unwrap()
+        );
+        for bad in [
+            &br#"{"data":{"object":"transfer","status":"completed"}}"#[..],
+            br#"{"data":{"uuid":"t","status":"completed"}}"#,
+            br#"{"data":{"uuid":"t","object":"transfer"}}"#,
+            br#"{"nothing":1}"#,
+        ] {
+            assert_eq!(parse_harbor_envelope(bad).unwrap_err().status(), 400);
+        }
+        // Not on OwlPay's own route: there a body without uuid is refused as before.
+        assert_eq!(parse_envelope(transfer).unwrap_err().status(), 400);
     }
 
     #[test]
