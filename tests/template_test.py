@@ -382,7 +382,7 @@ def test_poller_reads_wallet_transactions_as_configured_and_only_cursors(resourc
     assert parameters["OctopusWalletIds"]["Default"] == ""
     role = resources["OrderPollerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     (reads,) = [s for s in role if s["Action"] == "dynamodb:GetItem"]
-    assert reads["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CURSOR#*"]}}
+    assert reads["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CURSOR#*", "BUDGET#*"]}}
     cursor_key = re.search(r'format!\("(CURSOR#[^{"]*)', (ROOT / module).read_text()).group(1)
     assert cursor_key.startswith("CURSOR#")
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::providers::ResolvedApi;
+use hookline::api_budget::Priority;
 use hookline::archive::ArchiveStore;
 use hookline::cursor::CursorStore;
 use hookline::idempotency::{EventStore, MemoryEventStore};
@@ -55,11 +56,28 @@ pub type EmulatorProcessor = Processor<
     hookline::watch::DynamoWatchStore,
 >;
 
-/// The provider APIs at the given bases, logged in to with the given credentials; clients made
-/// from the same `apis` share their sessions.
+/// The provider APIs at the given bases, logged in to with the given credentials, for the
+/// processor (deliveries); clients made from the same `apis` share their sessions and budgets.
 pub fn provider_apis(apis: &[ResolvedApi], policy: RetryPolicy) -> Result<ProviderApis, String> {
+    provider_apis_at(apis, policy, Priority::Delivery)
+}
+
+/// [`provider_apis`] for the pollers: their requests come after deliveries in the budget.
+pub fn poll_apis(apis: &[ResolvedApi], policy: RetryPolicy) -> Result<ProviderApis, String> {
+    provider_apis_at(apis, policy, Priority::Poll)
+}
+
+fn provider_apis_at(
+    apis: &[ResolvedApi],
+    policy: RetryPolicy,
+    priority: Priority,
+) -> Result<ProviderApis, String> {
     apis.iter().try_fold(ProviderApis::default(), |all, api| {
-        all.with(api.provider, &api.base, api.token()?, policy.clone())
+        let all = all.with(api.provider, &api.base, api.token()?, policy.clone())?;
+        Ok(match &api.budget {
+            Some(budget) => all.budgeted(api.provider, budget.clone(), priority),
+            None => all,
+        })
     })
 }
 

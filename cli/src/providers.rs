@@ -9,6 +9,7 @@ use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 use hookline::api_auth::{
     AuthEndpoint, CredentialSource, Credentials, ProviderToken, SessionStore,
 };
+use hookline::api_budget::{BudgetConfig, MemoryBudget, RequestBudget};
 use hookline::config::{ProviderEnvironment, env_lookup};
 use hookline::keyring::LoadedSecrets;
 use hookline::providers::{
@@ -248,6 +249,9 @@ pub struct ResolvedApi {
     pub auth_url: String,
     pub credentials: [String; 2],
     pub sessions: SessionStore,
+    /// The provider's GET budget, shared by the clients made from this API; none against the
+    /// stand-in, which limits nothing (and the benchmarks would measure the budget instead).
+    pub budget: Option<RequestBudget>,
 }
 
 impl ResolvedApi {
@@ -305,7 +309,13 @@ impl LocalApis {
                     (None, None) => base.clone(),
                 };
                 let [id, secret] = given.credentials;
+                let limits = provider.spec().order_api.as_ref()?.get_limits;
+                let budget = limits.filter(|_| !stubbed).map(|limits| {
+                    let config = BudgetConfig::per_minute(limits.of(environment));
+                    RequestBudget::Memory(Arc::new(MemoryBudget::new(config)))
+                });
                 Some(ResolvedApi {
+                    budget,
                     provider,
                     base,
                     auth_url,

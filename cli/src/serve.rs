@@ -144,7 +144,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             let watches = processor.watches.clone();
             let poller = Poller {
                 watches: watches.clone(),
-                api: pipeline::provider_apis(
+                api: pipeline::poll_apis(
                     &apis,
                     RetryPolicy {
                         max_attempts: 1,
@@ -167,7 +167,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             ));
             let wallets = transactions::wallet_ids(&args.octopus_wallets)?;
             if !wallets.is_empty() {
-                let client = pipeline::provider_apis(&apis, RetryPolicy::default())?
+                let client = pipeline::poll_apis(&apis, RetryPolicy::default())?
                     .client(Provider::Octopus)
                     .cloned()
                     .ok_or("the Octopus API is not configured")?;

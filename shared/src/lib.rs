@@ -22,6 +22,7 @@
 //! crash-point tests and the storm.
 
 pub mod api_auth;
+pub mod api_budget;
 pub mod archive;
 pub mod aws;
 pub mod clock;

@@ -149,3 +149,58 @@ pub async fn mount_optty(server: &MockServer, auth: &Arc<OpttyAuth>) {
     mount_optty_endpoints(server, auth).await;
     mount_guard(server, vec![Arc::clone(auth) as Arc<dyn TokenCheck>]).await;
 }
+
+/// An API endpoint answering `body` within a rolling limit of requests, and Octopus' 429 with
+/// `Retry-After` beyond it ("Best Practices: Rate limits": GET 600 a minute in sandbox).
+/// Clones share their window and counts.
+#[derive(Clone)]
+pub struct LimitedEndpoint {
+    window: Arc<std::sync::Mutex<crate::RollingWindow>>,
+    body: serde_json::Value,
+    refused: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl LimitedEndpoint {
+    pub fn new(limit: u32, window: std::time::Duration, body: serde_json::Value) -> Self {
+        Self {
+            window: Arc::new(std::sync::Mutex::new(crate::RollingWindow::new(
+                limit, window,
+            ))),
+            body,
+            refused: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        }
+    }
+
+    /// The most requests answered 200 in any one window.
+    pub fn peak(&self) -> usize {
+        self.window
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .peak()
+    }
+
+    /// Requests answered 429.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Respond for LimitedEndpoint {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let taken = self
+            .window
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .try_take(std::time::Instant::now());
+        match taken {
+            Ok(()) => ResponseTemplate::new(200).set_body_json(self.body.clone()),
+            Err(wait) => {
+                self.refused
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                template(Answer::octopus_rate_limited(
+                    crate::rate_limit::retry_after_secs(wait),
+                ))
+            }
+        }
+    }
+}

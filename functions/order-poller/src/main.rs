@@ -2,6 +2,7 @@
 //! their status changes to the ingest queue. Wiring only; the behaviour lives in
 //! `hookline::poller`.
 
+use hookline::api_budget::Priority;
 use hookline::config::{PollerEnv, env_lookup};
 use hookline::cursor::DynamoCursorStore;
 use hookline::order_api::RetryPolicy;
@@ -26,7 +27,13 @@ async fn main() -> Result<(), Error> {
     };
     let poller = Poller {
         watches: DynamoWatchStore::new(aws_sdk_dynamodb::Client::new(&aws), &env.events_table),
-        api: ProviderApis::load(&apis, RetryPolicy::default(), Some(&sharing)).await?,
+        api: ProviderApis::load(
+            &apis,
+            RetryPolicy::default(),
+            Some(&sharing),
+            Priority::Poll,
+        )
+        .await?,
         ingest: SqsQueue::new(aws_sdk_sqs::Client::new(&aws), &env.ingest_queue_url),
         config: PollerConfig::from_env(&env),
     };

@@ -1,6 +1,7 @@
 //! Processor: SQS ingest queue → archive in S3 → claim in DynamoDB → follow-up fetch → order state → order
 //! updates queue. Wiring only; the behaviour lives in `hookline::processor`.
 
+use hookline::api_budget::Priority;
 use hookline::archive::{ArchiveStore, S3Archive};
 use hookline::config::{ProcessorEnv, env_lookup};
 use hookline::idempotency::DynamoEventStore;
@@ -33,7 +34,13 @@ async fn main() -> Result<(), Error> {
     let processor = Processor {
         events: DynamoEventStore::new(dynamodb.clone(), &env.events_table),
         states: DynamoOrderStateStore::new(dynamodb.clone(), &env.events_table),
-        api: ProviderApis::load(&apis, RetryPolicy::default(), Some(&sharing)).await?,
+        api: ProviderApis::load(
+            &apis,
+            RetryPolicy::default(),
+            Some(&sharing),
+            Priority::Delivery,
+        )
+        .await?,
         updates: SqsQueue::new(sqs.clone(), &env.order_updates_queue_url),
         credentials: env
             .esim_credentials_queue_url

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::{FetchError, OrderApi, RetryPolicy, unwrap_order};
 use crate::api_auth::{Bearer, ProviderToken};
+use crate::api_budget::{BudgetError, Priority, RequestBudget};
 use crate::order::OrderRef;
 use crate::retry_after::parse_retry_after;
 
@@ -37,6 +38,8 @@ pub struct HttpOrderClient<P> {
     token: ProviderToken,
     policy: RetryPolicy,
     paths: P,
+    /// The provider's request budget this client draws from, and at which priority.
+    budget: Option<(RequestBudget, Priority)>,
 }
 
 impl<P: OrderPath + Default> HttpOrderClient<P> {
@@ -75,7 +78,34 @@ impl<P: OrderPath> HttpOrderClient<P> {
             token,
             policy,
             paths,
+            budget: None,
         })
+    }
+
+    /// Every request first takes a permit of `budget` at `priority`.
+    pub fn with_budget(mut self, budget: RequestBudget, priority: Priority) -> Self {
+        self.budget = Some((budget, priority));
+        self
+    }
+
+    /// A permit for one request: a delivery waits for room within `deadline`, a poll is
+    /// deferred at once.
+    async fn permit(&self, deadline: Instant) -> Result<(), FetchError> {
+        let Some((budget, priority)) = &self.budget else {
+            return Ok(());
+        };
+        match budget.take(*priority, deadline).await {
+            Ok(()) => Ok(()),
+            Err(BudgetError::NoRoom { wait }) => Err(match priority {
+                Priority::Poll => FetchError::Deferred { wait },
+                Priority::Delivery => FetchError::RateLimited {
+                    retry_after: Some(wait),
+                },
+            }),
+            Err(BudgetError::Store(reason)) => Err(FetchError::Transport(format!(
+                "the request budget is unavailable: {reason}"
+            ))),
+        }
     }
 
     /// The URL of an order: the base with encoded path segments appended.
@@ -215,18 +245,31 @@ impl<P: OrderPath> HttpOrderClient<P> {
             if self.policy.attempt_timeout(deadline).is_none() {
                 return Err(last_error);
             }
+            match self.permit(deadline).await {
+                Ok(()) => {}
+                Err(error) if error.is_transient() => {
+                    last_error = error;
+                    tokio::time::sleep(self.policy.backoff(attempt)).await;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            }
             let bearer = self
                 .token
                 .bearer(deadline)
                 .await
                 .map_err(FetchError::Auth)?;
-            // Obtaining the token may have taken some of the time left.
+            // Obtaining the permit and the token may have taken some of the time left.
             let Some(timeout) = self.policy.attempt_timeout(deadline) else {
                 return Err(last_error);
             };
             let wait = match self.attempt(url, &bearer, timeout).await {
                 Attempt::Done(body, has_more) => return Ok((body, has_more)),
                 Attempt::RateLimited(retry_after) => {
+                    // Every caller of the budget waits it out, not only this one.
+                    if let (Some((budget, _)), Some(wait)) = (&self.budget, retry_after) {
+                        budget.block_for(wait).await;
+                    }
                     last_error = FetchError::RateLimited { retry_after };
                     match retry_after {
                         Some(wait) if self.policy.fits(wait, deadline) => wait,

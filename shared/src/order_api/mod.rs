@@ -42,6 +42,9 @@ pub enum FetchError {
     NotConfigured(String),
     #[error("no API token: {0}")]
     Auth(AuthError),
+    /// A poll the API's request budget has no room for now: polled again after `wait`.
+    #[error("the API's request budget defers this poll by {wait:?}")]
+    Deferred { wait: Duration },
 }
 
 impl FetchError {
@@ -67,6 +70,7 @@ impl FetchError {
             Self::OutOfTime => "out_of_time",
             Self::NotConfigured(_) => "not_configured",
             Self::Auth(_) => "auth",
+            Self::Deferred { .. } => "deferred",
         }
     }
 }

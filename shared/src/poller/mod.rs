@@ -221,6 +221,19 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
         let fetched = self.api.fetch(order, deadline).await;
         let fetched = match fetched {
             Ok(fetched) => fetched,
+            // No room in the API's budget for a poll now: polled when the next slice opens,
+            // not counted as a failure, never dropped.
+            Err(FetchError::Deferred { wait }) => {
+                next.next_poll_at = now + i64::try_from(wait.as_secs()).unwrap_or(60).max(1);
+                tracing::info!(
+                    order_kind = %order.kind,
+                    order_id = %order.order_id,
+                    retry_in_s = next.next_poll_at - now,
+                    "order poll deferred by the API's request budget"
+                );
+                self.watches.save(&next).await?;
+                return Ok(PollOutcome::Skipped);
+            }
             Err(error) => {
                 let retry_after = match &error {
                     FetchError::RateLimited { retry_after } => *retry_after,

@@ -282,6 +282,9 @@ pub struct OrderApiSpec {
     pub base_url_var: &'static str,
     /// How hookline logs in to it.
     pub auth: AuthSpec,
+    /// GET requests a minute the provider allows per account, by environment; every caller
+    /// draws on one shared budget of it ([`crate::api_budget`]). `None`: none documented.
+    pub get_limits: Option<DocumentedLimits>,
     /// The processor does not start without it; an optional API left out fails its
     /// provider's fetches (their events reach the dead-letter queue).
     pub required: bool,
@@ -322,6 +325,22 @@ impl AuthSpec {
     /// The `hookline serve` flag of a variable: `OPTTY_CLIENT_ID` → `optty-client-id`.
     pub fn flag(var: &str) -> String {
         var.to_ascii_lowercase().replace('_', "-")
+    }
+}
+
+/// A provider's documented request limit in each environment.
+#[derive(Clone, Copy, Debug)]
+pub struct DocumentedLimits {
+    pub sandbox: u32,
+    pub production: u32,
+}
+
+impl DocumentedLimits {
+    pub fn of(self, environment: ProviderEnvironment) -> u32 {
+        match environment {
+            ProviderEnvironment::Sandbox => self.sandbox,
+            ProviderEnvironment::Production => self.production,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! One [`OrderApi`] for the processor and the poller: each order goes to its provider's API, as
 //! the registry declares it ([`OrderApiSpec`](super::OrderApiSpec)).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -9,6 +10,7 @@ use super::{OrderApiSpec, Provider};
 use crate::api_auth::{
     AuthEndpoint, AwsSessionStore, CredentialSource, Credentials, ProviderToken, SessionStore,
 };
+use crate::api_budget::{BudgetConfig, DynamoBudget, MemoryBudget, Priority, RequestBudget};
 use crate::config::{ConfigError, ProviderEnvironment, TOKEN_REFRESH_MARGIN_SECS};
 use crate::order::OrderRef;
 use crate::order_api::{FetchError, HttpOrderClient, OrderApi, PathsFn, RetryPolicy};
@@ -36,6 +38,8 @@ pub struct ApiConfig {
     /// `API_TOKEN_REFRESH_MARGIN_SECS`; `None`: the smaller of 5 minutes and a tenth of the
     /// token's lifetime.
     pub margin: Option<Duration>,
+    /// GET requests a minute the provider allows in this environment, shared by every caller.
+    pub get_limit: Option<u32>,
 }
 
 fn credentials_config(
@@ -112,6 +116,7 @@ pub fn configured(lookup: impl Fn(&str) -> Option<String>) -> Result<Vec<ApiConf
             base_url,
             auth_url,
             margin,
+            get_limit: spec.get_limits.map(|limits| limits.of(environment)),
         });
     }
     Ok(apis)
@@ -124,8 +129,8 @@ pub struct ProviderApis {
     clients: Vec<(Provider, HttpOrderClient<PathsFn>)>,
 }
 
-/// What the Lambdas share API sessions through: Secrets Manager for the session, the events
-/// table for the renewal lease.
+/// What the Lambdas share API sessions and request budgets through: Secrets Manager for the
+/// session, the events table for the renewal lease and the budget.
 #[derive(Clone, Debug)]
 pub struct SessionSharing {
     pub aws: crate::aws::SdkConfig,
@@ -151,6 +156,21 @@ impl ProviderApis {
         Ok(self)
     }
 
+    /// `provider`'s requests draw on `budget` at `priority` from now on.
+    pub fn budgeted(
+        mut self,
+        provider: Provider,
+        budget: RequestBudget,
+        priority: Priority,
+    ) -> Self {
+        for (p, client) in &mut self.clients {
+            if *p == provider {
+                *client = client.clone().with_budget(budget.clone(), priority);
+            }
+        }
+        self
+    }
+
     /// The client of `provider`'s API, when it is configured.
     pub fn client(&self, provider: Provider) -> Option<&HttpOrderClient<PathsFn>> {
         self.clients
@@ -166,6 +186,7 @@ impl ProviderApis {
         apis: &[ApiConfig],
         policy: RetryPolicy,
         sharing: Option<&SessionSharing>,
+        priority: Priority,
     ) -> Result<Self, LoadError> {
         let mut loaded = Self::default();
         for api in apis {
@@ -217,9 +238,24 @@ impl ProviderApis {
                 store,
                 api.margin,
             );
+            let budget = api.get_limit.map(|limit| {
+                let config = BudgetConfig::per_minute(limit);
+                match sharing {
+                    Some(sharing) => RequestBudget::Dynamo(DynamoBudget {
+                        config,
+                        client: aws_sdk_dynamodb::Client::new(&sharing.aws),
+                        table: sharing.lease_table.clone(),
+                        provider: api.provider.spec().name,
+                    }),
+                    None => RequestBudget::Memory(Arc::new(MemoryBudget::new(config))),
+                }
+            });
             loaded = loaded
                 .with(api.provider, &api.base_url, token, policy.clone())
                 .map_err(LoadError::Client)?;
+            if let Some(budget) = budget {
+                loaded = loaded.budgeted(api.provider, budget, priority);
+            }
         }
         Ok(loaded)
     }

@@ -14,8 +14,8 @@ pub use observe::observe;
 pub use webhook::*;
 
 use super::{
-    AuthSpec, DocumentedHosts, EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest,
-    Signed, WatchRules, WebhookRoute,
+    AuthSpec, DocumentedHosts, DocumentedLimits, EventNames, OrderApiSpec, ProviderSpec, Settings,
+    SignRequest, Signed, WatchRules, WebhookRoute,
 };
 use crate::api_auth::AuthFlow;
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
@@ -89,6 +89,11 @@ pub static SPEC: ProviderSpec = ProviderSpec {
             test_credentials: [API_TEST_KEY, API_TEST_SECRET],
             retired_token_var: "OCTOPUS_API_TOKEN",
         },
+        // "Best Practices: Rate limits": GET (orders, wallets, catalogue) per account and minute.
+        get_limits: Some(DocumentedLimits {
+            sandbox: 600,
+            production: 300,
+        }),
         required: true,
         // Octopus' "Environments" page.
         documented_hosts: Some(DocumentedHosts {

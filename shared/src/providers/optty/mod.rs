@@ -93,6 +93,8 @@ pub static SPEC: ProviderSpec = ProviderSpec {
             test_credentials: [API_TEST_CLIENT_ID, API_TEST_CLIENT_SECRET],
             retired_token_var: "OPTTY_API_KEY",
         },
+        // Optty documents no request limit.
+        get_limits: None,
         required: false,
         // Optty's "Direct API Integration" page gives the sandbox API host; the production one
         // is an assumption, by its authentication hosts (auth.qa.optty.com, auth.optty.com).
