@@ -353,6 +353,42 @@ async fn rate_limits_and_5xx_reschedule_the_watch_and_lose_nothing() {
 }
 
 #[tokio::test]
+async fn a_poll_the_budget_has_no_room_for_is_deferred_not_failed_and_polled_later() {
+    use hookline::api_budget::{BudgetConfig, MemoryBudget, Priority, RequestBudget};
+    let mut rig = rig().await;
+    rig.script(
+        OrderKind::Esim,
+        9_400_009,
+        vec![esim(9_400_009, "DELIVERED", false, "NOT_INSTALLED")],
+    )
+    .await;
+    let unbudgeted = rig.poller.api.clone();
+    // Deliveries have taken the whole slice: no room for polls.
+    let full = RequestBudget::Memory(std::sync::Arc::new(MemoryBudget::new(BudgetConfig {
+        poll_share: 0.0,
+        ..BudgetConfig::per_minute(300)
+    })));
+    rig.poller.api = unbudgeted.clone().with_budget(full, Priority::Poll);
+    let t0 = now();
+    rig.watch(OrderKind::Esim, 9_400_009, t0, 86_400).await;
+    let report = rig.round(t0).await;
+    assert_eq!(
+        (report.polled, report.failed),
+        (0, 0),
+        "deferred, not failed"
+    );
+    assert_eq!(
+        rig.round(t0).await.rounds,
+        0,
+        "not due again before the next slice"
+    );
+    // The next slice has room: the same watch is polled, nothing lost.
+    rig.poller.api = unbudgeted;
+    let report = rig.round(t0 + 10).await;
+    assert_eq!((report.polled, report.changes), (1, 1));
+}
+
+#[tokio::test]
 async fn a_watch_gives_up_at_its_time_and_is_counted() {
     let rig = rig().await;
     rig.script(
