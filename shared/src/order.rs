@@ -21,6 +21,9 @@ pub enum OrderKind {
     Transaction,
     /// OwlPay Harbor transfer.
     Transfer,
+    /// An Octopus eSIM known only by its ICCID: the eSIM document's lifecycle events
+    /// (installed, activated, depleted) identify the eSIM, not the order.
+    EsimProfile,
 }
 
 impl OrderKind {
@@ -34,6 +37,7 @@ impl OrderKind {
             Self::OrderTemplate => "order_template",
             Self::Transaction => "transaction",
             Self::Transfer => "transfer",
+            Self::EsimProfile => "esim_profile",
         }
     }
 }

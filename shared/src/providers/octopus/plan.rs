@@ -51,6 +51,15 @@ fn octopus_status(event_type: &str) -> Option<(OrderKind, &'static str, u8, Foll
     })
 }
 
+/// An ICCID as ITU-T E.118 writes it: 18 to 22 characters, digits (a trailing check letter `F`
+/// tolerated). Anything else never becomes a key.
+fn valid_iccid(iccid: &str) -> bool {
+    (18..=22).contains(&iccid.len())
+        && iccid.bytes().enumerate().all(|(i, b)| {
+            b.is_ascii_digit() || (i + 1 == iccid.len() && b.eq_ignore_ascii_case(&b'f'))
+        })
+}
+
 pub(crate) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     let malformed = |reason: &str| PlanError::Malformed {
         provider: message.provider.clone(),
@@ -71,15 +80,27 @@ pub(crate) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
     let mut plan = Plan::pass_on(occurred_at, Value::Object(data.clone()), true);
 
     if let Some((kind, status, rank, then)) = octopus_status(&envelope.event_type) {
-        let order_id = data
-            .get("id")
-            .and_then(id_text)
-            .ok_or_else(|| malformed("data.id is missing"))?;
-        octopus_order_id(&order_id).map_err(|_| malformed("data.id is not an order id"))?;
-        let order = OrderRef {
-            provider: message.provider.clone(),
-            kind,
-            order_id,
+        let order = match data.get("id").and_then(id_text) {
+            Some(order_id) => {
+                octopus_order_id(&order_id).map_err(|_| malformed("data.id is not an order id"))?;
+                OrderRef {
+                    provider: message.provider.clone(),
+                    kind,
+                    order_id,
+                }
+            }
+            // "Lifecycle event, not an order event. ICCID identifies the eSIM." (the eSIM
+            // document): without an order id, the eSIM's own state, keyed by its ICCID.
+            None if kind == OrderKind::Esim && (2..=4).contains(&rank) => OrderRef {
+                provider: message.provider.clone(),
+                kind: OrderKind::EsimProfile,
+                order_id: data
+                    .get("iccid")
+                    .and_then(id_text)
+                    .filter(|iccid| valid_iccid(iccid))
+                    .ok_or_else(|| malformed("neither data.id nor a valid data.iccid"))?,
+            },
+            None => return Err(malformed("data.id is missing")),
         };
         let state = OrderState {
             order,
@@ -157,6 +178,39 @@ mod tests {
         assert_eq!(state.amount.as_deref(), Some("250.0"));
         assert_eq!(state.reference.as_deref(), Some("R1"));
         assert_eq!(state.last_event_at, 1_795_341_598_000);
+    }
+
+    #[test]
+    fn an_esim_lifecycle_event_without_an_order_id_is_kept_by_its_iccid() {
+        let plan = plan_message(&message(
+            "esim.installed",
+            r#"{"iccid":"8910300000123456789","status":"INSTALLED"}"#,
+        ))
+        .unwrap();
+        let state = plan.state().cloned().unwrap();
+        assert_eq!(
+            (state.order.kind, state.order.order_id.as_str()),
+            (OrderKind::EsimProfile, "8910300000123456789")
+        );
+        assert_eq!(state.status, "INSTALLED");
+        for data in [
+            r#"{"iccid":"not-an-iccid"}"#,
+            r#"{"iccid":"89103"}"#,
+            r#"{}"#,
+        ] {
+            assert!(
+                plan_message(&message("esim.activated", data)).is_err(),
+                "{data}"
+            );
+        }
+        // An order event still needs its order id.
+        assert!(
+            plan_message(&message(
+                "esim.delivered",
+                r#"{"iccid":"8910300000123456789"}"#
+            ))
+            .is_err()
+        );
     }
 
     #[test]
