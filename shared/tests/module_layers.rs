@@ -16,6 +16,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "order_api",
             "api_auth",
+            "api_budget",
             "secrets_manager",
             "emulator",
             "archive",
