@@ -172,9 +172,7 @@ mod on_moto {
                 let mut fields: Vec<(String, String)> =
                     ["status", "change_key", "changes", "last_event_id"]
                         .iter()
-                        .filter_map(|name| {
-                            Some((name.to_string(), format!("{:?}", item.get(*name)?)))
-                        })
+                        .filter_map(|name| Some((name.to_string(), canonical(item.get(*name)?))))
                         .collect();
                 fields.sort();
                 fields
@@ -198,6 +196,19 @@ mod on_moto {
             watched,
             updates,
             delivered,
+        }
+    }
+
+    /// An attribute as text, its maps in key order (a map's `Debug` order is random).
+    fn canonical(value: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        match value {
+            AttributeValue::M(map) => {
+                let sorted: std::collections::BTreeMap<_, _> =
+                    map.iter().map(|(k, v)| (k.clone(), canonical(v))).collect();
+                format!("{sorted:?}")
+            }
+            other => format!("{other:?}"),
         }
     }
 

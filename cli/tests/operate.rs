@@ -138,21 +138,24 @@ async fn inspect_shows_the_claim_and_the_order_state_it_changed() {
             .unwrap()
     );
     DynamoOrderStateStore::new(dynamodb.clone(), &table)
-        .record_order(&OrderState {
-            order,
-            status: "DELIVERED".into(),
-            status_rank: 2,
-            quantity: Some(5),
-            delivered_quantity: Some(5),
-            amount: Some("250.0".into()),
-            currency: None,
-            product_name: Some("Steam Wallet Card".into()),
-            reference: Some("MY_ORDER_001".into()),
-            progress: None,
-            detail: None,
-            last_event_at: now * 1000,
-            last_event_id: "evt_seen".into(),
-        })
+        .record_order(
+            &OrderState {
+                order,
+                status: "DELIVERED".into(),
+                status_rank: 2,
+                quantity: Some(5),
+                delivered_quantity: Some(5),
+                amount: Some("250.0".into()),
+                currency: None,
+                product_name: Some("Steam Wallet Card".into()),
+                reference: Some("MY_ORDER_001".into()),
+                progress: None,
+                detail: None,
+                last_event_at: now * 1000,
+                last_event_id: "evt_seen".into(),
+            },
+            hookline::order_state::Publication::SINGLE,
+        )
         .await
         .unwrap();
 

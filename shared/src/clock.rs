@@ -50,6 +50,15 @@ impl Clock {
             None => OffsetDateTime::now_utc().unix_timestamp(),
         }
     }
+
+    /// Epoch milliseconds (a manual clock stands on whole seconds).
+    pub fn now_millis(&self) -> i64 {
+        match &self.manual {
+            Some(now) => now.load(Ordering::SeqCst).saturating_mul(1000),
+            None => i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+                .unwrap_or(i64::MAX),
+        }
+    }
 }
 
 /// Deadlines below this (September 2001 in epoch milliseconds) cannot be absolute.

@@ -1,11 +1,23 @@
-//! The order-updates queue message (contract v1): an event, enriched with the fetched order,
-//! for downstream systems. It is the only place hookline puts voucher codes, PINs, claim URLs
-//! and eSIM activation codes.
+//! The order-updates queue message (contract v2): a change of an order, with the event that
+//! reported it and the fetched order, for downstream systems. It is the only place hookline puts
+//! voucher codes, PINs, claim URLs and eSIM activation codes.
+//!
+//! **The consumer's contract.** `update_id` identifies the change, not the event: the same
+//! provider, order and change key give the same id ([`change_update_id`]), whichever attempt
+//! publishes it; a change first seen on a redelivery (the API answered CAPTURED where the first
+//! attempt saw AUTHORIZED) has an id of its own, and so does a change a reprocess corrects. A
+//! consumer keeps what it has processed by `update_id` (and `part.index`) and drops a second copy.
+//! A second copy says the same about the change (`event_id`, `event_type`, `status`,
+//! `event_data`, `occurred_at`, `part`); it may differ only in `current` (as of its send), in
+//! `order` (the provider's order fetched again for that send, the same split) and, for a polled
+//! change, in `occurred_at` (when a poll saw it). `event_id` says which event reported the change
+//! (provenance). Contract v1 updates carried no `update_id` and were deduplicated by `event_id`.
 //!
 //! An update larger than one SQS message (an order of thousands of vouchers) is split, never
-//! dropped: the largest array of `order` (its `vouchers`) is cut into slices, each sent as its
-//! own message with `part` saying which slice of how many. Splitting rather than parking the
-//! update in S3 keeps codes out of any store at rest.
+//! dropped: the largest array of `order` (its `vouchers`) is cut into slices of equal count, each
+//! sent as its own message with `part` saying which slice of how many. How many is decided once,
+//! when the change is recorded, and kept with it ([`crate::order_state::Publication`]).
+//! Splitting rather than parking the update in S3 keeps codes out of any store at rest.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -14,12 +26,31 @@ use thiserror::Error;
 use crate::message::{ATTR_EVENT_TYPE, ATTR_PROVIDER, SQS_MAX_MESSAGE_BYTES};
 use crate::queue::OutgoingMessage;
 
-pub const ORDER_UPDATE_VERSION: u8 = 1;
+pub const ORDER_UPDATE_VERSION: u8 = 2;
+
+/// The `update_id` of an order's change: provider and order (its state key) and change key.
+pub fn change_update_id(state_key: &str, change_key: &str) -> String {
+    crate::idempotency::body_sha256(format!("change#{state_key}#{change_key}").as_bytes())
+}
+
+/// The `update_id` of an update that records no change (no state: passed on once per event, or
+/// per reprocess of it: `interpretation` names what the reprocess made of it).
+pub fn event_update_id(provider: &str, event_id: &str, interpretation: Option<&str>) -> String {
+    let key = match interpretation {
+        None => format!("event#{provider}#{event_id}"),
+        Some(interpretation) => format!("event#{provider}#{event_id}#reprocess#{interpretation}"),
+    };
+    crate::idempotency::body_sha256(key.as_bytes())
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderUpdate {
     pub v: u8,
+    /// What identifies this update: the change it publishes (see the module docs).
+    #[serde(default)]
+    pub update_id: String,
     pub provider: String,
+    /// The event that reported the change (provenance, not identity).
     pub event_id: String,
     pub event_type: String,
     /// When the provider says the change happened (RFC 3339).
@@ -64,7 +95,7 @@ fn is_current_by_default() -> bool {
 }
 
 /// One slice of a split update. Downstream joins `order.{field}` of parts `0..count` of one
-/// `event_id`; every other field is the same in each part.
+/// `update_id`; every other field is the same in each part.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Part {
     pub index: u32,
@@ -91,7 +122,8 @@ impl OrderUpdate {
         self.encode_within(SQS_MAX_MESSAGE_BYTES)
     }
 
-    /// [`OrderUpdate::encode`] with another size limit (tests).
+    /// [`OrderUpdate::encode`] with another size limit (tests): the fewest parts of equal count
+    /// that each fit.
     pub fn encode_within(&self, limit: usize) -> Result<Vec<OutgoingMessage>, UpdateTooLarge> {
         let whole = self.message();
         if whole.sqs_size() <= limit {
@@ -101,60 +133,100 @@ impl OrderUpdate {
             size: whole.sqs_size(),
             limit,
         };
-        let Some((field, items)) = self.largest_array() else {
+        let Some((_, items)) = self.largest_array() else {
             return Err(too_large);
         };
+        let sizes: Vec<usize> = items
+            .iter()
+            .map(|item| serde_json::to_string(item).map_or(usize::MAX, |t| t.len() + 1))
+            .collect();
+        let room = limit.saturating_sub(self.skeleton_size() + SPLIT_MARGIN);
+        if sizes.iter().any(|size| *size > room) {
+            return Err(too_large);
+        }
+        // The count by total size is a lower bound; equal counts may need a few more.
+        let total = sizes
+            .iter()
+            .fold(0usize, |sum, size| sum.saturating_add(*size));
+        let first = u32::try_from(total.div_ceil(room.max(1)).max(2)).unwrap_or(u32::MAX);
+        let most = u32::try_from(items.len()).unwrap_or(u32::MAX);
+        (first..=most.max(first))
+            .find_map(|parts| self.encode_in_within(parts, limit).ok())
+            .ok_or(too_large)
+    }
+
+    /// The messages of this update split into exactly `parts` (as decided when its change was
+    /// recorded): a re-send is cut the same way as the first send.
+    pub fn encode_in(&self, parts: u32) -> Result<Vec<OutgoingMessage>, UpdateTooLarge> {
+        self.encode_in_within(parts, SQS_MAX_MESSAGE_BYTES)
+    }
+
+    fn encode_in_within(
+        &self,
+        parts: u32,
+        limit: usize,
+    ) -> Result<Vec<OutgoingMessage>, UpdateTooLarge> {
+        let whole = self.message();
+        let too_large = UpdateTooLarge {
+            size: whole.sqs_size(),
+            limit,
+        };
+        if parts <= 1 {
+            return if whole.sqs_size() <= limit {
+                Ok(vec![whole])
+            } else {
+                Err(too_large)
+            };
+        }
+        let Some((field, items)) = self.largest_array().or_else(|| self.any_array()) else {
+            return Err(too_large);
+        };
+        let count = parts as usize;
+        let mut messages = Vec::with_capacity(count);
+        for index in 0..count {
+            let slice =
+                items[index * items.len() / count..(index + 1) * items.len() / count].to_vec();
+            let mut part = self.clone();
+            if let Some(Value::Object(order)) = &mut part.order {
+                order.insert(field.clone(), Value::Array(slice));
+            }
+            part.part = Some(Part {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                count: parts,
+                field: field.clone(),
+            });
+            let message = part.message();
+            if message.sqs_size() > limit {
+                return Err(too_large);
+            }
+            messages.push(message);
+        }
+        Ok(messages)
+    }
+
+    /// The size of one part without its slice.
+    fn skeleton_size(&self) -> usize {
         let mut skeleton = self.clone();
-        if let Some(Value::Object(order)) = &mut skeleton.order {
-            order.insert(field.clone(), Value::Array(Vec::new()));
+        if let (Some((field, _)), Some(Value::Object(order))) =
+            (self.largest_array(), &mut skeleton.order)
+        {
+            order.insert(field, Value::Array(Vec::new()));
         }
         skeleton.part = Some(Part {
             index: u32::MAX,
             count: u32::MAX,
-            field: field.clone(),
+            field: "vouchers".into(),
         });
-        let room = limit
-            .checked_sub(skeleton.message().sqs_size() + SPLIT_MARGIN)
-            .ok_or(UpdateTooLarge {
-                size: too_large.size,
-                limit,
-            })?;
-        let mut slices: Vec<Vec<Value>> = Vec::new();
-        let mut slice: Vec<Value> = Vec::new();
-        let mut used = 0;
-        for item in items {
-            let size = serde_json::to_string(&item).map_or(usize::MAX, |t| t.len() + 1);
-            if size > room {
-                return Err(UpdateTooLarge {
-                    size: too_large.size,
-                    limit,
-                });
-            }
-            if used + size > room && !slice.is_empty() {
-                slices.push(std::mem::take(&mut slice));
-                used = 0;
-            }
-            used += size;
-            slice.push(item);
-        }
-        slices.push(slice);
-        let count = u32::try_from(slices.len()).unwrap_or(u32::MAX);
-        Ok(slices
-            .into_iter()
-            .enumerate()
-            .map(|(index, slice)| {
-                let mut part = skeleton.clone();
-                if let Some(Value::Object(order)) = &mut part.order {
-                    order.insert(field.clone(), Value::Array(slice));
-                }
-                part.part = Some(Part {
-                    index: u32::try_from(index).unwrap_or(u32::MAX),
-                    count,
-                    field: field.clone(),
-                });
-                part.message()
-            })
-            .collect())
+        skeleton.message().sqs_size()
+    }
+
+    /// The order's first array field, for a re-send whose order no longer has more than one
+    /// element where its first send split.
+    fn any_array(&self) -> Option<(String, Vec<Value>)> {
+        let order = self.order.as_ref()?.as_object()?;
+        order
+            .iter()
+            .find_map(|(name, value)| Some((name.clone(), value.as_array()?.clone())))
     }
 
     /// The biggest array field of `order`, by element count.
@@ -169,9 +241,8 @@ impl OrderUpdate {
     }
 
     /// The message as sent: FIFO-grouped by order (or provider, for wallet events) so one
-    /// order's updates stay in order, and deduplicated by event (and part) so a retry after a
-    /// crash between publishing and completing is dropped by SQS within its five-minute
-    /// window, and by downstream after it.
+    /// order's updates stay in order, and deduplicated by `update_id` (and part) so a copy sent
+    /// within five minutes of the first is dropped by SQS, and by downstream after that.
     fn message(&self) -> OutgoingMessage {
         let group = match (&self.order_kind, &self.order_id) {
             (Some(kind), Some(id)) => format!("{}#{kind}#{id}", self.provider),
@@ -199,11 +270,11 @@ impl OrderUpdate {
                 .is_some_and(|code| !code.is_null())
     }
 
-    /// Stable for the same event (and part), whatever attempt sends it.
+    /// Stable for the same change (and part), whatever attempt or event sends it.
     pub fn deduplication_id(&self) -> String {
         let key = match &self.part {
-            None => format!("{}#{}", self.provider, self.event_id),
-            Some(part) => format!("{}#{}#part{}", self.provider, self.event_id, part.index),
+            None => format!("{}#{}", self.provider, self.update_id),
+            Some(part) => format!("{}#{}#part{}", self.provider, self.update_id, part.index),
         };
         // SQS deduplication ids are at most 128 characters of a limited alphabet: hash the key.
         crate::idempotency::body_sha256(key.as_bytes())
@@ -221,6 +292,7 @@ mod tests {
             .collect();
         OrderUpdate {
             v: ORDER_UPDATE_VERSION,
+            update_id: change_update_id("ORDER#octopus#voucher#12345", "DELIVERED"),
             provider: "octopus".into(),
             event_id: "evt_big".into(),
             event_type: "order.delivered".into(),

@@ -27,7 +27,9 @@ use crate::cursor::CursorStore;
 use crate::idempotency::{Claim, ClaimRequest, EventStore};
 use crate::order::OrderRef;
 use crate::order_api::{FetchError, OrderApi};
-use crate::order_state::{OrderState, OrderStateStore, StateWrite, WalletMovement};
+use crate::order_state::{
+    OrderState, OrderStateStore, OrderWrite, Publication, StateWrite, WalletMovement,
+};
 use crate::poller::transactions::TransactionsApi;
 use crate::queue::{OutgoingMessage, Queue, QueueError};
 use crate::store::StoreError;
@@ -262,12 +264,16 @@ impl<T: EventStore> EventStore for Faulty<T> {
 }
 
 impl<T: OrderStateStore> OrderStateStore for Faulty<T> {
-    async fn record_order(&self, state: &OrderState) -> Result<StateWrite, StoreError> {
+    async fn record_order(
+        &self,
+        state: &OrderState,
+        publication: Publication,
+    ) -> Result<OrderWrite, StoreError> {
         faulty!(
             self,
             "record_order",
             store_fault("record_order"),
-            self.inner.record_order(state)
+            self.inner.record_order(state, publication)
         )
     }
 

@@ -6,7 +6,10 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{OrderState, OrderStateStore, StateWrite, StoredHead, WalletMovement, decide};
+use super::{
+    ChangeRecord, OrderState, OrderStateStore, OrderWrite, Publication, StateWrite, StoredHead,
+    WalletMovement, decide,
+};
 
 use crate::dynamo::{Item, is_condition_failure, n, number, s, unavailable};
 use crate::store::StoreError;
@@ -60,10 +63,10 @@ fn head_of(key: &str, item: &Item) -> Result<StoredHead, StoreError> {
         .and_then(|v| v.as_s().ok())
         .cloned()
         .unwrap_or_default();
-    let mut changes: BTreeMap<String, String> = match item.get("changes") {
+    let mut changes: BTreeMap<String, ChangeRecord> = match item.get("changes") {
         Some(AttributeValue::M(map)) => map
             .iter()
-            .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+            .filter_map(|(k, v)| Some((k.clone(), change_record_of(v)?)))
             .collect(),
         Some(_) => return Err(corrupt("changes is not a map")),
         None => BTreeMap::new(),
@@ -71,7 +74,7 @@ fn head_of(key: &str, item: &Item) -> Result<StoredHead, StoreError> {
     if changes.is_empty()
         && let Some(event_id) = item.get("last_event_id").and_then(|v| v.as_s().ok())
     {
-        changes.insert(change_key.clone(), event_id.clone());
+        changes.insert(change_key.clone(), ChangeRecord::owned_by(event_id.clone()));
     }
     Ok(StoredHead {
         status_rank: number(item, "status_rank").ok_or_else(|| corrupt("no status_rank"))?,
@@ -80,6 +83,46 @@ fn head_of(key: &str, item: &Item) -> Result<StoredHead, StoreError> {
         change_key,
         changes,
     })
+}
+
+/// A change map entry: `{"o": owner, "s": status, "n": parts, "c": to the credentials queue}`,
+/// or, written before the decision was kept, the owner's event id alone.
+fn change_record_of(value: &AttributeValue) -> Option<ChangeRecord> {
+    match value {
+        AttributeValue::S(owner) => Some(ChangeRecord::owned_by(owner.clone())),
+        AttributeValue::M(map) => {
+            let text = |name: &str| map.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let parts = map
+                .get("n")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<u32>().ok());
+            let to_credentials = map.get("c").and_then(|v| v.as_bool().ok()).copied();
+            Some(ChangeRecord {
+                owner: text("o")?,
+                status: text("s").unwrap_or_default(),
+                publication: parts.map(|parts| Publication {
+                    parts,
+                    to_credentials: to_credentials.unwrap_or(false),
+                }),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn change_record_value(record: &ChangeRecord) -> AttributeValue {
+    let mut map = HashMap::from([
+        ("o".to_string(), s(&record.owner)),
+        ("s".to_string(), s(&record.status)),
+    ]);
+    if let Some(publication) = record.publication {
+        map.insert("n".to_string(), n(publication.parts));
+        map.insert(
+            "c".to_string(),
+            AttributeValue::Bool(publication.to_credentials),
+        );
+    }
+    AttributeValue::M(map)
 }
 
 fn state_item(state: &OrderState) -> Item {
@@ -168,19 +211,28 @@ impl DynamoOrderStateStore {
 impl OrderStateStore for DynamoOrderStateStore {
     /// Read, [`decide`], then write only if the item is still as read (optimistic concurrency
     /// on `version`); a lost race reads again.
-    async fn record_order(&self, state: &OrderState) -> Result<StateWrite, StoreError> {
+    async fn record_order(
+        &self,
+        state: &OrderState,
+        publication: Publication,
+    ) -> Result<OrderWrite, StoreError> {
         let key = state.order.state_key();
         for _ in 0..MAX_WRITE_TRIES {
             let stored = self.read(&key).await?;
             let head = stored.as_ref().map(|i| head_of(&key, i)).transpose()?;
-            let decision = decide(head.as_ref(), state);
+            let decision = decide(head.as_ref(), state, publication);
             if !decision.record_change {
-                return Ok(decision.write);
+                return Ok(decision.into_write());
             }
             let version: Option<i64> = stored.as_ref().and_then(|i| number(i, "version"));
             let mut changes = head.map(|h| h.changes).unwrap_or_default();
-            changes.insert(state.change_key(), state.last_event_id.clone());
-            let changes = AttributeValue::M(changes.into_iter().map(|(k, v)| (k, s(&v))).collect());
+            changes.insert(state.change_key(), state.change_record(publication));
+            let changes = AttributeValue::M(
+                changes
+                    .iter()
+                    .map(|(k, record)| (k.clone(), change_record_value(record)))
+                    .collect(),
+            );
             let next_version = n(version.unwrap_or(0) + 1);
             let condition = match (&stored, version) {
                 (None, _) => "attribute_not_exists(pk)",
@@ -217,7 +269,7 @@ impl OrderStateStore for DynamoOrderStateStore {
                 written(call.send().await)?
             };
             if written {
-                return Ok(decision.write);
+                return Ok(decision.into_write());
             }
         }
         Err(StoreError::Unavailable(format!(

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
-    OrderState, OrderStateStore, StateWrite, StoredHead, WalletMovement, WalletState, decide,
+    OrderState, OrderStateStore, OrderWrite, Publication, StateWrite, StoredHead, WalletMovement,
+    WalletState, decide,
 };
 use crate::store::StoreError;
 
@@ -41,7 +42,13 @@ impl MemoryOrderStateStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(key)
-            .map(|item| item.head.changes.clone().into_iter().collect())
+            .map(|item| {
+                item.head
+                    .changes
+                    .iter()
+                    .map(|(key, record)| (key.clone(), record.owner.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -70,11 +77,15 @@ impl MemoryOrderStateStore {
 }
 
 impl OrderStateStore for MemoryOrderStateStore {
-    async fn record_order(&self, state: &OrderState) -> Result<StateWrite, StoreError> {
+    async fn record_order(
+        &self,
+        state: &OrderState,
+        publication: Publication,
+    ) -> Result<OrderWrite, StoreError> {
         let mut orders = self.orders.lock().unwrap_or_else(PoisonError::into_inner);
         let key = state.order.state_key();
         let stored = orders.get(&key);
-        let decision = decide(stored.map(|item| &item.head), state);
+        let decision = decide(stored.map(|item| &item.head), state, publication);
         if decision.record_change {
             let mut item = match stored {
                 Some(item) if !decision.replace_state => item.clone(),
@@ -92,10 +103,10 @@ impl OrderStateStore for MemoryOrderStateStore {
             };
             item.head
                 .changes
-                .insert(state.change_key(), state.last_event_id.clone());
+                .insert(state.change_key(), state.change_record(publication));
             orders.insert(key, item);
         }
-        Ok(decision.write)
+        Ok(decision.into_write())
     }
 
     async fn record_wallet(&self, movement: &WalletMovement) -> Result<StateWrite, StoreError> {

@@ -1,7 +1,8 @@
 //! The last known state of each order, every change it went through, and wallet movements.
 //!
 //! An order item holds its current state and a map of every change recorded for it (change key
-//! → the event that reported it first). A state write ([`decide`], pure, the same for DynamoDB
+//! → the event that reported it first, the change's status and how its order update is
+//! published: [`ChangeRecord`]). A state write ([`decide`], pure, the same for DynamoDB
 //! and memory) distinguishes three cases, which is what makes redelivery safe:
 //! - a change never seen before is recorded, and becomes the current state when it is newer
 //!   ([`is_newer`]): by rank first (a terminal status outranks every lifecycle status), then by
@@ -9,6 +10,11 @@
 //! - a change this same event recorded on an earlier attempt: nothing is written, and the
 //!   processor runs the steps after the write again (a failed publish or watch is retried);
 //! - a change another event recorded first: nothing is written and nothing is published.
+//!
+//! In every case the write also returns the other changes this same event recorded on earlier
+//! attempts ([`OrderWrite::earlier`]): an API whose answer moved on between two attempts (Optty
+//! AUTHORIZED, then CAPTURED) leaves the first attempt's change recorded, perhaps never
+//! published, and the redelivery publishes it again under its own identity.
 //!
 //! Only whitelisted, non-secret fields are stored: never a voucher code, PIN, claim URL or
 //! activation code.
@@ -159,6 +165,47 @@ impl StateWrite {
     }
 }
 
+/// How a change's order update is published, decided once, when the change is recorded, and
+/// kept with it: an order that grows between two attempts (a partial delivery) cannot turn a
+/// one-part update into three, or move it to the other queue, under the same identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Publication {
+    /// Messages the update is split into (1: not split).
+    pub parts: u32,
+    /// It carries an eSIM activation code: the credentials queue.
+    pub to_credentials: bool,
+}
+
+impl Publication {
+    pub const SINGLE: Publication = Publication {
+        parts: 1,
+        to_credentials: false,
+    };
+}
+
+/// One change recorded for an order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeRecord {
+    /// The event that reported it first: the only one that publishes it.
+    pub owner: String,
+    /// Its status, normalised (empty for changes recorded before it was kept).
+    pub status: String,
+    /// How its update is published (`None` for changes recorded before decisions were kept:
+    /// a re-send decides then).
+    pub publication: Option<Publication>,
+}
+
+impl ChangeRecord {
+    /// A change recorded before the record held more than its owner.
+    pub fn owned_by(owner: impl Into<String>) -> Self {
+        Self {
+            owner: owner.into(),
+            status: String::new(),
+            publication: None,
+        }
+    }
+}
+
 /// What a stored order item says, as far as [`decide`] needs it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StoredHead {
@@ -166,8 +213,28 @@ pub struct StoredHead {
     pub progress: Option<i64>,
     pub last_event_at: i64,
     pub change_key: String,
-    /// Every change recorded for the order: change key → id of the event that reported it.
-    pub changes: BTreeMap<String, String>,
+    /// Every change recorded for the order, by change key.
+    pub changes: BTreeMap<String, ChangeRecord>,
+}
+
+/// A change this event recorded on an earlier attempt, other than the one it reports now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EarlierChange {
+    pub change_key: String,
+    pub record: ChangeRecord,
+    /// It is the order's state now.
+    pub current: bool,
+}
+
+/// What a state write found ([`OrderStateStore::record_order`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderWrite {
+    pub write: StateWrite,
+    /// How this change's update is published: as given when recorded now, as recorded then when
+    /// recorded earlier (`None` for a known change, or one recorded before decisions were kept).
+    pub publication: Option<Publication>,
+    /// The other changes this event recorded on earlier attempts; their updates are re-sent.
+    pub earlier: Vec<EarlierChange>,
 }
 
 /// What to do with an order item.
@@ -178,30 +245,60 @@ pub struct Decision {
     pub record_change: bool,
     /// Replace the item's state fields with the new state.
     pub replace_state: bool,
+    /// The publication kept with the change (see [`OrderWrite::publication`]).
+    pub publication: Option<Publication>,
+    pub earlier: Vec<EarlierChange>,
 }
 
-/// Decides a state write against what is stored. Pure: both adapters apply it.
-pub fn decide(stored: Option<&StoredHead>, new: &OrderState) -> Decision {
+impl Decision {
+    pub fn into_write(self) -> OrderWrite {
+        OrderWrite {
+            write: self.write,
+            publication: self.publication,
+            earlier: self.earlier,
+        }
+    }
+}
+
+/// Decides a state write of `new`, whose update is published as `publication`, against what is
+/// stored. Pure: both adapters apply it.
+pub fn decide(stored: Option<&StoredHead>, new: &OrderState, publication: Publication) -> Decision {
     let Some(stored) = stored else {
         return Decision {
             write: StateWrite::Recorded { current: true },
             record_change: true,
             replace_state: true,
+            publication: Some(publication),
+            earlier: Vec::new(),
         };
     };
     let key = new.change_key();
+    let earlier = stored
+        .changes
+        .iter()
+        .filter(|(k, record)| **k != key && record.owner == new.last_event_id)
+        .map(|(k, record)| EarlierChange {
+            change_key: k.clone(),
+            record: record.clone(),
+            current: stored.change_key == *k,
+        })
+        .collect();
     match stored.changes.get(&key) {
-        Some(event_id) if *event_id == new.last_event_id => Decision {
+        Some(record) if record.owner == new.last_event_id => Decision {
             write: StateWrite::RecordedEarlier {
                 current: stored.change_key == key,
             },
             record_change: false,
             replace_state: false,
+            publication: record.publication,
+            earlier,
         },
         Some(_) => Decision {
             write: StateWrite::KnownChange,
             record_change: false,
             replace_state: false,
+            publication: None,
+            earlier,
         },
         None => {
             let newer = is_newer(new, stored);
@@ -209,6 +306,15 @@ pub fn decide(stored: Option<&StoredHead>, new: &OrderState) -> Decision {
                 write: StateWrite::Recorded { current: newer },
                 record_change: true,
                 replace_state: newer,
+                publication: Some(publication),
+                // Recorded now and newer: an earlier change of this event is not current.
+                earlier: if newer {
+                    let mut earlier: Vec<EarlierChange> = earlier;
+                    earlier.iter_mut().for_each(|e| e.current = false);
+                    earlier
+                } else {
+                    earlier
+                },
             }
         }
     }
@@ -236,10 +342,12 @@ pub fn is_newer(new: &OrderState, stored: &StoredHead) -> bool {
 }
 
 pub trait OrderStateStore: Send + Sync {
+    /// Records `state`'s change, its update to be published as `publication` ([`decide`]).
     fn record_order(
         &self,
         state: &OrderState,
-    ) -> impl Future<Output = Result<StateWrite, StoreError>> + Send;
+        publication: Publication,
+    ) -> impl Future<Output = Result<OrderWrite, StoreError>> + Send;
 
     /// Records a movement once; a second write of the same event is `RecordedEarlier`.
     fn record_wallet(
@@ -273,6 +381,15 @@ impl OrderState {
             last_event_at: self.last_event_at,
             change_key: self.change_key(),
             changes: BTreeMap::new(),
+        }
+    }
+
+    /// The record of this change as first recorded.
+    pub fn change_record(&self, publication: Publication) -> ChangeRecord {
+        ChangeRecord {
+            owner: self.last_event_id.clone(),
+            status: self.status.clone(),
+            publication: Some(publication),
         }
     }
 }

@@ -173,14 +173,14 @@ where
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    let published = publish_ready(processor, &prepared).await;
+    let published = publish_ready(processor, &prepared, deadline).await;
     let mut results: Vec<RecordResult> = futures::stream::iter(prepared.into_iter().zip(published))
         .map(|(pending, published)| async move {
             let outcome = match pending.prepared {
                 Prepared::Finished(outcome) => outcome,
                 Prepared::Ready(ready) => {
                     processor
-                        .finish(ready, published)
+                        .finish(ready, published, deadline)
                         .instrument(pending.span.clone())
                         .await
                 }
@@ -329,11 +329,14 @@ where
 }
 
 /// Publishes the ready updates of `pending`: the one-part updates of each queue in one batch,
-/// the longer ones part after part. One result per record (`Ok` when nothing was to publish).
+/// the longer ones part after part; a message the batch refused is sent again on its own at
+/// once ([`Processor::publish`]), within the FIFO queue's deduplication window. One result per
+/// record (`Ok` when nothing was to publish).
 async fn publish_ready<E, S, A, U, W>(
     processor: &Processor<E, S, A, U, W>,
     pending: &[Pending],
-) -> Vec<Result<(), QueueError>>
+    deadline: Instant,
+) -> Vec<Result<(), ProcessError>>
 where
     E: EventStore,
     S: OrderStateStore,
@@ -342,6 +345,9 @@ where
     W: WatchStore,
 {
     let mut results: Vec<Option<Result<(), QueueError>>> = pending.iter().map(|_| None).collect();
+    let batch_deadline = deadline
+        .checked_sub(processor.config.deadline_margin)
+        .unwrap_or(deadline);
     for to_credentials in [false, true] {
         let (indices, messages): (Vec<usize>, Vec<OutgoingMessage>) = pending
             .iter()
@@ -357,20 +363,31 @@ where
         if messages.is_empty() {
             continue;
         }
-        let sent = processor
-            .queue_for(to_credentials)
-            .send_batch(&messages)
-            .await;
+        let sent = tokio::time::timeout_at(
+            batch_deadline,
+            processor.queue_for(to_credentials).send_batch(&messages),
+        )
+        .await;
+        let Ok(sent) = sent else {
+            // Unknown which were taken: each is sent again on its own below, if time is left.
+            continue;
+        };
         for (index, result) in indices.into_iter().zip(sent) {
-            results[index] = Some(result.map(|_| ()));
+            // A refused one is sent again on its own below.
+            if result.is_ok() {
+                results[index] = Some(Ok(()));
+            }
         }
     }
     let mut out = Vec::with_capacity(pending.len());
     for (p, result) in pending.iter().zip(results) {
         out.push(match (result, &p.prepared) {
-            (Some(result), _) => result,
+            (Some(result), _) => result.map_err(ProcessError::from),
             (None, Prepared::Ready(ready)) => {
-                processor.publish(ready).instrument(p.span.clone()).await
+                processor
+                    .publish(ready, batch_deadline)
+                    .instrument(p.span.clone())
+                    .await
             }
             (None, Prepared::Finished(_)) => Ok(()),
         });
@@ -409,6 +426,7 @@ fn log_outcome(outcome: &RecordOutcome) {
                 ProcessError::Publish(_) => "publish",
                 ProcessError::TooLarge(_) => "too_large",
                 ProcessError::Archive(_) => "archive",
+                ProcessError::Deadline(_) => "deadline",
             };
             tracing::error!(cause, error = %error, "event failed; SQS will deliver it again")
         }

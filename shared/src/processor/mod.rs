@@ -38,8 +38,10 @@ use crate::idempotency::{
 };
 use crate::message::QueueMessage;
 use crate::order_api::{FetchError, OrderApi};
-use crate::order_state::{OrderStateStore, StateWrite};
-use crate::order_update::{ORDER_UPDATE_VERSION, OrderUpdate, UpdateTooLarge};
+use crate::order_state::{OrderStateStore, Publication, StateWrite};
+use crate::order_update::{
+    ORDER_UPDATE_VERSION, OrderUpdate, UpdateTooLarge, change_update_id, event_update_id,
+};
 use crate::queue::{OutgoingMessage, Queue, QueueError};
 use crate::store::StoreError;
 use crate::watch::{Watch, WatchStore};
@@ -53,6 +55,9 @@ pub struct ProcessorConfig {
     pub concurrency: usize,
     /// Work on a record stops this long before the invocation's deadline.
     pub deadline_margin: Duration,
+    /// Preparing records (claim, fetch, state) stops this much earlier still, so what is ready
+    /// can be published and completed before the deadline: a timeout never re-publishes a batch.
+    pub finish_reserve: Duration,
     /// How long a watch registered by an event (a partial delivery) lasts at most.
     pub watch_give_up_secs: i64,
     /// Leases and record times are read from it (manual in tests).
@@ -72,6 +77,7 @@ impl Default for ProcessorConfig {
             record_ttl_secs: DEFAULT_RECORD_TTL_SECS,
             concurrency: 8,
             deadline_margin: Duration::from_secs(1),
+            finish_reserve: Duration::from_secs(3),
             watch_give_up_secs: crate::watch::DEFAULT_GIVE_UP_SECS,
             clock: Clock::system(),
             forward_all_event_fields: false,
@@ -114,6 +120,9 @@ pub enum ProcessError {
     TooLarge(#[from] UpdateTooLarge),
     #[error(transparent)]
     Archive(#[from] crate::archive::ArchiveError),
+    /// The invocation's deadline came before this step finished (or before it could start).
+    #[error("the invocation's deadline came during the {0} step")]
+    Deadline(&'static str),
 }
 
 /// What became of one record.
@@ -199,8 +208,8 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         match self.prepare(message, deadline).await {
             Prepared::Finished(outcome) => outcome,
             Prepared::Ready(ready) => {
-                let published = self.publish(&ready).await;
-                self.finish(ready, published).await
+                let published = self.publish(&ready, deadline).await;
+                self.finish(ready, published, deadline).await
             }
         }
     }
@@ -211,6 +220,14 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
     pub async fn prepare(&self, message: &QueueMessage, deadline: Instant) -> Prepared {
         self.prepare_planned(message, self.plan(message), deadline)
             .await
+    }
+
+    /// When preparing must stop so that what is ready can still be published and completed
+    /// before `deadline` ([`ProcessorConfig::finish_reserve`]).
+    pub fn prepare_deadline(&self, deadline: Instant) -> Instant {
+        deadline
+            .checked_sub(self.config.deadline_margin + self.config.finish_reserve)
+            .unwrap_or(deadline)
     }
 
     /// [`Self::prepare`] with the message's plan already made: a batch plans each record once,
@@ -225,62 +242,70 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
             Ok(plan) => plan,
             Err(error) => return Prepared::Finished(RecordOutcome::Failed(error.into())),
         };
+        let work_deadline = self.prepare_deadline(deadline);
+        if Instant::now() >= work_deadline {
+            // Not claimed: SQS delivers it again to an invocation with time for it.
+            return Prepared::Finished(RecordOutcome::Failed(ProcessError::Deadline("claim")));
+        }
         // A reprocess (`hookline replay --reprocess`) is claimed under a key of its own, which
-        // names what this code makes of the event: it never counts as the first processing, and
-        // it runs once per interpretation (again only after a parser change).
-        let reprocess = message.replay.as_ref().filter(|mark| mark.reprocess);
-        let key = match reprocess {
-            Some(_) => format!(
+        // names what this code makes of the event: it runs once per interpretation (again only
+        // after a parser change), and what it records is owned by that interpretation, not by
+        // the original processing.
+        let reprocess = message
+            .replay
+            .as_ref()
+            .filter(|mark| mark.reprocess)
+            .map(|mark| Reprocess {
+                interpretation: body_sha256(format!("{plan:?}").as_bytes())[..16].to_string(),
+                known_at_first: mark.known_at_first,
+            });
+        let key = match &reprocess {
+            Some(reprocess) => format!(
                 "{}#reprocess#{}",
                 event_key(&message.provider, &message.event_id),
-                &body_sha256(format!("{plan:?}").as_bytes())[..16]
+                reprocess.interpretation
             ),
             None => event_key(&message.provider, &message.event_id),
         };
-        let work_deadline = deadline
-            .checked_sub(self.config.deadline_margin)
-            .unwrap_or(deadline);
         let now = self.config.clock.now_unix();
-        let seconds_left = work_deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs();
         let request = ClaimRequest {
             key,
             body_sha256: body_sha256(message.body.as_bytes()),
             lease_token: lease_token(),
             now,
-            // The lease ends when this invocation must have ended: a crash frees it then.
-            lease_until: now + i64::try_from(seconds_left).unwrap_or(0) + 1,
+            lease_until: self.lease_until(deadline),
             expires_at: now + self.config.record_ttl_secs,
             subject_key: plan.subject_key(),
         };
-        let first_attempt = match self.events.claim(&request).await {
-            Ok(Claim::Acquired { attempts }) => {
+        match within(work_deadline, "claim", self.events.claim(&request)).await {
+            Ok(Ok(Claim::Acquired { attempts })) => {
                 if attempts > 1 {
                     tracing::warn!(
                         attempts,
                         "took over an expired claim (an earlier attempt did not finish)"
                     );
                 }
-                attempts <= 1
             }
-            Ok(Claim::AlreadyCompleted) => return Prepared::Finished(RecordOutcome::Duplicate),
-            Ok(Claim::InProgress { .. }) => {
+            Ok(Ok(Claim::AlreadyCompleted)) => {
+                return Prepared::Finished(RecordOutcome::Duplicate);
+            }
+            Ok(Ok(Claim::InProgress { .. })) => {
                 return Prepared::Finished(RecordOutcome::InProgressElsewhere);
             }
-            Ok(Claim::Conflict) => return Prepared::Finished(RecordOutcome::Conflict),
-            Err(error) => return Prepared::Finished(RecordOutcome::Failed(error.into())),
+            Ok(Ok(Claim::Conflict)) => return Prepared::Finished(RecordOutcome::Conflict),
+            Ok(Err(error)) => return Prepared::Finished(RecordOutcome::Failed(error.into())),
+            // Whether the claim was written is unknown: its lease frees it.
+            Err(error) => return Prepared::Finished(RecordOutcome::Failed(error)),
         };
-        let republish = reprocess.map(|mark| Republish {
-            first_attempt,
-            known_at_first: mark.known_at_first,
-        });
 
-        match self.apply(message, &plan, republish, work_deadline).await {
-            Ok((state, fetch_latency, update)) => Prepared::Ready(Ready {
+        match self
+            .apply(message, &plan, reprocess.as_ref(), work_deadline)
+            .await
+        {
+            Ok((state, fetch_latency, updates)) => Prepared::Ready(Ready {
                 key: request.key,
                 lease_token: request.lease_token,
-                update,
+                updates,
                 state,
                 fetch_latency,
                 known_type: plan.known_type,
@@ -288,10 +313,25 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 provider: message.provider.clone(),
             }),
             Err(error) => {
-                self.release(&request.key, &request.lease_token).await;
+                self.release(&request.key, &request.lease_token, deadline)
+                    .await;
                 Prepared::Finished(RecordOutcome::Failed(error))
             }
         }
+    }
+
+    /// The end of a claim's lease, in epoch seconds of the processor's clock: the invocation's
+    /// deadline read on that same clock (now plus the time left), rounded up to the whole
+    /// second, plus [`LEASE_SKEW_SECS`]. Another container whose clock runs up to that much
+    /// ahead still sees the lease live while this invocation can act; a crash frees it that
+    /// long after the deadline, far within the queue's visibility timeout.
+    pub fn lease_until(&self, deadline: Instant) -> i64 {
+        let now_ms = self.config.clock.now_millis();
+        let left_ms = deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis();
+        let end_ms = now_ms.saturating_add(i64::try_from(left_ms).unwrap_or(i64::MAX / 2));
+        end_ms.div_euclid(1000) + i64::from(end_ms.rem_euclid(1000) > 0) + LEASE_SKEW_SECS
     }
 
     /// The queue an update goes to: the credentials queue for one carrying an activation code.
@@ -302,35 +342,70 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         }
     }
 
-    /// Publishes a ready update, its parts in order, one at a time: a FIFO group keeps them
-    /// in this order.
-    pub async fn publish(&self, ready: &Ready) -> Result<(), QueueError> {
-        if let Some(update) = &ready.update {
+    /// Publishes a ready record's updates, each one's parts in order, one at a time: a FIFO
+    /// group keeps them in this order.
+    pub async fn publish(&self, ready: &Ready, deadline: Instant) -> Result<(), ProcessError> {
+        for update in &ready.updates {
             let queue = self.queue_for(update.to_credentials);
             for part in &update.parts {
-                queue.send(part).await?;
+                self.send(queue, part, deadline).await?;
             }
         }
         Ok(())
     }
 
-    /// After the publish: marks the claim COMPLETED (published) or releases it (not).
-    pub async fn finish(&self, ready: Ready, published: Result<(), QueueError>) -> RecordOutcome {
-        if let Err(error) = published {
-            self.release(&ready.key, &ready.lease_token).await;
-            return RecordOutcome::Failed(error.into());
+    /// Sends one message, trying again at once when the send fails (up to
+    /// [`PUBLISH_ATTEMPTS`], within the deadline): a send whose answer was lost is repeated
+    /// within the FIFO queue's five-minute window, which drops the copy, where a redelivery
+    /// would come after the ingest queue's visibility timeout (360 s) and reach the consumer.
+    async fn send(
+        &self,
+        queue: &U,
+        message: &OutgoingMessage,
+        deadline: Instant,
+    ) -> Result<(), ProcessError> {
+        let mut attempt = 1;
+        loop {
+            match within(deadline, "publish", queue.send(message)).await? {
+                Ok(_) => return Ok(()),
+                Err(error) if attempt >= PUBLISH_ATTEMPTS => return Err(error.into()),
+                Err(error) => {
+                    tracing::warn!(attempt, error = %error, "publishing failed; trying again at once");
+                    attempt += 1;
+                    tokio::time::sleep(PUBLISH_RETRY_PAUSE * attempt).await;
+                }
+            }
         }
-        match self
-            .events
-            .complete(&ready.key, &ready.lease_token, self.config.clock.now_unix())
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => {
+    }
+
+    /// After the publish: marks the claim COMPLETED (published) or releases it (not).
+    pub async fn finish(
+        &self,
+        ready: Ready,
+        published: Result<(), ProcessError>,
+        deadline: Instant,
+    ) -> RecordOutcome {
+        if let Err(error) = published {
+            self.release(&ready.key, &ready.lease_token, deadline).await;
+            return RecordOutcome::Failed(error);
+        }
+        let completed = within(
+            deadline,
+            "complete",
+            self.events
+                .complete(&ready.key, &ready.lease_token, self.config.clock.now_unix()),
+        )
+        .await;
+        match completed {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => {
                 tracing::warn!("claim was taken over before completion; its effects are done")
             }
             // The effects are done and published: acknowledging is right. The claim stays
             // IN_PROGRESS until its lease ends.
+            Ok(Err(error)) => {
+                tracing::error!(error = %error, "could not mark the event COMPLETED; its effects are done")
+            }
             Err(error) => {
                 tracing::error!(error = %error, "could not mark the event COMPLETED; its effects are done")
             }
@@ -349,22 +424,23 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         }
     }
 
-    async fn release(&self, key: &str, lease_token: &str) {
-        if let Err(release) = self.events.release(key, lease_token).await {
-            tracing::warn!(error = %release, "could not release the claim; it frees itself when the lease ends");
+    async fn release(&self, key: &str, lease_token: &str, deadline: Instant) {
+        let released = within(deadline, "release", self.events.release(key, lease_token)).await;
+        if let Ok(Err(error)) | Err(error) = released.map(|r| r.map_err(ProcessError::from)) {
+            tracing::warn!(error = %error, "could not release the claim; it frees itself when the lease ends");
         }
     }
 
     /// The event's effects: fetch, state, watch. Returns the state write, how long the fetch
-    /// took and the order update to publish, if any. Safe to run again for the same event: see
-    /// the module docs.
+    /// took and the order updates to publish: the change's, after those of changes this event
+    /// recorded on earlier attempts. Safe to run again for the same event: see the module docs.
     async fn apply(
         &self,
         message: &QueueMessage,
         plan: &Plan,
-        reprocess: Option<Republish>,
+        reprocess: Option<&Reprocess>,
         deadline: Instant,
-    ) -> Result<(Option<StateWrite>, Option<Duration>, Option<UpdateParts>), ProcessError> {
+    ) -> Result<(Option<StateWrite>, Option<Duration>, Vec<UpdateParts>), ProcessError> {
         let (fetched, fetch_latency) = match plan.order().filter(|_| plan.fetches()) {
             Some(order) => {
                 let started = Instant::now();
@@ -375,18 +451,99 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
             _ => (None, None),
         };
         // For events that are only hints, the fetched order decides the state.
-        let order_state = confirmed_state(plan, fetched.as_ref())?;
+        let mut order_state = confirmed_state(plan, fetched.as_ref())?;
+        if let (Some(state), Some(reprocess)) = (&mut order_state, reprocess) {
+            state.last_event_id = reprocess.owner(&message.event_id);
+        }
+        let draft = UpdateDraft {
+            processor: &self.config,
+            message,
+            plan,
+            fetched: fetched.as_ref(),
+        };
+        let mut updates = Vec::new();
         let state = match (&order_state, plan.wallet()) {
-            (Some(state), _) => Some(self.states.record_order(state).await?),
-            (None, Some(movement)) => Some(self.states.record_wallet(movement).await?),
-            (None, None) => None,
+            (Some(state), _) => {
+                let state_key = state.order.state_key();
+                let change = draft.update(
+                    change_update_id(&state_key, &state.change_key()),
+                    Some(state.status.clone()),
+                    false,
+                );
+                // Encoded before the write: an update that cannot be sent fails here, before
+                // its change is owned by this event; the split and the queue are decided now
+                // and kept with the change.
+                let publication = match plan.known_type {
+                    true => publication_of(&change)?,
+                    false => Publication::SINGLE,
+                };
+                let write = within(
+                    deadline,
+                    "record_order",
+                    self.states.record_order(state, publication),
+                )
+                .await??;
+                for earlier in &write.earlier {
+                    if earlier.record.status.is_empty() {
+                        continue;
+                    }
+                    tracing::warn!(
+                        "this event recorded another change on an earlier attempt (the API answered differently then): its update is sent again"
+                    );
+                    let update = draft.update(
+                        change_update_id(&state_key, &earlier.change_key),
+                        Some(earlier.record.status.clone()),
+                        earlier.current,
+                    );
+                    updates.push(UpdateParts::encode(&update, earlier.record.publication)?);
+                }
+                if plan.known_type && write.write.publishes() {
+                    let update = OrderUpdate {
+                        current: write.write.is_current(),
+                        ..change
+                    };
+                    updates.push(UpdateParts::encode(&update, write.publication)?);
+                }
+                Some(write.write)
+            }
+            (None, Some(movement)) => {
+                let write = within(
+                    deadline,
+                    "record_wallet",
+                    self.states.record_wallet(movement),
+                )
+                .await??;
+                if plan.known_type && write.publishes() {
+                    let update = draft.update(
+                        change_update_id(&movement.key(), "movement"),
+                        None,
+                        write.is_current(),
+                    );
+                    updates.push(UpdateParts::encode(&update, None)?);
+                }
+                Some(write)
+            }
+            (None, None) => {
+                // No state: passed on once per event; a reprocess publishes only what was
+                // unknown the first time (nothing was published then), under its own identity.
+                if plan.known_type && reprocess.is_none_or(|r| !r.known_at_first) {
+                    let update = draft.update(
+                        event_update_id(
+                            &message.provider,
+                            &message.event_id,
+                            reprocess.map(|r| r.interpretation.as_str()),
+                        ),
+                        None,
+                        true,
+                    );
+                    updates.push(UpdateParts::encode(&update, None)?);
+                }
+                None
+            }
         };
         match state {
             Some(StateWrite::KnownChange) => {
-                tracing::info!(
-                    "this change was recorded by another event already; no order update"
-                );
-                return Ok((state, fetch_latency, None));
+                tracing::info!("this change was recorded by another event already; no order update")
             }
             Some(StateWrite::RecordedEarlier { .. }) => tracing::warn!(
                 "an earlier attempt recorded this change and did not finish; its remaining steps run again"
@@ -402,48 +559,81 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         ) {
             let now = self.config.clock.now_unix();
             let watch = Watch::new(order.clone(), None, now, self.config.watch_give_up_secs);
-            let registration = self.watches.register(&watch).await?;
+            let registration = within(deadline, "watch", self.watches.register(&watch)).await??;
             tracing::info!(
                 ?registration,
                 "order watched until it settles (no webhook reports the rest)"
             );
         }
-        let publishes = reprocess.is_none_or(|r| r.publishes(state));
-        if !publishes {
-            tracing::info!("reprocessed; its order update was published the first time");
-        }
-        if plan.known_type && publishes {
-            let update = OrderUpdate {
-                v: ORDER_UPDATE_VERSION,
-                provider: message.provider.clone(),
-                event_id: message.event_id.clone(),
-                event_type: message.event_type.clone(),
-                occurred_at: rfc3339_millis(plan.occurred_at),
-                order_kind: plan.order().map(|o| o.kind.to_string()),
-                order_id: plan.order().map(|o| o.order_id.clone()),
-                status: order_state.as_ref().map(|s| s.status.clone()),
-                current: state.is_none_or(StateWrite::is_current),
-                event_data: if self.config.forward_all_event_fields {
-                    plan.event_data.clone()
-                } else {
-                    forward::forwarded(&message.provider, &plan.event_data)
-                },
-                order: fetched,
-                part: None,
-                environment: self.config.environment.as_str().to_string(),
-                is_test: plan.is_test,
-            };
-            return Ok((
-                state,
-                fetch_latency,
-                Some(UpdateParts {
-                    to_credentials: update.carries_activation_code(),
-                    parts: update.encode()?,
-                }),
-            ));
-        }
-        Ok((state, fetch_latency, None))
+        Ok((state, fetch_latency, updates))
     }
+}
+
+/// How many times a refused publish is tried within one invocation.
+pub const PUBLISH_ATTEMPTS: u32 = 3;
+const PUBLISH_RETRY_PAUSE: Duration = Duration::from_millis(25);
+
+/// How far past the deadline a lease reaches: the clock skew between containers it tolerates.
+/// Lambda hosts keep time with the Amazon Time Sync Service (well under a millisecond apart);
+/// two seconds is a wide margin, and costs a redelivery nothing (it comes after the visibility
+/// timeout, minutes later).
+pub const LEASE_SKEW_SECS: i64 = 2;
+
+/// Runs one step, failing it once `deadline` passes: whether its effect happened is then
+/// unknown, as after a lost answer, and every step is safe to run again.
+async fn within<T>(
+    deadline: Instant,
+    step: &'static str,
+    future: impl std::future::Future<Output = T>,
+) -> Result<T, ProcessError> {
+    tokio::time::timeout_at(deadline, future)
+        .await
+        .map_err(|_| ProcessError::Deadline(step))
+}
+
+/// What [`Processor::apply`] needs to write an order update for the event being processed.
+struct UpdateDraft<'a> {
+    processor: &'a ProcessorConfig,
+    message: &'a QueueMessage,
+    plan: &'a Plan,
+    fetched: Option<&'a serde_json::Value>,
+}
+
+impl UpdateDraft<'_> {
+    fn update(&self, update_id: String, status: Option<String>, current: bool) -> OrderUpdate {
+        let (message, plan) = (self.message, self.plan);
+        OrderUpdate {
+            v: ORDER_UPDATE_VERSION,
+            update_id,
+            provider: message.provider.clone(),
+            event_id: message.event_id.clone(),
+            event_type: message.event_type.clone(),
+            occurred_at: rfc3339_millis(plan.occurred_at),
+            order_kind: plan.order().map(|o| o.kind.to_string()),
+            order_id: plan.order().map(|o| o.order_id.clone()),
+            status,
+            current,
+            event_data: if self.processor.forward_all_event_fields {
+                plan.event_data.clone()
+            } else {
+                forward::forwarded(&message.provider, &plan.event_data)
+            },
+            order: self.fetched.cloned(),
+            part: None,
+            environment: self.processor.environment.as_str().to_string(),
+            is_test: plan.is_test,
+        }
+    }
+}
+
+/// How `update` is published: split as it must be (with `current: false`, the longer form, so
+/// the other fits too), and to the credentials queue when it carries an activation code.
+fn publication_of(update: &OrderUpdate) -> Result<Publication, UpdateTooLarge> {
+    let parts = update.encode()?;
+    Ok(Publication {
+        parts: u32::try_from(parts.len()).unwrap_or(u32::MAX),
+        to_credentials: update.carries_activation_code(),
+    })
 }
 
 /// How far [`Processor::prepare`] took a record.
@@ -451,17 +641,17 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
 pub enum Prepared {
     /// Nothing is left to do (a duplicate, a failure, ...).
     Finished(RecordOutcome),
-    /// Its effects are recorded; its order update (if any) is to be published, then its claim
-    /// completed ([`Processor::finish`]).
+    /// Its effects are recorded; its order updates (if any) are to be published, then its
+    /// claim completed ([`Processor::finish`]).
     Ready(Ready),
 }
 
-/// A record whose effects are recorded, holding its claim and its encoded order update.
+/// A record whose effects are recorded, holding its claim and its encoded order updates.
 #[derive(Debug)]
 pub struct Ready {
     key: String,
     lease_token: String,
-    update: Option<UpdateParts>,
+    updates: Vec<UpdateParts>,
     state: Option<StateWrite>,
     fetch_latency: Option<Duration>,
     known_type: bool,
@@ -470,14 +660,16 @@ pub struct Ready {
 }
 
 impl Ready {
-    /// The update's one message when it has exactly one part: such updates of a batch are sent
-    /// together ([`Queue::send_batch`]); longer ones part after part.
+    /// The record's one message when it has exactly one update of one part: such updates of a
+    /// batch are sent together ([`Queue::send_batch`]); others part after part.
     pub fn single_part(&self) -> Option<(&OutgoingMessage, bool)> {
-        match &self.update {
-            Some(UpdateParts {
-                parts,
-                to_credentials,
-            }) if parts.len() == 1 => Some((&parts[0], *to_credentials)),
+        match self.updates.as_slice() {
+            [
+                UpdateParts {
+                    parts,
+                    to_credentials,
+                },
+            ] if parts.len() == 1 => Some((&parts[0], *to_credentials)),
             _ => None,
         }
     }
@@ -490,27 +682,39 @@ struct UpdateParts {
     parts: Vec<OutgoingMessage>,
 }
 
-/// What a reprocess publishes: what the first processing did not.
-#[derive(Clone, Copy, Debug)]
-struct Republish {
-    /// No earlier attempt of this reprocess recorded anything.
-    first_attempt: bool,
+impl UpdateParts {
+    /// `update` encoded as `decided` when its change was recorded; as it must be when nothing
+    /// was decided (a change recorded before decisions were kept, a wallet movement, an event
+    /// without state). An activation code never goes to the order-updates queue, whatever was
+    /// decided when the order had none.
+    fn encode(update: &OrderUpdate, decided: Option<Publication>) -> Result<Self, UpdateTooLarge> {
+        let parts = match decided {
+            Some(decided) => update.encode_in(decided.parts)?,
+            None => update.encode()?,
+        };
+        Ok(Self {
+            to_credentials: decided.is_some_and(|d| d.to_credentials)
+                || update.carries_activation_code(),
+            parts,
+        })
+    }
+}
+
+/// A reprocess (`hookline replay --reprocess`): what this code made of the event.
+#[derive(Clone, Debug)]
+struct Reprocess {
+    /// A digest of the plan: a parser change makes another.
+    interpretation: String,
+    /// The event's type was known when it was first processed (so its update was published).
     known_at_first: bool,
 }
 
-impl Republish {
-    fn publishes(self, state: Option<StateWrite>) -> bool {
-        if !self.known_at_first {
-            // Unknown the first time: no order update was published then.
-            return true;
-        }
-        match state {
-            Some(StateWrite::Recorded { .. }) => true,
-            // Recorded by the first processing (published then), or by an earlier attempt of
-            // this reprocess that did not finish (publish again, same deduplication id).
-            Some(StateWrite::RecordedEarlier { .. }) => !self.first_attempt,
-            Some(StateWrite::KnownChange) | None => false,
-        }
+impl Reprocess {
+    /// Who owns what the reprocess records: not the original processing, so a change it
+    /// corrects is its own (published under its own `update_id`), and a change the first
+    /// processing recorded is a known change (published then, not again).
+    fn owner(&self, event_id: &str) -> String {
+        format!("{event_id}#reprocess#{}", self.interpretation)
     }
 }
 
