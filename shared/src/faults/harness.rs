@@ -22,8 +22,11 @@ use crate::watch::{EndReason, MemoryWatchStore, WatchStore};
 
 /// The ingest queue's `maxReceiveCount` default in `template.yaml`.
 pub const MAX_RECEIVES: u32 = 5;
-/// The ingest queue's visibility timeout in `template.yaml`, in seconds.
-pub const VISIBILITY_TIMEOUT_SECS: i64 = 180;
+/// The ingest queue's visibility timeout in `template.yaml`, in seconds (six times the
+/// processor's 60-second timeout, as the Lambda guide asks): a redelivery after a failure or a
+/// crash comes after the FIFO queue's five-minute deduplication window, so a copy it publishes
+/// reaches the consumer. `tests/exactly_once.rs` checks it against the template.
+pub const VISIBILITY_TIMEOUT_SECS: i64 = 360;
 /// How long one simulated invocation may run (the processor's Lambda timeout).
 const INVOCATION: Duration = Duration::from_secs(60);
 /// Where the manual clock starts (2026-11-22T10:00:00Z, when the samples were signed).
@@ -94,12 +97,14 @@ pub enum Delivered {
 impl Rig {
     /// A world whose provider API answers as `api` does.
     pub fn new(api: MemoryOrderApi) -> Self {
+        let clock = Clock::manual(START);
         Self {
-            clock: Clock::manual(START),
+            clock: clock.clone(),
             events: MemoryEventStore::new(),
             states: MemoryOrderStateStore::new(),
             api,
-            updates: MemoryQueue::new(),
+            // FIFO, on the run's clock: what it holds is what the consumer receives.
+            updates: MemoryQueue::fifo(clock),
             watches: MemoryWatchStore::new(),
             dead_letters: Mutex::new(Vec::new()),
         }

@@ -345,6 +345,8 @@ where
     W: WatchStore,
 {
     let mut results: Vec<Option<Result<(), QueueError>>> = pending.iter().map(|_| None).collect();
+    // The batch request was each message's first attempt.
+    let mut attempts_left = vec![processor.config.publish_attempts; pending.len()];
     let batch_deadline = deadline
         .checked_sub(processor.config.deadline_margin)
         .unwrap_or(deadline);
@@ -373,19 +375,20 @@ where
             continue;
         };
         for (index, result) in indices.into_iter().zip(sent) {
-            // A refused one is sent again on its own below.
-            if result.is_ok() {
-                results[index] = Some(Ok(()));
+            attempts_left[index] = attempts_left[index].saturating_sub(1);
+            // A refused one is sent again on its own below, if it has attempts left.
+            if result.is_ok() || attempts_left[index] == 0 {
+                results[index] = Some(result.map(|_| ()));
             }
         }
     }
     let mut out = Vec::with_capacity(pending.len());
-    for (p, result) in pending.iter().zip(results) {
+    for ((p, result), attempts) in pending.iter().zip(results).zip(attempts_left) {
         out.push(match (result, &p.prepared) {
             (Some(result), _) => result.map_err(ProcessError::from),
             (None, Prepared::Ready(ready)) => {
                 processor
-                    .publish(ready, batch_deadline)
+                    .publish_within(ready, attempts, batch_deadline)
                     .instrument(p.span.clone())
                     .await
             }

@@ -58,6 +58,9 @@ pub struct ProcessorConfig {
     /// Preparing records (claim, fetch, state) stops this much earlier still, so what is ready
     /// can be published and completed before the deadline: a timeout never re-publishes a batch.
     pub finish_reserve: Duration,
+    /// Sends of one order-update message within the invocation before the record fails
+    /// ([`DEFAULT_PUBLISH_ATTEMPTS`]).
+    pub publish_attempts: u32,
     /// How long a watch registered by an event (a partial delivery) lasts at most.
     pub watch_give_up_secs: i64,
     /// Leases and record times are read from it (manual in tests).
@@ -78,6 +81,7 @@ impl Default for ProcessorConfig {
             concurrency: 8,
             deadline_margin: Duration::from_secs(1),
             finish_reserve: Duration::from_secs(3),
+            publish_attempts: DEFAULT_PUBLISH_ATTEMPTS,
             watch_give_up_secs: crate::watch::DEFAULT_GIVE_UP_SECS,
             clock: Clock::system(),
             forward_all_event_fields: false,
@@ -345,30 +349,42 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
     /// Publishes a ready record's updates, each one's parts in order, one at a time: a FIFO
     /// group keeps them in this order.
     pub async fn publish(&self, ready: &Ready, deadline: Instant) -> Result<(), ProcessError> {
+        self.publish_within(ready, self.config.publish_attempts, deadline)
+            .await
+    }
+
+    /// [`Self::publish`] with `attempts` sends per message at most.
+    pub(crate) async fn publish_within(
+        &self,
+        ready: &Ready,
+        attempts: u32,
+        deadline: Instant,
+    ) -> Result<(), ProcessError> {
         for update in &ready.updates {
             let queue = self.queue_for(update.to_credentials);
             for part in &update.parts {
-                self.send(queue, part, deadline).await?;
+                self.send(queue, part, attempts, deadline).await?;
             }
         }
         Ok(())
     }
 
     /// Sends one message, trying again at once when the send fails (up to
-    /// [`PUBLISH_ATTEMPTS`], within the deadline): a send whose answer was lost is repeated
+    /// [`ProcessorConfig::publish_attempts`], within the deadline): a send whose answer was lost is repeated
     /// within the FIFO queue's five-minute window, which drops the copy, where a redelivery
     /// would come after the ingest queue's visibility timeout (360 s) and reach the consumer.
     async fn send(
         &self,
         queue: &U,
         message: &OutgoingMessage,
+        attempts: u32,
         deadline: Instant,
     ) -> Result<(), ProcessError> {
         let mut attempt = 1;
         loop {
             match within(deadline, "publish", queue.send(message)).await? {
                 Ok(_) => return Ok(()),
-                Err(error) if attempt >= PUBLISH_ATTEMPTS => return Err(error.into()),
+                Err(error) if attempt >= attempts => return Err(error.into()),
                 Err(error) => {
                     tracing::warn!(attempt, error = %error, "publishing failed; trying again at once");
                     attempt += 1;
@@ -570,7 +586,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
 }
 
 /// How many times a refused publish is tried within one invocation.
-pub const PUBLISH_ATTEMPTS: u32 = 3;
+pub const DEFAULT_PUBLISH_ATTEMPTS: u32 = 3;
 const PUBLISH_RETRY_PAUSE: Duration = Duration::from_millis(25);
 
 /// How far past the deadline a lease reaches: the clock skew between containers it tolerates.

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use thiserror::Error;
 
-pub use memory::{MemoryQueue, QueuedMessage};
+pub use memory::{FIFO_DEDUPLICATION_WINDOW_SECS, MemoryQueue, QueuedMessage};
 pub use sqs::SqsQueue;
 
 /// A message ready to send: its body and its string message attributes.
