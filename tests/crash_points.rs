@@ -41,7 +41,25 @@ fn sequences() -> Vec<(String, Vec<String>)> {
         })
         .collect();
     sequences.push(("payloads/octopus/*".into(), octopus_messages()));
+    // Reprocess (`hookline replay --reprocess`): each sample processed, then reprocessed.
+    for name in ["optty.json", "order-delivered.json", "owlpay.json"] {
+        let bodies = sqs_records(&dir.join(name));
+        let mut sequence = bodies.clone();
+        sequence.extend(bodies.iter().map(|body| reprocess(body)));
+        sequences.push((format!("reprocess processor/{name}"), sequence));
+    }
     sequences
+}
+
+/// `body` as `hookline replay --reprocess` sends it.
+fn reprocess(body: &str) -> String {
+    let mut message = hookline::message::QueueMessage::from_json(body).unwrap();
+    message.replay = Some(hookline::message::ReplayMark {
+        id: "replay-1".into(),
+        reprocess: true,
+        known_at_first: true,
+    });
+    message.to_json()
 }
 
 /// Runs `bodies` one after another, each until done, then each once more, under `faults`.
@@ -444,9 +462,16 @@ mod transactions_runs {
                "created_at": "2026-11-22T10:00:00Z"})
     }
 
-    /// What the API lists in round `round`.
+    /// What the API lists in round `round`: 99 is still PENDING at the first poll.
     fn listing(round: u32) -> Vec<Value> {
-        let mut listed = vec![transaction(100, "DEBIT", "COMPLETED")];
+        let mut listed = vec![
+            transaction(
+                99,
+                "CREDIT",
+                if round >= 1 { "COMPLETED" } else { "PENDING" },
+            ),
+            transaction(100, "DEBIT", "COMPLETED"),
+        ];
         if round >= 1 {
             listed.push(transaction(101, "CREDIT", "COMPLETED"));
             listed.push(transaction(102, "DEBIT", "FAILED"));
@@ -503,9 +528,11 @@ mod transactions_runs {
     async fn every_fault_at_every_call_of_wallet_polling_ends_as_the_fault_free_run() {
         let clean = Faults::none();
         let expected = run(&clean).await;
-        // 101, 103 (once completed) and 104: each recorded and published once; 100 is history.
-        assert_eq!(expected.wallet_movements, 3, "{expected:?}");
-        assert_eq!(expected.updates.len(), 3, "{expected:?}");
+        // 99 (PENDING at the first poll, then completed), 101, 103 (once completed) and 104:
+        // each recorded and published once. 100 completed before polling began but above 99,
+        // where the first poll put the cursor: reported once too.
+        assert_eq!(expected.wallet_movements, 5, "{expected:?}");
+        assert_eq!(expected.updates.len(), 5, "{expected:?}");
         let names = clean.call_names();
         let mut cases = 0;
         let mut violations = Vec::new();

@@ -116,12 +116,13 @@ impl<C: CursorStore, T: TransactionsApi, Q: Queue> TransactionsPoller<C, T, Q> {
             }
         }
         let Some(position) = cursor else {
-            // The first poll of a wallet: its history is not replayed.
-            let newest = listed.iter().map(|t| t.id).max().unwrap_or(0);
-            self.cursors.advance(&key, None, newest).await?;
+            // The first poll of a wallet: its history is not replayed, but what is still in
+            // flight is followed to its end.
+            let start = transactions::first_cursor(&listed);
+            self.cursors.advance(&key, None, start).await?;
             tracing::info!(
                 wallet,
-                after = newest,
+                after = start,
                 "wallet transactions polled from now on; earlier ones are not replayed"
             );
             return Ok(0);

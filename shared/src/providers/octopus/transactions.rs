@@ -15,7 +15,9 @@
 //! the ingest queue, with an id derived from the wallet and the transaction and a body made only
 //! of fields fixed once the transaction completed, so every poll that sees it sends the same
 //! bytes under the same id. A FAILED one moved nothing and makes no event. The cursor stops
-//! below the oldest PENDING transaction, so its completion is still seen.
+//! below the oldest transaction that is not final (PENDING, or a status the reference does not
+//! list, which is read as still in flight and logged), so its completion is still seen; the
+//! first poll of a wallet starts there too, not at the newest transaction.
 
 use std::collections::BTreeMap;
 
@@ -80,6 +82,30 @@ pub struct Reading {
     pub next_cursor: i64,
 }
 
+/// The statuses after which a transaction never changes (Octopus' "Transactions" reference:
+/// PENDING, COMPLETED, FAILED).
+const FINAL_STATUSES: &[&str] = &["COMPLETED", "FAILED"];
+
+impl Transaction {
+    /// Not final yet: PENDING, or a status the reference does not list (read as in flight).
+    pub fn in_flight(&self) -> bool {
+        !FINAL_STATUSES.contains(&self.status.as_str())
+    }
+}
+
+/// Where the first poll of a wallet puts its cursor: at the newest transaction listed, so its
+/// history is not replayed, but below the oldest one still in flight, whose completion is to be
+/// reported (completed transactions above that one are reported by the next poll).
+pub fn first_cursor(listed: &[Transaction]) -> i64 {
+    let newest = listed.iter().map(|t| t.id).max().unwrap_or(0);
+    listed
+        .iter()
+        .filter(|t| t.in_flight())
+        .map(|t| t.id - 1)
+        .min()
+        .map_or(newest, |below| below.min(newest))
+}
+
 /// The events the transactions newer than `cursor` call for, and the next cursor. A transaction
 /// listed twice (pages shift as new ones arrive) counts once.
 pub fn read(wallet_id: u64, cursor: i64, listed: &[Transaction]) -> Reading {
@@ -88,7 +114,17 @@ pub fn read(wallet_id: u64, cursor: i64, listed: &[Transaction]) -> Reading {
         .filter(|t| t.id > cursor)
         .map(|t| (t.id, t))
         .collect();
-    let oldest_pending = newer.values().find(|t| t.status == "PENDING").map(|t| t.id);
+    for unknown in newer
+        .values()
+        .filter(|t| t.in_flight() && t.status != "PENDING")
+    {
+        tracing::warn!(
+            transaction = unknown.id,
+            status = %unknown.status,
+            "wallet transaction in a status the Transactions reference does not list; read as still in flight, the cursor waits below it"
+        );
+    }
+    let oldest_pending = newer.values().find(|t| t.in_flight()).map(|t| t.id);
     let newest = newer.keys().next_back().copied().unwrap_or(cursor);
     let events = newer
         .values()
@@ -215,6 +251,35 @@ mod tests {
         );
         assert_eq!(later.next_cursor, 23);
         assert_eq!(read(1, 30, &listed).next_cursor, 30, "never backwards");
+    }
+
+    #[test]
+    fn the_first_poll_starts_below_a_pending_transaction_and_unknown_statuses_hold_the_cursor() {
+        let first = [
+            txn(32, "CREDIT", "COMPLETED"),
+            txn(31, "CREDIT", "PENDING"),
+            txn(30, "DEBIT", "COMPLETED"),
+        ];
+        assert_eq!(first_cursor(&first), 30);
+        assert_eq!(first_cursor(&first[2..]), 30);
+        assert_eq!(first_cursor(&[]), 0);
+        let later = [
+            txn(32, "CREDIT", "COMPLETED"),
+            txn(31, "CREDIT", "COMPLETED"),
+        ];
+        let reading = read(1, 30, &later);
+        assert_eq!(
+            reading.events.len(),
+            2,
+            "the pending one is reported once completed"
+        );
+        let odd = [
+            txn(41, "CREDIT", "COMPLETED"),
+            txn(40, "DEBIT", "PROCESSING"),
+        ];
+        let reading = read(1, 39, &odd);
+        assert_eq!(reading.next_cursor, 39, "an unlisted status is not final");
+        assert_eq!(reading.events.len(), 1);
     }
 
     #[test]
