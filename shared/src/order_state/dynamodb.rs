@@ -281,7 +281,8 @@ impl OrderStateStore for DynamoOrderStateStore {
         let mut item = HashMap::new();
         item.insert("pk".to_string(), s(&movement.key()));
         item.insert("provider".to_string(), s(&movement.provider));
-        item.insert("event_id".to_string(), s(&movement.event_id));
+        // Its owner: the event, or a reprocess of it (`recorded_by`).
+        item.insert("event_id".to_string(), s(movement.owner()));
         item.insert("direction".to_string(), s(&movement.direction));
         item.insert("occurred_at".to_string(), n(movement.occurred_at));
         put(&mut item, "amount", movement.amount.as_deref().map(n));
@@ -314,7 +315,7 @@ impl OrderStateStore for DynamoOrderStateStore {
                 .as_ref()
                 .and_then(|item| item.get("event_id"))
                 .and_then(|v| v.as_s().ok());
-            if by != Some(&movement.event_id) {
+            if by.map(String::as_str) != Some(movement.owner()) {
                 return Ok(StateWrite::KnownChange);
             }
         }

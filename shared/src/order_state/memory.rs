@@ -114,7 +114,7 @@ impl OrderStateStore for MemoryOrderStateStore {
             let mut wallet = self.wallet.lock().unwrap_or_else(PoisonError::into_inner);
             match wallet.get(&movement.key()) {
                 // Another event (a webhook and a poll of one transaction) recorded it first.
-                Some(recorded) if recorded.event_id != movement.event_id => {
+                Some(recorded) if recorded.owner() != movement.owner() => {
                     return Ok(StateWrite::KnownChange);
                 }
                 Some(_) => true,

@@ -74,9 +74,17 @@ pub struct WalletMovement {
     /// Which wallet moved: its id when the event says, else its currency.
     pub wallet: Option<String>,
     pub occurred_at: i64,
+    /// Who owns the record when it is not the event itself: a reprocess
+    /// ([`crate::processor`]), so a movement the first processing recorded is a known change.
+    pub recorded_by: Option<String>,
 }
 
 impl WalletMovement {
+    /// Who records the movement: the event, or the reprocess that runs it again.
+    pub fn owner(&self) -> &str {
+        self.recorded_by.as_deref().unwrap_or(&self.event_id)
+    }
+
     /// The movement's key: its transaction when the event names one, so a webhook and a poll
     /// that report the same transaction write the same item (recorded once); else its event.
     pub fn key(&self) -> String {

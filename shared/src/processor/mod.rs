@@ -523,10 +523,12 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 Some(write.write)
             }
             (None, Some(movement)) => {
+                let mut movement = movement.clone();
+                movement.recorded_by = reprocess.map(|r| r.owner(&message.event_id));
                 let write = within(
                     deadline,
                     "record_wallet",
-                    self.states.record_wallet(movement),
+                    self.states.record_wallet(&movement),
                 )
                 .await??;
                 if plan.known_type && write.publishes() {

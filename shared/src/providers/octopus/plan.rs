@@ -138,6 +138,7 @@ pub(crate) fn plan(message: &QueueMessage) -> Result<Plan, PlanError> {
                 .and_then(id_text)
                 .or_else(|| text(data.get("currency"))),
             occurred_at,
+            recorded_by: None,
         });
     } else {
         plan.known_type = false;
