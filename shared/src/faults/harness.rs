@@ -121,6 +121,7 @@ impl Rig {
             watches: Faulty::new(self.watches.clone(), faults),
             config: ProcessorConfig {
                 clock: self.clock.clone(),
+                publish_retry_pause: std::time::Duration::ZERO,
                 ..ProcessorConfig::default()
             },
         }

@@ -359,6 +359,7 @@ impl World {
             config: ProcessorConfig {
                 clock: clock.clone(),
                 publish_attempts,
+                publish_retry_pause: std::time::Duration::ZERO,
                 ..ProcessorConfig::default()
             },
         };

@@ -61,6 +61,9 @@ pub struct ProcessorConfig {
     /// Sends of one order-update message within the invocation before the record fails
     /// ([`DEFAULT_PUBLISH_ATTEMPTS`]).
     pub publish_attempts: u32,
+    /// Pause before the n-th send of a message: n times this (the simulations set zero: their
+    /// time is a manual clock).
+    pub publish_retry_pause: Duration,
     /// How long a watch registered by an event (a partial delivery) lasts at most.
     pub watch_give_up_secs: i64,
     /// Leases and record times are read from it (manual in tests).
@@ -82,6 +85,7 @@ impl Default for ProcessorConfig {
             deadline_margin: Duration::from_secs(1),
             finish_reserve: Duration::from_secs(3),
             publish_attempts: DEFAULT_PUBLISH_ATTEMPTS,
+            publish_retry_pause: Duration::from_millis(25),
             watch_give_up_secs: crate::watch::DEFAULT_GIVE_UP_SECS,
             clock: Clock::system(),
             forward_all_event_fields: false,
@@ -388,7 +392,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                 Err(error) => {
                     tracing::warn!(attempt, error = %error, "publishing failed; trying again at once");
                     attempt += 1;
-                    tokio::time::sleep(PUBLISH_RETRY_PAUSE * attempt).await;
+                    tokio::time::sleep(self.config.publish_retry_pause * attempt).await;
                 }
             }
         }
@@ -589,7 +593,6 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
 
 /// How many times a refused publish is tried within one invocation.
 pub const DEFAULT_PUBLISH_ATTEMPTS: u32 = 3;
-const PUBLISH_RETRY_PAUSE: Duration = Duration::from_millis(25);
 
 /// How far past the deadline a lease reaches: the clock skew between containers it tolerates.
 /// Lambda hosts keep time with the Amazon Time Sync Service (well under a millisecond apart);
