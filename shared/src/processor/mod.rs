@@ -286,7 +286,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
             subject_key: plan.subject_key(),
         };
         match within(work_deadline, "claim", self.events.claim(&request)).await {
-            Ok(Ok(Claim::Acquired { attempts })) => {
+            Ok(Claim::Acquired { attempts }) => {
                 if attempts > 1 {
                     tracing::warn!(
                         attempts,
@@ -294,15 +294,15 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                     );
                 }
             }
-            Ok(Ok(Claim::AlreadyCompleted)) => {
+            Ok(Claim::AlreadyCompleted) => {
                 return Prepared::Finished(RecordOutcome::Duplicate);
             }
-            Ok(Ok(Claim::InProgress { .. })) => {
+            Ok(Claim::InProgress { .. }) => {
                 return Prepared::Finished(RecordOutcome::InProgressElsewhere);
             }
-            Ok(Ok(Claim::Conflict)) => return Prepared::Finished(RecordOutcome::Conflict),
-            Ok(Err(error)) => return Prepared::Finished(RecordOutcome::Failed(error.into())),
-            // Whether the claim was written is unknown: its lease frees it.
+            Ok(Claim::Conflict) => return Prepared::Finished(RecordOutcome::Conflict),
+            // Failed, or cut by the deadline (whether the claim was written is then unknown:
+            // its lease frees it).
             Err(error) => return Prepared::Finished(RecordOutcome::Failed(error)),
         };
 
@@ -386,9 +386,10 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
     ) -> Result<(), ProcessError> {
         let mut attempt = 1;
         loop {
-            match within(deadline, "publish", queue.send(message)).await? {
+            match within(deadline, "publish", queue.send(message)).await {
                 Ok(_) => return Ok(()),
-                Err(error) if attempt >= attempts => return Err(error.into()),
+                Err(error @ ProcessError::Deadline(_)) => return Err(error),
+                Err(error) if attempt >= attempts => return Err(error),
                 Err(error) => {
                     tracing::warn!(attempt, error = %error, "publishing failed; trying again at once");
                     attempt += 1;
@@ -417,15 +418,12 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         )
         .await;
         match completed {
-            Ok(Ok(true)) => {}
-            Ok(Ok(false)) => {
+            Ok(true) => {}
+            Ok(false) => {
                 tracing::warn!("claim was taken over before completion; its effects are done")
             }
             // The effects are done and published: acknowledging is right. The claim stays
             // IN_PROGRESS until its lease ends.
-            Ok(Err(error)) => {
-                tracing::error!(error = %error, "could not mark the event COMPLETED; its effects are done")
-            }
             Err(error) => {
                 tracing::error!(error = %error, "could not mark the event COMPLETED; its effects are done")
             }
@@ -446,7 +444,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
 
     async fn release(&self, key: &str, lease_token: &str, deadline: Instant) {
         let released = within(deadline, "release", self.events.release(key, lease_token)).await;
-        if let Ok(Err(error)) | Err(error) = released.map(|r| r.map_err(ProcessError::from)) {
+        if let Err(error) = released {
             tracing::warn!(error = %error, "could not release the claim; it frees itself when the lease ends");
         }
     }
@@ -502,7 +500,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                     "record_order",
                     self.states.record_order(state, publication),
                 )
-                .await??;
+                .await?;
                 for earlier in &write.earlier {
                     if earlier.record.status.is_empty() {
                         continue;
@@ -534,7 +532,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
                     "record_wallet",
                     self.states.record_wallet(&movement),
                 )
-                .await??;
+                .await?;
                 if plan.known_type && write.publishes() {
                     let update = draft.update(
                         change_update_id(&movement.key(), "movement"),
@@ -581,7 +579,7 @@ impl<E: EventStore, S: OrderStateStore, A: OrderApi, U: Queue, W: WatchStore>
         ) {
             let now = self.config.clock.now_unix();
             let watch = Watch::new(order.clone(), None, now, self.config.watch_give_up_secs);
-            let registration = within(deadline, "watch", self.watches.register(&watch)).await??;
+            let registration = within(deadline, "watch", self.watches.register(&watch)).await?;
             tracing::info!(
                 ?registration,
                 "order watched until it settles (no webhook reports the rest)"
@@ -602,14 +600,15 @@ pub const LEASE_SKEW_SECS: i64 = 2;
 
 /// Runs one step, failing it once `deadline` passes: whether its effect happened is then
 /// unknown, as after a lost answer, and every step is safe to run again.
-async fn within<T>(
+async fn within<T, E: Into<ProcessError>>(
     deadline: Instant,
     step: &'static str,
-    future: impl std::future::Future<Output = T>,
+    future: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, ProcessError> {
-    tokio::time::timeout_at(deadline, future)
-        .await
-        .map_err(|_| ProcessError::Deadline(step))
+    match tokio::time::timeout_at(deadline, future).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => Err(ProcessError::Deadline(step)),
+    }
 }
 
 /// What [`Processor::apply`] needs to write an order update for the event being processed.
