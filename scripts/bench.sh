@@ -24,10 +24,7 @@ receiver_packages=()
 for f in "${receivers[@]}"; do receiver_packages+=(-p "$f"); done
 other_packages=()
 for f in "${others[@]}"; do other_packages+=(-p "$f"); done
-# Two builds, as `sam build` builds each function alone: built together, the receivers would get
-# the features the processor's S3 client turns on in the shared AWS crates (and a bigger zip).
-cargo build --release --locked "${receiver_packages[@]}" -p hello-lambda -p verify-bench
-cargo build --release --locked "${other_packages[@]}"
+scripts/build-release.sh
 "$hookline" providers > "$out/providers.json"
 
 report=(--release-dir target/release --bench-dir "$out")

@@ -3,6 +3,9 @@
 # pulled from a container registry. Idempotent; what it sets up stays for the next run.
 #   scripts/sam-local.sh            set up, then run every sample and check the emulator
 #   scripts/sam-local.sh --setup    set up only: then `sam local invoke` by hand (README)
+#   scripts/sam-local.sh --image    Docker and the base image only (.ci/run, in the background);
+#                                   a dockerd it starts is left running for the full run, which
+#                                   stops it at its end (target/sam-local/dockerd-started)
 #
 # 1. Docker (Debian's docker.io) and a running dockerd; debootstrap.
 # 2. The Lambda base image SAM wants for provided.al2023 on x86_64, made without pulling: a
@@ -16,8 +19,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 setup_only=false
+image_only=false
 [ "${1:-}" = "--setup" ] && setup_only=true
-source scripts/python-env.sh
+[ "${1:-}" = "--image" ] && image_only=true
+$image_only || source scripts/python-env.sh
 out=target/sam-local
 mkdir -p "$out"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/hookline"
@@ -36,6 +41,8 @@ cleanup() {
 }
 trap cleanup EXIT
 started_dockerd=false
+# A dockerd an earlier `--image` run started is this run's to stop.
+[ -e "$out/dockerd-started" ] && ! $image_only && started_dockerd=true && rm -f "$out/dockerd-started"
 
 # 1. Docker and debootstrap.
 if ! command -v dockerd > /dev/null || ! command -v debootstrap > /dev/null; then
@@ -50,6 +57,7 @@ if ! docker info > /dev/null 2>&1; then
   # No forwarding beyond this host: the containers reach it on docker0, and nothing else.
   "${sudo_[@]}" sh -c 'nohup dockerd --ip-forward=false > /var/log/hookline-dockerd.log 2>&1 &'
   started_dockerd=true
+  if $image_only; then touch "$out/dockerd-started"; fi
   for _ in $(seq 60); do docker info > /dev/null 2>&1 && break; sleep 0.5; done
   docker info > /dev/null
 fi
@@ -74,14 +82,15 @@ if ! docker image inspect "$image" > /dev/null 2>&1; then
   docker import - "$image" < "$rootfs_tar" > /dev/null
 fi
 
+if $image_only; then
+  trap - EXIT
+  exit 0
+fi
+
 # 3. Binaries and the local template.
-functions=(order-watch order-poller processor)
 cargo build --locked -q -p hookline-cli
 hookline=target/debug/hookline
-mapfile -t receivers < <("$hookline" providers --list | awk '{print $2}' | sort -u)
-packages=()
-for f in "${receivers[@]}" "${functions[@]}"; do packages+=(-p "$f"); done
-cargo build --release --locked -q "${packages[@]}"
+scripts/build-release.sh  # as scripts/bench.sh builds them: a no-op after it
 "$HOOKLINE_VENV/bin/python" scripts/sam_local_template.py --out-dir "$out" > /dev/null
 
 # 4. moto and the stand-in API where the containers reach them (events/env.json's ports).

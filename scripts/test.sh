@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python-env.sh
 rm -rf target/tmp/reliability
-cargo test --workspace --locked
+# Every test binary `cargo test --workspace` builds, four at a time (scripts/run_tests.py).
+"$HOOKLINE_VENV/bin/python" scripts/run_tests.py
 echo "== reliability figures (README, Reliability)"
 cat target/tmp/reliability/*.txt
 "$HOOKLINE_VENV/bin/python" -m pytest -q tests/template_test.py tests/deploy_rehearsal_test.py

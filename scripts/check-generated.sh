@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Every generated file regenerated, then compared with what is committed: a difference fails,
+# naming the files and the command that writes them. Run by .ci/run after the tests.
+#   events/           events/generate.sh (signed samples, processor batches, events/env.json)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+generated=(events)
+bash events/generate.sh > /dev/null 2>&1
+changed=$(git status --porcelain --untracked-files=all -- "${generated[@]}")
+if [ -n "$changed" ]; then
+  echo "generated files differ from what is committed; run the command in scripts/check-generated.sh's header and commit:" >&2
+  echo "$changed" >&2
+  git --no-pager diff --stat -- "${generated[@]}" >&2
+  exit 1
+fi
+echo "generated files are current: ${generated[*]}"
