@@ -2,10 +2,12 @@
 # Every generated file regenerated, then compared with what is committed: a difference fails,
 # naming the files and the command that writes them. Run by .ci/run after the tests.
 #   events/           events/generate.sh (signed samples, processor batches, events/env.json)
+#   template.yaml     hookline template --write (every receiver's part, from the registry)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-generated=(events)
+generated=(events template.yaml)
 bash events/generate.sh > /dev/null 2>&1
+cargo run -q --locked -p hookline-cli -- template --write 2> /dev/null
 changed=$(git status --porcelain --untracked-files=all -- "${generated[@]}")
 if [ -n "$changed" ]; then
   echo "generated files differ from what is committed; run the command in scripts/check-generated.sh's header and commit:" >&2

@@ -20,6 +20,7 @@ mod smoke;
 mod sqs_event;
 mod stack;
 mod storm;
+mod template;
 mod watch;
 
 use clap::{Parser, Subcommand};
@@ -67,6 +68,9 @@ enum Command {
     /// After `sam deploy`: one signed test event per enabled route through the stack, each seen
     /// processed (claim and order update); a pass/fail table.
     Smoke(smoke::SmokeArgs),
+    /// Write every receiver's part of template.yaml from the provider registry (--write), or
+    /// check it is current (--check).
+    Template(template::TemplateArgs),
     /// Run the seeded failure storm against the fault-free run; non-zero exit on any violation.
     Storm(storm::StormArgs),
 }
@@ -98,6 +102,7 @@ async fn main() -> std::process::ExitCode {
         Command::Storm(args) => storm::run(args).await,
         Command::Smoke(args) => smoke::run(args).await,
         Command::Providers(args) => registry::run(args),
+        Command::Template(args) => template::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -93,8 +93,8 @@ fn describe(provider: Provider) -> Value {
         "log_group": format!("{template}WebhookLogGroup"),
         "rejected_alarm": format!("{template}RejectedAlarm"),
         "routes": routes,
-        "settings": spec.settings,
-        "setting_parameters": spec.settings.iter().map(|v| setting_parameter(v)).collect::<Vec<_>>(),
+        "settings": spec.settings.iter().map(|s| s.var).collect::<Vec<_>>(),
+        "setting_parameters": spec.settings.iter().map(|s| setting_parameter(s.var)).collect::<Vec<_>>(),
         "order_api": spec.order_api.as_ref().map(|api| json!({
             "base_url_var": api.base_url_var,
             "credential_vars": api.auth.credential_vars,

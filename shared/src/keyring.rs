@@ -29,6 +29,9 @@ pub struct SecretList {
     /// The published test value that signs the samples in `events/`; what `hookline serve`
     /// verifies with unless told otherwise. Never used by a deployed stack.
     pub test_value: &'static str,
+    /// What its secret holds, as the template parameter's description says it
+    /// (`hookline template`).
+    pub description: &'static str,
 }
 
 impl SecretList {

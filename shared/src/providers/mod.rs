@@ -121,8 +121,10 @@ pub struct ProviderSpec {
     /// The secret lists its receiver reads.
     pub secrets: &'static [SecretList],
     /// Variables its scheme reads besides its secrets.
-    pub settings: &'static [&'static str],
+    pub settings: &'static [Setting],
     pub scheme: SchemeFn,
+    /// How its receiver appears in the SAM template.
+    pub stack: StackSpec,
     pub plan: fn(&QueueMessage) -> Result<Plan, PlanError>,
     pub confirm: Option<ConfirmFn>,
     /// The API the processor fetches full orders from, when the provider has one.
@@ -133,6 +135,39 @@ pub struct ProviderSpec {
     pub watch: Option<WatchRules>,
     /// The body of a test event ([`test_event`]) in its own shape, as `hookline smoke` sends it.
     pub test_event: fn(&TestEvent<'_>) -> String,
+}
+
+/// A variable a provider's scheme reads besides its secrets, set by a template parameter of the
+/// same words ([`setting_parameter`]).
+pub struct Setting {
+    pub var: &'static str,
+    pub default: &'static str,
+    pub allowed: Allowed,
+    pub description: &'static str,
+}
+
+/// The values a [`Setting`]'s template parameter accepts.
+pub enum Allowed {
+    Values(&'static [&'static str]),
+    Pattern(&'static str),
+}
+
+/// How a provider's receiver appears in the SAM template. `hookline template --write` writes
+/// every receiver's parameters, conditions, resources (function, function URL, log group,
+/// accepted-webhook metric filter, rejected-webhook alarm), outputs and dashboard rows from this,
+/// the routes and the secret lists (template.yaml, between the `generated: receivers` markers).
+pub struct StackSpec {
+    /// The receiver function's description.
+    pub description: &'static str,
+    /// In every stack (its first secret list's parameter is required), or only when that
+    /// parameter names a secret.
+    pub always_deployed: bool,
+    /// What many rejected requests mean: the rejected-webhook alarm's description.
+    pub rejected_alarm: &'static str,
+    /// What to do with its webhook URL: the stack output's description.
+    pub url_hint: &'static str,
+    /// Metrics of its own, by route, shown on the dashboard beside the common ones.
+    pub route_metrics: &'static [&'static str],
 }
 
 /// One webhook route of a provider's receiver.

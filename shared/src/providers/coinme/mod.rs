@@ -7,7 +7,10 @@ mod webhook;
 
 pub use webhook::*;
 
-use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute};
+use super::{
+    Allowed, EventNames, ProviderSpec, Setting, Settings, SignRequest, Signed, StackSpec,
+    WebhookRoute,
+};
 use crate::config::ConfigError;
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::signature::{Secret, SecretSet};
@@ -26,6 +29,8 @@ const WEBHOOK_SECRETS: SecretList = SecretList {
     parameter: "CoinmeWebhookSecretName",
     optional: false,
     test_value: TEST_SECRET,
+    description: "Secrets Manager secret with the active Coinme webhook secrets (JSON array). \
+        Empty leaves the Coinme receiver out.",
 };
 
 /// The secret lists the receiver reads.
@@ -53,8 +58,28 @@ pub static SPEC: ProviderSpec = ProviderSpec {
         sender: super::first_listed,
     }],
     secrets: SECRETS,
-    settings: &[SIGNATURE_HEADER_VAR, SIGNATURE_ENCODING_VAR],
+    settings: &[
+        Setting {
+            var: SIGNATURE_HEADER_VAR,
+            default: "X-Coinme-Signature",
+            allowed: Allowed::Pattern("^[A-Za-z0-9-]+$"),
+            description: "The header Coinme puts its signature in (configurable at Coinme).",
+        },
+        Setting {
+            var: SIGNATURE_ENCODING_VAR,
+            default: "base64",
+            allowed: Allowed::Values(&["base64", "hex"]),
+            description: "How Coinme encodes the signature; only this encoding is accepted.",
+        },
+    ],
     scheme: |secrets, settings| super::boxed(scheme(secrets, settings)),
+    stack: StackSpec {
+        description: "Verifies Coinme order-template and CAAS webhooks and enqueues them.",
+        always_deployed: false,
+        rejected_alarm: "Many Coinme webhooks rejected; a secret rotation, a changed header or encoding, or an attack.",
+        url_hint: "Give this URL to Coinme as the webhook endpoint.",
+        route_metrics: &[],
+    },
     plan: plan::plan,
     confirm: None,
     order_api: None,

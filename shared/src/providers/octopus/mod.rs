@@ -15,7 +15,7 @@ pub use webhook::*;
 
 use super::{
     AuthSpec, DocumentedHosts, DocumentedLimits, EventNames, OrderApiSpec, ProviderSpec, Settings,
-    SignRequest, Signed, WatchRules, WebhookRoute,
+    SignRequest, Signed, StackSpec, WatchRules, WebhookRoute,
 };
 use crate::api_auth::AuthFlow;
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
@@ -46,6 +46,9 @@ const WEBHOOK_SECRETS: SecretList = SecretList {
     parameter: "OctopusWebhookSecretName",
     optional: false,
     test_value: TEST_SECRET,
+    description: "Name of the Secrets Manager secret holding the active Octopus Cards webhook \
+        secrets, as a JSON array of strings or a comma-separated list (two during a rotation). The \
+        receiver reads it at start and every SecretsRefreshSeconds.",
 };
 
 /// The secret lists the receiver reads.
@@ -74,6 +77,13 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     secrets: SECRETS,
     settings: &[],
     scheme: |secrets, settings| super::boxed(scheme(secrets, settings)),
+    stack: StackSpec {
+        description: "Verifies Octopus Cards webhooks and enqueues them to the ingest queue.",
+        always_deployed: true,
+        rejected_alarm: "Many Octopus webhooks rejected (signature, stale, malformed); a secret rotation or an attack.",
+        url_hint: "Give this URL to Octopus Cards as the webhook endpoint.",
+        route_metrics: &[],
+    },
     plan: plan::plan,
     confirm: None,
     order_api: Some(OrderApiSpec {

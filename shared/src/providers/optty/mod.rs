@@ -11,7 +11,7 @@ pub use webhook::*;
 
 use super::{
     AuthSpec, DocumentedHosts, EventNames, OrderApiSpec, ProviderSpec, Settings, SignRequest,
-    Signed, WebhookRoute,
+    Signed, StackSpec, WebhookRoute,
 };
 use crate::api_auth::AuthFlow;
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
@@ -44,6 +44,8 @@ const PATH_TOKENS: SecretList = SecretList {
     parameter: "OpttyPathTokenSecretName",
     optional: false,
     test_value: TEST_TOKEN,
+    description: "Secrets Manager secret with the active Optty path tokens (JSON array); Optty \
+        posts to /webhooks/optty/{token}. Empty leaves the Optty receiver out.",
 };
 
 /// The secret lists the receiver reads: its path tokens.
@@ -72,6 +74,13 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     secrets: SECRETS,
     settings: &[],
     scheme: |secrets, settings| super::boxed(scheme(secrets, settings)),
+    stack: StackSpec {
+        description: "Authenticates Optty notifications by path token and enqueues them; the processor confirms each with Optty's API.",
+        always_deployed: false,
+        rejected_alarm: "Many Optty notifications refused (wrong path token or malformed); someone may be probing the route.",
+        url_hint: "Give Optty this URL followed by one of the active path tokens.",
+        route_metrics: &[],
+    },
     plan: plan::plan,
     confirm: Some(plan::confirm),
     order_api: Some(OrderApiSpec {

@@ -6,7 +6,7 @@ mod webhook;
 
 pub use webhook::*;
 
-use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, WebhookRoute};
+use super::{EventNames, ProviderSpec, Settings, SignRequest, Signed, StackSpec, WebhookRoute};
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::signature::{Secret, SecretSet};
 use crate::test_event::{TEST_EVENT_TYPE, TestEvent};
@@ -20,6 +20,8 @@ const WEBHOOK_SECRETS: SecretList = SecretList {
     parameter: "OwlPayWebhookSecretName",
     optional: false,
     test_value: TEST_SECRET,
+    description: "Secrets Manager secret with the active OwlPay webhook secrets (JSON array; add \
+        the new one when OwlPay sends webhook.renew.secret). Empty leaves the OwlPay receiver out.",
 };
 
 /// Harbor is optional: without its secrets its route answers 404.
@@ -28,6 +30,8 @@ const HARBOR_SECRETS: SecretList = SecretList {
     parameter: "OwlPayHarborWebhookSecretName",
     optional: true,
     test_value: HARBOR_TEST_SECRET,
+    description: "Secrets Manager secret with the active OwlPay Harbor webhook secrets. Empty: \
+        the /webhooks/owlpay-harbor route answers 404.",
 };
 
 /// The secret lists the receiver reads.
@@ -68,6 +72,13 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     secrets: SECRETS,
     settings: &[],
     scheme: |secrets, settings| super::boxed(scheme(secrets, settings)),
+    stack: StackSpec {
+        description: "Verifies OwlPay and OwlPay Harbor webhooks and enqueues them.",
+        always_deployed: false,
+        rejected_alarm: "Many OwlPay webhooks rejected; a renewed secret not yet added, or an attack.",
+        url_hint: "Give this URL to OwlPay (Harbor takes the same URL ending in -harbor).",
+        route_metrics: &["SecretRenewalAnnounced"],
+    },
     plan: plan::plan,
     confirm: None,
     order_api: None,

@@ -6,7 +6,9 @@ mod webhook;
 
 pub use webhook::*;
 
-use super::{EventNames, ProviderSpec, Sender, Settings, SignRequest, Signed, WebhookRoute};
+use super::{
+    EventNames, ProviderSpec, Sender, Settings, SignRequest, Signed, StackSpec, WebhookRoute,
+};
 use crate::keyring::{LoadedSecrets, SecretList, SetupError};
 use crate::test_event::{TEST_EVENT_TYPE, TestEvent};
 
@@ -20,6 +22,9 @@ const SOURCES: SecretList = SecretList {
     optional: false,
     // TEST_SOURCE with TEST_SECRET (a unit test holds them together).
     test_value: r#"{"acme": ["whsec_aG9va2xpbmUtc3RkLXRlc3Qtc2VjcmV0"]}"#,
+    description: "Secrets Manager secret with the Standard Webhooks senders and their whsec_ \
+        secrets, as a JSON object {\"source\": [\"whsec_...\"]}; each posts to \
+        /webhooks/std/{source}. Empty leaves the receiver out.",
 };
 
 /// The secret lists the receiver reads: one JSON object of source → secrets.
@@ -51,6 +56,13 @@ pub static SPEC: ProviderSpec = ProviderSpec {
     secrets: SECRETS,
     settings: &[],
     scheme: |secrets, settings| super::boxed(scheme(secrets, settings)),
+    stack: StackSpec {
+        description: "Verifies Standard Webhooks from each configured source and enqueues them.",
+        always_deployed: false,
+        rejected_alarm: "Many Standard Webhooks requests rejected (all sources).",
+        url_hint: "Each Standard Webhooks sender posts to this URL followed by its source name.",
+        route_metrics: &[],
+    },
     plan: plan::plan,
     confirm: None,
     order_api: None,
