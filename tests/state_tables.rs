@@ -9,6 +9,8 @@ use hookline::message::QueueMessage;
 use hookline::order::{OrderKind, OrderRef};
 use hookline::order_api::MemoryOrderApi;
 use hookline::order_update::OrderUpdate;
+use hookline::plan::Action;
+use hookline::providers::Provider;
 use hookline::providers::optty::parse_notification;
 use hookline::providers::owlpay::parse_harbor_envelope;
 use serde_json::{Value, json};
@@ -47,6 +49,17 @@ fn owlpay(uuid: &str, event_type: &str, minute: i64, data: Value) -> String {
         uuid,
         event_type,
         json!({"uuid": uuid, "event": event_type, "created_at": at(minute), "data": data}),
+    )
+}
+
+fn coinme(id: &str, minute: i64, status: &str) -> String {
+    message(
+        "coinme",
+        id,
+        "CAAS",
+        json!({"id": id, "type": "CAAS", "at": at(minute),
+               "data": {"type": "BUY", "providerId": "828627387817136135", "transactionId": "tx-9",
+                        "metadata": {"orderStatus": status, "blockchainData": null}, "errorData": null}}),
     )
 }
 
@@ -211,6 +224,10 @@ fn providers() -> Vec<(&'static str, Vec<String>)> {
             ],
         ),
         (
+            "coinme transaction",
+            vec![coinme("c1", 1, "PENDING"), coinme("c2", 2, "COMPLETED")],
+        ),
+        (
             "owlpay harbor transfer",
             vec![
                 harbor_transfer("pending_customer_transfer_start", 1),
@@ -313,13 +330,21 @@ async fn the_final_states_follow_the_state_tables() {
         ),
         ("owlpay payout", "ORDER#owlpay#order#po_1 PAYOUT_SUCCEEDED"),
         (
+            "coinme transaction",
+            "ORDER#coinme#transaction#tx-9 COMPLETED",
+        ),
+        (
             "owlpay harbor transfer",
             "ORDER#owlpay-harbor#transfer#transfer_1 COMPLETED",
         ),
     ];
-    assert_eq!(providers().len(), finals.len(), "one final state per table");
-    for ((provider, events), (name, expected)) in providers().into_iter().zip(finals) {
-        assert_eq!(provider, name);
+    let tables: Vec<&str> = providers().iter().map(|(name, _)| *name).collect();
+    let named: Vec<&str> = finals.iter().map(|(name, _)| *name).collect();
+    assert_eq!(
+        tables, named,
+        "one final state per table, in the same order"
+    );
+    for ((provider, events), (_, expected)) in providers().into_iter().zip(finals) {
         let reversed: Vec<&String> = events.iter().rev().collect();
         let (end, _) = run(&reversed).await;
         assert_eq!(end, vec![expected.to_string()], "{provider}");
@@ -341,4 +366,37 @@ async fn a_bigger_partial_delivery_wins_over_a_later_timestamp() {
         !late.current,
         "the smaller delivery is published as a late report"
     );
+}
+
+/// A provider of the registry whose events record order state has a table above: its processor
+/// samples (`events/processor/{route}.json`) are planned, and any that records a state or
+/// confirms one with the provider's API fails this until the provider's table is added.
+#[test]
+fn every_provider_whose_events_record_state_has_a_table() {
+    let tabled: Vec<&str> = providers()
+        .iter()
+        .filter_map(|(name, _)| name.split(' ').next())
+        .collect();
+    for provider in Provider::ALL {
+        let spec = provider.spec();
+        if tabled.contains(&spec.name) {
+            continue;
+        }
+        for route in spec.routes {
+            let path = hookline_tests::events_dir().join(format!("processor/{}.json", route.name));
+            let batch: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            for record in batch["Records"].as_array().unwrap() {
+                let message = QueueMessage::from_json(record["body"].as_str().unwrap()).unwrap();
+                let records = hookline::providers::plan(&message).is_ok_and(|plan| {
+                    matches!(plan.action, Action::Record { .. } | Action::Confirm { .. })
+                });
+                assert!(
+                    !records,
+                    "{}: {} records order state; add {}'s state table to this file",
+                    route.name, message.event_type, spec.name
+                );
+            }
+        }
+    }
 }
