@@ -29,6 +29,8 @@ from moto.server import ThreadedMotoServer
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from registry import API_PARAMETERS, RECEIVER_FUNCTIONS, RECEIVER_SECRETS
+
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
 
@@ -39,23 +41,16 @@ MINIMAL = {
 }
 FULL = {
     **MINIMAL,
+    **API_PARAMETERS,
+    **RECEIVER_SECRETS,
     "ProviderEnvironment": "production",
-    "OctopusApiBaseUrl": "https://api.octopus.example",
-    "CoinmeWebhookSecretName": "hookline/coinme",
-    "OwlPayWebhookSecretName": "hookline/owlpay",
-    "OwlPayHarborWebhookSecretName": "hookline/owlpay-harbor",
-    "OpttyPathTokenSecretName": "hookline/optty",
-    "OpttyApiBaseUrl": "https://api.optty.example",
-    "OpttyApiCredentialsSecretName": "hookline/optty-api",
-    "StdWebhookSecretName": "hookline/std",
     "AlarmTopicArn": f"arn:aws:sns:{REGION}:123456789012:ops",
     "TracingMode": "Active",
     "PollerReservedConcurrency": "false",
     "ReceiverReservedConcurrency": "0",
     "Architecture": "x86_64",
 }
-RECEIVERS = ["OctopusWebhookFunction", "CoinmeWebhookFunction", "OwlPayWebhookFunction",
-             "OpttyWebhookFunction", "StdWebhookFunction"]
+RECEIVERS = RECEIVER_FUNCTIONS
 
 
 class NoManagedPolicies:

@@ -15,23 +15,13 @@ import pytest
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from registry import API_PARAMETERS, RECEIVER_SECRETS, REGISTRY
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_registry():
-    """The provider registry as `hookline providers` prints it: every provider, its routes,
-    secret lists, template names and sample folders. The checks below take providers from it."""
-    out = subprocess.run(
-        ["cargo", "run", "-q", "--locked", "-p", "hookline-cli", "--", "providers"],
-        cwd=ROOT, check=True, capture_output=True, text=True,
-    ).stdout
-    return json.loads(out)
-
-
-REGISTRY = load_registry()
 # Each receiver function: its crate, its routes' paths, and its providers' registry entry.
 RECEIVERS = {p["function"]: (p["crate"], [r["path"] for r in p["routes"]], p) for p in REGISTRY}
-SECRET_LISTS = [r["secrets"] for p in REGISTRY for r in p["routes"]]
 ORDER_APIS = [p["order_api"] for p in REGISTRY if p["order_api"]]
 
 
@@ -54,19 +44,9 @@ def resources():
     params = {
         "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:ops",
         "ProviderEnvironment": "production",
-        "OctopusWebhookSecretName": "hookline/octopus",
-        "OctopusApiBaseUrl": "https://api.example.com",
-        "OctopusApiCredentialsSecretName": "hookline/octopus-api",
-        "CoinmeWebhookSecretName": "hookline/coinme",
-        "OwlPayWebhookSecretName": "hookline/owlpay",
-        "OwlPayHarborWebhookSecretName": "hookline/owlpay-harbor",
-        "OpttyPathTokenSecretName": "hookline/optty",
-        "OpttyApiBaseUrl": "https://api.optty.example",
-        "OpttyApiCredentialsSecretName": "hookline/optty-api",
-        "StdWebhookSecretName": "hookline/std",
+        **API_PARAMETERS,
+        **RECEIVER_SECRETS,
     }
-    for secrets in SECRET_LISTS:
-        params.setdefault(secrets["parameter"], f"hookline/{secrets['env_prefix'].lower()}")
     return transform(template, params, NoManagedPolicies())["Resources"]
 
 
@@ -624,6 +604,9 @@ def test_every_provider_in_the_registry_is_complete(resources):
     template = raw_template()["Resources"]
     paths = resources["WebhookApi"]["Properties"]["Body"]["paths"]
     env = json.loads((ROOT / "events/env.json").read_text())
+    # scripts/build-release.sh builds the receivers as the function crates named *-webhook.
+    crates = {str(path.relative_to(ROOT)) for path in (ROOT / "functions").glob("*-webhook")}
+    assert crates == {p["crate"] for p in REGISTRY}
     for provider in REGISTRY:
         name = provider["name"]
         assert (ROOT / provider["module"] / "mod.rs").is_file(), name
