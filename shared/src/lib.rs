@@ -1,6 +1,6 @@
 //! hookline's shared library: everything the Lambda functions and the CLI are made of.
 //!
-//! Layers, each importing only from its own and those below (`tests/module_layers.rs` checks
+//! Layers, each importing only from its own and those below (`shared/tests/module_layers.rs` checks
 //! the imports and prints them):
 //!
 //! 1. Services and their Lambda adapters: [`receiver`], [`processor`], [`poller`].
