@@ -4,15 +4,11 @@
 //! forwarded fields. The processor, the poller, the CLI and the template checks find providers
 //! here (`Provider::ALL`, [`Provider::of_event`]); no other module names one.
 //!
-//! Adding a provider is its module here, listed in [`Provider`], plus its function crate, its
-//! template block and its sample payloads (README, "Add a provider").
+//! Adding a provider is its module here and one line in [`registry!`] below, plus its function
+//! crate and its sample payloads; `hookline template --write` and `events/generate.sh` write the
+//! rest (README, "Add a provider"; `scripts/scratch-provider.sh` adds one and runs the checks).
 
-pub mod coinme;
-pub mod octopus;
-pub mod optty;
 mod order_apis;
-pub mod owlpay;
-pub mod standard_webhooks;
 
 use serde_json::Value;
 
@@ -34,36 +30,41 @@ use crate::signature::split_list;
 use crate::test_event::{self, TestEvent};
 use crate::watch::{Observation, Watch};
 
-/// A provider hookline receives webhooks from: one receiver function each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Provider {
-    Octopus,
-    Coinme,
-    OwlPay,
-    Optty,
-    StandardWebhooks,
+/// Declares the providers: each one's module, its [`Provider`] variant, its place in
+/// [`Provider::ALL`] (the order the CLI, the template and the dashboard list them in) and its
+/// [`ProviderSpec`] (the module's `SPEC`).
+macro_rules! registry {
+    ($($variant:ident => $module:ident),+ $(,)?) => {
+        $(pub mod $module;)+
+
+        /// A provider hookline receives webhooks from: one receiver function each.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Provider {
+            $($variant,)+
+        }
+
+        impl Provider {
+            pub const ALL: [Self; [$(Self::$variant),+].len()] = [$(Self::$variant),+];
+
+            /// Everything hookline knows about the provider.
+            pub fn spec(self) -> &'static ProviderSpec {
+                match self {
+                    $(Self::$variant => &$module::SPEC,)+
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    Octopus => octopus,
+    Coinme => coinme,
+    OwlPay => owlpay,
+    Optty => optty,
+    StandardWebhooks => standard_webhooks,
 }
 
 impl Provider {
-    pub const ALL: [Self; 5] = [
-        Self::Octopus,
-        Self::Coinme,
-        Self::OwlPay,
-        Self::Optty,
-        Self::StandardWebhooks,
-    ];
-
-    /// Everything hookline knows about the provider.
-    pub fn spec(self) -> &'static ProviderSpec {
-        match self {
-            Self::Octopus => &octopus::SPEC,
-            Self::Coinme => &coinme::SPEC,
-            Self::OwlPay => &owlpay::SPEC,
-            Self::Optty => &optty::SPEC,
-            Self::StandardWebhooks => &standard_webhooks::SPEC,
-        }
-    }
-
     /// The provider whose events carry `name` (queue messages, order refs, table keys).
     pub fn of_event(name: &str) -> Option<Self> {
         Self::ALL
