@@ -142,6 +142,40 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
         .filter(|value| !value.is_empty())
 }
 
+/// The `{"id": "…", "type": "…", …}` envelope several providers share (Octopus, Coinme): reads
+/// the id and the type, nothing else, and checks the id before it becomes a key anywhere.
+pub(crate) fn parse_id_type_envelope(
+    provider: &str,
+    body: &[u8],
+    is_known: impl Fn(&str) -> bool,
+) -> Result<VerifiedEvent, Rejection> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        id: Option<std::borrow::Cow<'a, str>>,
+        #[serde(rename = "type", borrow)]
+        event_type: Option<std::borrow::Cow<'a, str>>,
+    }
+    let envelope: Envelope<'_> = serde_json::from_slice(body)
+        .map_err(|e| malformed_json(&e, "a JSON object whose id and type are strings"))?;
+    let event_id = envelope
+        .id
+        .ok_or_else(|| Rejection::Malformed("body has no id".into()))?
+        .into_owned();
+    validate_event_id(&event_id)?;
+    let event_type = envelope
+        .event_type
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Rejection::Malformed("body has no type".into()))?
+        .into_owned();
+    Ok(VerifiedEvent {
+        provider: provider.to_string(),
+        known_type: is_known(&event_type),
+        event_id,
+        event_type,
+    })
+}
+
 /// Longest event id hookline accepts; ids become table keys and message attributes.
 pub const MAX_EVENT_ID_LEN: usize = 256;
 

@@ -9,12 +9,10 @@
 //! `at` in none of these forms does not refuse a signed event (Coinme would retry it forever):
 //! the processor orders it by the time it was received instead.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
 use http::HeaderMap;
-use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Iso8601;
@@ -22,7 +20,7 @@ use time::format_description::well_known::Iso8601;
 use crate::keyring::Keyring;
 use crate::signature::{Secret, SecretSet};
 use crate::webhook::{
-    Rejection, Route, VerifiedEvent, WebhookScheme, header_str, malformed_json, validate_event_id,
+    Rejection, Route, VerifiedEvent, WebhookScheme, header_str, parse_id_type_envelope,
 };
 
 pub const PROVIDER: &str = "coinme";
@@ -83,14 +81,6 @@ impl Default for CoinmeOptions {
     }
 }
 
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(rename = "type", borrow)]
-    event_type: Option<Cow<'a, str>>,
-}
-
 /// The Coinme scheme with its active secrets.
 #[derive(Clone, Debug)]
 pub struct CoinmeScheme {
@@ -142,24 +132,7 @@ impl WebhookScheme for CoinmeScheme {
 
 /// Reads `id` and `type` from a Coinme envelope (`at` is read by the processor, when it can be).
 pub fn parse_envelope(body: &[u8]) -> Result<VerifiedEvent, Rejection> {
-    let envelope: Envelope<'_> = serde_json::from_slice(body)
-        .map_err(|e| malformed_json(&e, "a JSON object whose id and type are strings"))?;
-    let event_id = envelope
-        .id
-        .ok_or_else(|| Rejection::Malformed("body has no id".into()))?
-        .into_owned();
-    validate_event_id(&event_id)?;
-    let event_type = envelope
-        .event_type
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Rejection::Malformed("body has no type".into()))?
-        .into_owned();
-    Ok(VerifiedEvent {
-        provider: PROVIDER.to_string(),
-        known_type: KNOWN_EVENT_TYPES.contains(&event_type.as_str()),
-        event_id,
-        event_type,
-    })
+    parse_id_type_envelope(PROVIDER, body, |t| KNOWN_EVENT_TYPES.contains(&t))
 }
 
 /// Epoch values at or above this are milliseconds: as seconds they would be after the year 5138.

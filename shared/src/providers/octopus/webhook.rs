@@ -8,16 +8,13 @@
 //! are unsigned too and Octopus' pages disagree on whether the type header is sent: each is
 //! optional, and when present must equal the signed body's `id` / `type`.
 
-use std::borrow::Cow;
-
 use http::HeaderMap;
-use serde::Deserialize;
 
 use crate::keyring::Keyring;
 use crate::signature::{Secret, SecretSet};
 use crate::webhook::{
-    Rejection, Route, VerifiedEvent, WebhookScheme, check_window, header_str, malformed_json,
-    unix_seconds, validate_event_id,
+    Rejection, Route, VerifiedEvent, WebhookScheme, check_window, header_str,
+    parse_id_type_envelope, unix_seconds,
 };
 
 pub const PROVIDER: &str = "octopus";
@@ -54,14 +51,6 @@ pub fn is_known_event_type(event_type: &str) -> bool {
 }
 
 /// The part of the envelope the receiver needs; `data` is left for the processor.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(rename = "type", borrow)]
-    event_type: Option<Cow<'a, str>>,
-}
-
 /// The Octopus scheme with its active secrets.
 #[derive(Clone, Debug)]
 pub struct OctopusScheme {
@@ -132,24 +121,7 @@ impl WebhookScheme for OctopusScheme {
 /// Reads `id` and `type` from an Octopus envelope. Error texts describe the shape only, never
 /// body content.
 pub fn parse_envelope(body: &[u8]) -> Result<VerifiedEvent, Rejection> {
-    let envelope: Envelope<'_> = serde_json::from_slice(body)
-        .map_err(|e| malformed_json(&e, "a JSON object whose id and type are strings"))?;
-    let event_id = envelope
-        .id
-        .ok_or_else(|| Rejection::Malformed("body has no id".into()))?
-        .into_owned();
-    validate_event_id(&event_id)?;
-    let event_type = envelope
-        .event_type
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Rejection::Malformed("body has no type".into()))?
-        .into_owned();
-    Ok(VerifiedEvent {
-        provider: PROVIDER.to_string(),
-        known_type: is_known_event_type(&event_type),
-        event_id,
-        event_type,
-    })
+    parse_id_type_envelope(PROVIDER, body, is_known_event_type)
 }
 
 /// The headers Octopus would send with `body` at `timestamp`, signed with `secret`. Used by the
