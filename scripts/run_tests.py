@@ -6,7 +6,10 @@ slowest few. Each binary runs as `cargo test` would run it (from its package's f
 its package's variables) and with its own moto server, so they share nothing. Each one's output
 is printed whole when it ends; the run fails when any binary fails.
 
-    python scripts/run_tests.py [--jobs N] [-- ARGS passed to every test binary]
+    python scripts/run_tests.py [--jobs N] [--alongside CMD]... [-- ARGS for every test binary]
+
+`--alongside CMD` runs a command (a test of its own, e.g. scripts/scratch-provider.sh) beside the
+binaries once they are built; its failure fails the run.
 """
 
 import argparse
@@ -51,7 +54,8 @@ def run(binary, args):
     name, executable, package_dir = binary
     env = dict(os.environ, CARGO_MANIFEST_DIR=str(package_dir))
     started = time.monotonic()
-    done = subprocess.run([executable, *args], cwd=package_dir, env=env, check=False,
+    command = ["bash", executable] if executable.endswith(".sh") else [executable, *args]
+    done = subprocess.run(command, cwd=package_dir, env=env, check=False,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return name, done.returncode, time.monotonic() - started, done.stdout
 
@@ -60,6 +64,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=4,
                         help="binaries at a time (default 4: they mostly wait, on 2 cores)")
+    parser.add_argument("--alongside", action="append", default=[],
+                        help="a command to run beside the test binaries, after the build")
     parser.add_argument("args", nargs="*", help="passed to every test binary")
     options = parser.parse_args()
     binaries = test_binaries()
@@ -68,7 +74,8 @@ def main():
     failed = []
     timings = []
     with ThreadPoolExecutor(max_workers=options.jobs) as pool:
-        futures = [pool.submit(run, b, options.args) for b in binaries]
+        futures = [pool.submit(run, (command, command, ROOT), []) for command in options.alongside]
+        futures += [pool.submit(run, b, options.args) for b in binaries]
         for future in as_completed(futures):
             name, code, seconds, output = future.result()
             print(f"\n---- {name} ({seconds:.1f} s)\n{output}", end="", flush=True)

@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python-env.sh
 rm -rf target/tmp/reliability
-# Every test binary `cargo test --workspace` builds, four at a time (scripts/run_tests.py).
-"$HOOKLINE_VENV/bin/python" scripts/run_tests.py
+# Every test binary `cargo test --workspace` builds, four at a time (scripts/run_tests.py), and
+# beside them a throwaway provider added in a scratch copy (scripts/scratch-provider.sh).
+"$HOOKLINE_VENV/bin/python" scripts/run_tests.py --alongside scripts/scratch-provider.sh
 echo "== reliability figures (README, Reliability)"
 cat target/tmp/reliability/*.txt
 "$HOOKLINE_VENV/bin/python" -m pytest -q tests/template_test.py tests/deploy_rehearsal_test.py
