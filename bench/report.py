@@ -26,7 +26,7 @@ INIT_BUDGET = 1.3  # × hello world, for receivers
 VERIFY_BUDGET = 1.2  # × bare HMAC-SHA256 at 4 KiB
 PYTHON_BUDGET = 20  # the Python receiver's init ÷ the Rust receiver's, at least
 
-# Budgets this build does not meet, stated with the reason instead of enforced (README,
+# Budgets this build does not meet, stated with the reason instead of enforced (docs/src/performance.md,
 # Performance). Every other budget fails the run when broken.
 VERIFY_STATED = (
     "the whole body is validated as JSON before it is enqueued; that scan and the header parsing "
@@ -102,7 +102,7 @@ def main():
             f"{full / 1000:.2f} µs vs {bare / 1000:.2f} µs",
             f"≤ {VERIFY_BUDGET}×" if budget else "", f"{ratio:.2f}×", ratio <= VERIFY_BUDGET if budget else None)
 
-    # A signature list costs one MAC per secret, whatever its length (README, Security).
+    # A signature list costs one MAC per secret, whatever its length (docs/src/security.md).
     with open(os.path.join(args.bench_dir, "verify-ratio.json")) as f:
         for r in json.load(f):
             if r.get("kind") == "candidates":

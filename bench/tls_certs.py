@@ -1,6 +1,6 @@
 """A throwaway certificate authority and a certificate for 127.0.0.1 it signed, so the bench can
 serve the AWS emulator over HTTPS and measure what a TLS handshake costs a function's first
-request (README, Performance: first request).
+request (docs/src/performance.md: first request).
 
     python bench/tls_certs.py DIR   writes DIR/ca.pem, DIR/server.pem, DIR/server-key.pem and
                                     DIR/bundle.pem (the system's roots and the CA), for

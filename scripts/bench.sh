@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# hookline's performance figures, each against its budget, in one table (README, Performance).
+# hookline's performance figures, each against its budget, in one table (docs/src/performance.md).
 #   scripts/bench.sh           everything: criterion, cold starts, sizes (x86_64 and, where the
 #                              aarch64 target is installed, arm64), the counted cost, local
 #                              throughput and its perf profile, the full failure storm (~20 min cold)
@@ -53,17 +53,17 @@ endpoint="http://127.0.0.1:$port"
 for _ in $(seq 50); do curl -sf "$endpoint/moto-api/" > /dev/null && break; sleep 0.2; done
 eval "$("$hookline" emulator-setup --aws-endpoint "$endpoint" | sed 's/^/export /')"
 
-# The cost per million webhooks, counted (README, Cost): every AWS request, log byte and
+# The cost per million webhooks, counted (docs/src/cost.md): every AWS request, log byte and
 # invocation of a run against moto. --quick: a small debug run, to check it works and its audit.
 if $quick; then
   "$hookline" bench-cost --aws-endpoint "$endpoint" --count 300 --json "$out/cost.json" \
     | tee "$out/cost.md"
 else
-  # Before the batch-size cut (BatchSize 10), then the template's; the second writes the README.
+  # Before the batch-size cut (BatchSize 10), then the template's; the second writes docs/src/cost.md.
   target/profiling/hookline bench-cost --aws-endpoint "$endpoint" --count 1000 --batch-size 10 \
     --json "$out/cost-batch10.json" > "$out/cost-batch10.md"
   target/profiling/hookline bench-cost --aws-endpoint "$endpoint" --count 1000 \
-    --json "$out/cost.json" --readme README.md | tee "$out/cost.md"
+    --json "$out/cost.json" --readme docs/src/cost.md | tee "$out/cost.md"
 fi
 report+=(--cost "$out/cost.json")
 
@@ -78,7 +78,7 @@ else
   runs=20
 fi
 # The same emulator over HTTPS (a keep-alive TLS front with a throwaway CA): the first request
-# with and without the connection opened at init (README, Performance).
+# with and without the connection opened at init (docs/src/performance.md).
 "$HOOKLINE_VENV/bin/python" bench/tls_proxy.py --upstream "$endpoint" --dir "$out/tls" \
   > "$out/tls-endpoint" 2> "$out/tls-proxy.log" &
 tls_proxy=$!
@@ -98,7 +98,7 @@ else
   rm -rf "$out/archive"
   RUST_LOG=warn target/profiling/hookline bench-local --count 20000 --archive-dir "$out/archive" \
     > "$out/throughput.md"
-  # Where its time goes: one more run under perf, with call stacks (README, Performance).
+  # Where its time goes: one more run under perf, with call stacks (docs/src/performance.md).
   if perf record -q -F 999 --call-graph dwarf,16384 -o "$out/perf.data" -- \
       env RUST_LOG=warn target/profiling/hookline bench-local --count 10000 --runs 1 > /dev/null; then
     perf script -i "$out/perf.data" 2> /dev/null > "$out/perf.txt"
@@ -107,7 +107,7 @@ else
   else
     echo "no profile: perf is missing or not allowed here (Debian: linux-perf)" | tee "$out/profile.md" >&2
   fi
-  # The full failure storm (README, Reliability): exits non-zero on any violation.
+  # The full failure storm (docs/src/reliability.md): exits non-zero on any violation.
   target/profiling/hookline storm --full --seed 1 2 3 4 5 | tee "$out/storm.txt"
 fi
 "$HOOKLINE_VENV/bin/python" bench/report.py "${report[@]}"

@@ -2,7 +2,7 @@
 # Every sample event of every function through SAM's local Lambda, on this machine, with nothing
 # pulled from a container registry. Idempotent; what it sets up stays for the next run.
 #   scripts/sam-local.sh            set up, then run every sample and check the emulator
-#   scripts/sam-local.sh --setup    set up only: then `sam local invoke` by hand (README)
+#   scripts/sam-local.sh --setup    set up only: then `sam local invoke` by hand (docs/src/local.md)
 #   scripts/sam-local.sh --image    Docker and the base image only (.ci/run, in the background);
 #                                   a dockerd it starts is left running for the full run, which
 #                                   stops it at its end (target/sam-local/dockerd-started)

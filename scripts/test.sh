@@ -8,6 +8,6 @@ rm -rf target/tmp/reliability
 # Every test binary `cargo test --workspace` builds, four at a time (scripts/run_tests.py), and
 # beside them a throwaway provider added in a scratch copy (scripts/scratch-provider.sh).
 "$HOOKLINE_VENV/bin/python" scripts/run_tests.py --alongside scripts/scratch-provider.sh
-echo "== reliability figures (README, Reliability)"
+echo "== reliability figures (docs/src/reliability.md)"
 cat target/tmp/reliability/*.txt
 "$HOOKLINE_VENV/bin/python" -m pytest -q tests/template_test.py tests/deploy_rehearsal_test.py

@@ -3,7 +3,7 @@ created in the AWS emulator's CloudFormation (moto server on 127.0.0.1), with a 
 parameter set. Each must reach CREATE_COMPLETE, and what it created (queues, table and index,
 functions and their variables, the event source mapping, roles) is checked against the template.
 
-What the emulator cannot check is listed in the README (Deploy with SAM, "What the rehearsal
+What the emulator cannot check is listed in the docs/src/deploy.md ( "What the rehearsal
 proves"): it skips alarms, metric filters, schedules and schedule groups and the HTTP API, keeps
 neither a function's architecture nor its tracing mode, evaluates no Rules, checks no IAM
 permission and no quota, and wants FIFO queues named (real CloudFormation names them itself).

@@ -326,7 +326,7 @@ async fn receive_all<S: WebhookScheme>(
     messages
 }
 
-/// README, the queue message: it keeps what verifying the request again needs (the headers
+/// docs/src/receiving.md, the queue message: it keeps what verifying the request again needs (the headers
 /// verification read, the source of a per-source route) and verifies again from that alone;
 /// Optty's proof is its path token, which is never kept, so its messages do not.
 fn assert_verifies_again(verifier: &impl WebhookScheme, message: &QueueMessage) {

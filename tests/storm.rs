@@ -47,7 +47,7 @@ async fn a_storm_is_reproducible_from_its_seed() {
 /// consumer, which drops it by `update_id`. Counted per million updates at the storm's fault
 /// rates, with a refused send tried again at once (the copy it makes falls in the window) and
 /// without. Runs with and without draw different faults, so the two figures are not a paired
-/// comparison: averaged over enough seeds they show the cut (`STORM_COPY_SEEDS=16`, README), and
+/// comparison: averaged over enough seeds they show the cut (`STORM_COPY_SEEDS=16`, docs/src/reliability.md), and
 /// `tests/exactly_once.rs` shows it call by call.
 #[tokio::test]
 async fn copies_a_consumer_receives_are_counted_per_million_updates() {

@@ -506,7 +506,7 @@ def test_every_function_keeps_its_logs_for_the_retention_period(resources):
 
 def test_lambdas_own_lines_are_filtered_and_the_functions_lines_are_not(resources):
     """JSON log format, so SystemLogLevel can drop Lambda's START/REPORT lines (a cost line
-    of the README); ApplicationLogLevel lets every level through, RUST_LOG decides, and EMF
+    of docs/src/cost.md); ApplicationLogLevel lets every level through, RUST_LOG decides, and EMF
     lines (no level: INFO to Lambda) always pass."""
     functions = [n for n, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
     assert len(functions) >= 8

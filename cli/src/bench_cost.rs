@@ -32,7 +32,7 @@ use crate::pipeline;
 use crate::providers::{LocalApis, LocalSecrets, Receivers, parse_route};
 use crate::serve;
 
-/// Where the README's generated cost table begins and ends.
+/// Where the generated cost table of docs/src/cost.md begins and ends.
 pub const README_BEGIN: &str = "<!-- cost-table:begin (scripts/bench.sh writes this) -->";
 pub const README_END: &str = "<!-- cost-table:end -->";
 
@@ -77,7 +77,8 @@ pub struct BenchCostArgs {
     /// Also write the counts and the table as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Replace the README's generated cost table (between its markers) with this run's.
+    /// Replace the generated cost table of this page (docs/src/cost.md, between its markers)
+    /// with this run's.
     #[arg(long)]
     readme: Option<PathBuf>,
 }
@@ -585,7 +586,7 @@ fn write_json(
     std::fs::write(path, format!("{value:#}\n")).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Replaces what lies between the README's markers with `table`.
+/// Replaces what lies between the page's markers with `table`.
 fn replace_in_readme(path: &PathBuf, table: &str) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let replaced = replace_between(&text, table)

@@ -291,7 +291,7 @@ fn a_watched_esim_order_reaches_the_order_updates_without_a_webhook() {
     );
 }
 
-/// README, Polling: a client registers each voucher order it places; one that fails is reported
+/// docs/src/polling.md: a client registers each voucher order it places; one that fails is reported
 /// by polling alone (Octopus sends no webhook for it).
 #[test]
 fn a_registered_voucher_order_that_fails_is_reported_without_a_webhook() {
@@ -303,7 +303,7 @@ fn a_registered_voucher_order_that_fails_is_reported_without_a_webhook() {
     assert!(update.contains("\"status\":\"FAILED\""), "{update}");
 }
 
-/// README, Polling: a top-up order placed by a client is registered and its delivery reaches
+/// docs/src/polling.md: a top-up order placed by a client is registered and its delivery reaches
 /// the order updates by polling (the stand-in delivers it 8 s after the first poll).
 #[test]
 fn a_registered_topup_order_is_reported_delivered_without_a_webhook() {
@@ -317,7 +317,7 @@ fn a_registered_topup_order_is_reported_delivered_without_a_webhook() {
     );
 }
 
-/// README, Polling: wallet movements come by polling the Transactions API too; the stand-in's
+/// docs/src/polling.md: wallet movements come by polling the Transactions API too; the stand-in's
 /// wallet 1 receives a top-up 10 s after the first poll, and it reaches the order updates once.
 #[test]
 fn a_wallet_top_up_found_by_polling_reaches_the_order_updates() {

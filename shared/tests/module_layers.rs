@@ -1,5 +1,5 @@
 //! The crate's modules import only downward: each top-level module of `shared/src` sits in one
-//! layer (README, Architecture), and its code (comments and unit tests aside) names with
+//! layer (docs/src/architecture.md), and its code (comments and unit tests aside) names with
 //! `crate::` only modules of its own layer or below, with no cycle anywhere. A new module must be
 //! given a layer here. Prints the picture of the imports, layer by layer.
 

@@ -1,6 +1,6 @@
 //! Dollars per million webhooks, from what a run really asked of AWS ([`crate::usage`]) and the
 //! dated list prices ([`prices`]). `hookline bench-cost` produces the counts against a local AWS
-//! emulator; `scripts/bench.sh` prints the table and the README's cost section is this table.
+//! emulator; `scripts/bench.sh` prints the table and the docs/src/cost.md's cost section is this table.
 
 pub mod prices;
 

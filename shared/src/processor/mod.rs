@@ -171,7 +171,7 @@ pub struct Processor<E, S, A, U, W> {
     pub api: A,
     pub updates: U,
     /// Where order updates carrying an eSIM activation code go instead, when set: a queue whose
-    /// retention is the install window (README, Security), so the code outlives it nowhere.
+    /// retention is the install window (docs/src/security.md), so the code outlives it nowhere.
     pub credentials: Option<U>,
     /// Where orders to poll are registered (a partial delivery is watched to its end).
     pub watches: W,

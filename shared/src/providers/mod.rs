@@ -6,7 +6,7 @@
 //!
 //! Adding a provider is its module here and one line in [`registry!`] below, plus its function
 //! crate and its sample payloads; `hookline template --write` and `events/generate.sh` write the
-//! rest (README, "Add a provider"; `scripts/scratch-provider.sh` adds one and runs the checks).
+//! rest (docs/src/contributing.md, "Add a provider"; `scripts/scratch-provider.sh` adds one and runs the checks).
 
 mod order_apis;
 

@@ -21,7 +21,7 @@ struct Envelope {
 }
 
 /// Status of an Octopus event type, with its rank in the order's life: the state table of the
-/// README's "Processing" section. A partial delivery's progress is its delivered quantity.
+/// docs/src/processing.md. A partial delivery's progress is its delivered quantity.
 /// eSIM: the lifecycle events (installed, activated, depleted) follow delivery; `esim.failed`
 /// and `esim.cancelled` are "always terminal" per the eSIM document, so they outrank them all.
 /// Octopus fires no webhook for what follows a partial delivery (the rest delivered, or the
