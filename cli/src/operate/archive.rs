@@ -9,8 +9,8 @@ use hookline::archive::{ArchiveQuery, ArchiveStore, FolderArchive, Found, S3Arch
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::aws_target::AwsTarget;
-use crate::stack::Stack;
+use crate::operate::aws_target::AwsTarget;
+use crate::operate::stack::Stack;
 
 /// Where the archive is read from.
 #[derive(Args, Clone, Debug)]
@@ -53,7 +53,7 @@ impl ArchiveSource {
             None => ArchiveStore::Folder(FolderArchive::new(
                 self.archive_dir
                     .clone()
-                    .unwrap_or_else(|| PathBuf::from(crate::serve::LOCAL_ARCHIVE_DIR)),
+                    .unwrap_or_else(|| PathBuf::from(crate::local::serve::LOCAL_ARCHIVE_DIR)),
             )),
         })
     }

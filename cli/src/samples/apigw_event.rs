@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use crate::providers::SignedRequest;
+use crate::provider_args::SignedRequest;
 
 /// A POST of `body` as `request` describes it, as API Gateway would hand it to the function.
 pub fn post(request: &SignedRequest, body: &[u8], base64: bool, at: i64) -> Value {

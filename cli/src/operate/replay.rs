@@ -1,4 +1,4 @@
-//! `hookline replay`: sends archived webhooks (`--from-archive`, see [`crate::archive_replay`])
+//! `hookline replay`: sends archived webhooks (`--from-archive`, see [`crate::operate::archive_replay`])
 //! or recorded webhook requests (API Gateway v2 events, as in `events/`
 //! or as captured) through the receiver's verification into the ingest queue again. Every file is
 //! verified before anything is sent; one that fails verification stops the replay.
@@ -19,10 +19,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::archive_replay::{self, FromArchive};
-use crate::aws_target::AwsTarget;
-use crate::providers::{LocalSecrets, Receivers};
-use crate::stack::Stack;
+use crate::operate::archive_replay::{self, FromArchive};
+use crate::operate::aws_target::AwsTarget;
+use crate::operate::stack::Stack;
+use crate::provider_args::{LocalSecrets, Receivers};
 
 #[derive(Args)]
 pub struct ReplayArgs {

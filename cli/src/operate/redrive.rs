@@ -22,7 +22,7 @@ use clap::Args;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::aws_target::AwsTarget;
+use crate::operate::aws_target::AwsTarget;
 
 #[derive(Args)]
 pub struct RedriveArgs {

@@ -23,7 +23,7 @@ use hookline_stand_ins::{
     Answer, OctopusAuth, OctopusAuthConfig, OpttyAuth, OpttyAuthConfig, http as auth_http,
 };
 
-use crate::providers::LocalApis;
+use crate::provider_args::LocalApis;
 
 #[derive(Args, Clone)]
 pub struct ProviderStubArgs {

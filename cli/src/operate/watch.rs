@@ -10,7 +10,7 @@ use hookline::watch::DynamoWatchStore;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::aws_target::AwsTarget;
+use crate::operate::aws_target::AwsTarget;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Kind {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::providers::ResolvedApi;
+use crate::provider_args::ResolvedApi;
 use hookline::api_budget::Priority;
 use hookline::archive::ArchiveStore;
 use hookline::cursor::CursorStore;

@@ -28,9 +28,9 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
-use crate::pipeline;
-use crate::providers::{LocalApis, LocalSecrets, Receivers, parse_route};
-use crate::serve;
+use crate::local::pipeline;
+use crate::local::serve;
+use crate::provider_args::{LocalApis, LocalSecrets, Receivers, parse_route};
 
 /// Where the generated cost table of docs/src/cost.md begins and ends.
 pub const README_BEGIN: &str = "<!-- cost-table:begin (scripts/bench.sh writes this) -->";
@@ -72,7 +72,7 @@ pub struct BenchCostArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Records per processor batch; by default the template's `BatchSize`.
-    #[arg(long, default_value_t = crate::pipeline::TEMPLATE_BATCH_SIZE)]
+    #[arg(long, default_value_t = crate::local::pipeline::TEMPLATE_BATCH_SIZE)]
     batch_size: usize,
     /// Also write the counts and the table as JSON here.
     #[arg(long)]

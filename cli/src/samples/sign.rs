@@ -8,8 +8,8 @@ use hookline::dev_defaults::LISTEN_ADDR;
 use hookline::providers::{DEFAULT_ROUTE, TEST_SOURCE};
 use time::OffsetDateTime;
 
-use crate::apigw_event;
-use crate::providers::{RouteArg, parse_route};
+use crate::provider_args::{RouteArg, parse_route};
+use crate::samples::apigw_event;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {

@@ -36,9 +36,9 @@ use hookline::queue::{MemoryQueue, Queue, SqsQueue};
 use hookline::watch::{DynamoWatchStore, MemoryWatchStore};
 use time::OffsetDateTime;
 
-use crate::pipeline;
-use crate::provider_stub::{self, ProviderStubArgs};
-use crate::providers::{AnyReceiver, LocalApis, LocalSecrets, Receivers};
+use crate::local::pipeline;
+use crate::local::provider_stub::{self, ProviderStubArgs};
+use crate::provider_args::{AnyReceiver, LocalApis, LocalSecrets, Receivers};
 
 /// API Gateway's own payload limit; the receiver applies the queue's smaller one.
 const HTTP_BODY_LIMIT: usize = 10 * 1024 * 1024;

@@ -16,9 +16,9 @@ use hookline::providers::{EventNames, Provider, Sender, setting_parameter};
 use hookline::test_event::TestEvent;
 use time::OffsetDateTime;
 
-use crate::aws_target::AwsTarget;
-use crate::providers::RouteArg;
-use crate::stack::{Stack, read_secret};
+use crate::operate::aws_target::AwsTarget;
+use crate::operate::stack::{Stack, read_secret};
+use crate::provider_args::RouteArg;
 
 #[derive(Args)]
 pub struct SmokeArgs {
@@ -297,7 +297,7 @@ async fn claim_status(
     table: &str,
     key: &str,
 ) -> Result<Option<String>, String> {
-    let item = crate::inspect::get(dynamodb, table, key).await?;
+    let item = crate::operate::inspect::get(dynamodb, table, key).await?;
     Ok(item.and_then(|item| item.get("status")?.as_s().ok().cloned()))
 }
 

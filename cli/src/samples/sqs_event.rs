@@ -9,7 +9,7 @@ use hookline::providers::{DEFAULT_ROUTE, TEST_SOURCE};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::providers::{RouteArg, parse_route};
+use crate::provider_args::{RouteArg, parse_route};
 
 #[derive(Args)]
 pub struct SqsEventArgs {

@@ -17,8 +17,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::archive::{ArchiveFilter, ArchiveSource};
-use crate::providers::{LocalSecrets, Receivers};
+use crate::operate::archive::{ArchiveFilter, ArchiveSource};
+use crate::provider_args::{LocalSecrets, Receivers};
 
 #[derive(Args, Clone, Debug)]
 pub struct FromArchive {

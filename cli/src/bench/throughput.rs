@@ -12,9 +12,9 @@ use hookline::archive::{ArchiveStore, FolderArchive};
 use hookline::queue::MemoryQueue;
 use time::OffsetDateTime;
 
-use crate::pipeline::{self, Counters};
-use crate::providers::{LocalApis, LocalSecrets, Receivers, RouteArg, parse_route};
-use crate::serve;
+use crate::local::pipeline::{self, Counters};
+use crate::local::serve;
+use crate::provider_args::{LocalApis, LocalSecrets, Receivers, RouteArg, parse_route};
 
 #[derive(Args)]
 pub struct BenchLocalArgs {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use hookline::aws::SdkConfig;
 use hookline::providers::Provider;
 
-use crate::providers::LocalSecrets;
+use crate::provider_args::LocalSecrets;
 
 /// A stack's outputs and parameters.
 pub struct Stack {

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use clap::Args;
 use hookline::idempotency::event_key;
 
-use crate::aws_target::AwsTarget;
+use crate::operate::aws_target::AwsTarget;
 
 #[derive(Args)]
 pub struct InspectArgs {

@@ -1,0 +1,5 @@
+//! Measure: local throughput, the counted cost per million webhooks, the seeded failure storm.
+
+pub mod cost;
+pub mod storm;
+pub mod throughput;

@@ -1,0 +1,7 @@
+//! Run hookline on this machine: `serve` (the whole pipeline), the stand-in provider APIs, a
+//! local AWS emulator's queues and table.
+
+pub mod emulator_setup;
+pub mod pipeline;
+pub mod provider_stub;
+pub mod serve;
