@@ -5,10 +5,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use hookline::dev_defaults::LISTEN_ADDR;
-use hookline::providers::{DEFAULT_ROUTE, TEST_SOURCE};
 use time::OffsetDateTime;
 
-use crate::provider_args::{RouteArg, parse_route};
 use crate::samples::apigw_event;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -21,21 +19,11 @@ pub enum Format {
 
 #[derive(Args)]
 pub struct SignArgs {
-    /// Payload files (the exact bytes are signed).
-    #[arg(required = true)]
-    payloads: Vec<PathBuf>,
-    /// Whose signature to make: a webhook route's name (`hookline sign --provider x` lists them).
-    #[arg(long, value_parser = parse_route, default_value = DEFAULT_ROUTE)]
-    provider: RouteArg,
-    /// Per-source routes (Standard Webhooks): the sender's source name (the route's `{source}`).
-    #[arg(long, default_value = TEST_SOURCE)]
-    source: String,
+    #[command(flatten)]
+    sample: super::Payloads,
     /// Signing secret (Optty: the path token). Defaults to the provider's published test secret.
     #[arg(long, env = "HOOKLINE_SIGN_SECRET", hide_env_values = true)]
     secret: Option<String>,
-    /// Timestamp to sign with, unix seconds. Defaults to now.
-    #[arg(long)]
-    timestamp: Option<i64>,
     #[arg(long, value_enum, default_value = "curl")]
     format: Format,
     /// Where the curl line posts to. Defaults to the provider's route on `hookline serve`.
@@ -53,16 +41,18 @@ pub fn run(args: SignArgs) -> Result<(), String> {
     let secret = args
         .secret
         .clone()
-        .unwrap_or_else(|| args.provider.test_secret().to_string());
+        .unwrap_or_else(|| args.sample.provider.test_secret().to_string());
     let timestamp = args
+        .sample
         .timestamp
         .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
-    for path in &args.payloads {
+    for path in &args.sample.payloads {
         let body =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let request = args
+            .sample
             .provider
-            .sign(&secret, &args.source, &body, timestamp)
+            .sign(&secret, &args.sample.source, &body, timestamp)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         match args.format {
             Format::Curl => {

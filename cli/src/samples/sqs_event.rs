@@ -1,51 +1,38 @@
 //! `hookline sqs-event`: the SQS batch event the processor Lambda would receive once the
 //! receiver had accepted these payloads, for `sam local invoke ProcessorFunction` and the tests.
 
-use std::path::PathBuf;
-
 use clap::Args;
 use hookline::message::QueueMessage;
-use hookline::providers::{DEFAULT_ROUTE, TEST_SOURCE};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::provider_args::{RouteArg, parse_route};
-
 #[derive(Args)]
 pub struct SqsEventArgs {
-    /// Payload files, one record each; repeat a file for a duplicate delivery.
-    #[arg(required = true)]
-    payloads: Vec<PathBuf>,
-    /// Whose payloads they are: each is checked as that provider's receiver would.
-    #[arg(long, value_parser = parse_route, default_value = DEFAULT_ROUTE)]
-    provider: RouteArg,
-    /// Per-source routes (Standard Webhooks): the sender's source name.
-    #[arg(long, default_value = TEST_SOURCE)]
-    source: String,
-    /// The time the receiver accepted them, unix seconds. Defaults to now.
-    #[arg(long)]
-    timestamp: Option<i64>,
+    #[command(flatten)]
+    sample: super::Payloads,
 }
 
 pub fn run(args: SqsEventArgs) -> Result<(), String> {
     let at = args
+        .sample
         .timestamp
         .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
     let received = OffsetDateTime::from_unix_timestamp(at).map_err(|e| e.to_string())?;
     let mut records = Vec::new();
-    for (n, path) in args.payloads.iter().enumerate() {
+    for (n, path) in args.sample.payloads.iter().enumerate() {
         let body = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let event = args
+            .sample
             .provider
-            .verify_sample(&args.source, body.as_bytes(), at)
+            .verify_sample(&args.sample.source, body.as_bytes(), at)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let message = QueueMessage::new(
             &event.provider,
             &event.event_id,
             &event.event_type,
             received,
-            args.provider.stored_sample_body(&body)?,
+            args.sample.provider.stored_sample_body(&body)?,
         )
         .encode();
         let attributes: Map<String, Value> = message
