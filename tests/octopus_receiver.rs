@@ -10,37 +10,11 @@ use hookline::providers::octopus::TEST_SECRET as OCTOPUS_TEST_SECRET;
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
 use hookline::receiver::{Receiver, lambda};
 use hookline::signature::SecretSet;
-use hookline_tests::{create_queue, events_dir, moto, unreachable_endpoint};
+use hookline_tests::{Sample, create_queue, moto, unreachable_endpoint};
 use time::OffsetDateTime;
 
-/// A sample event file and the payload it was signed from.
-struct Sample {
-    name: String,
-    event: String,
-    payload: String,
-}
-
 fn samples() -> Vec<Sample> {
-    let dir = events_dir().join("octopus-webhook");
-    let mut samples: Vec<Sample> = std::fs::read_dir(&dir)
-        .expect("events/octopus-webhook exists")
-        .map(|entry| entry.expect("dir entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .map(|path| {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let payload = ["octopus", "octopus-base64"]
-                .iter()
-                .map(|d| events_dir().join("payloads").join(d).join(&name))
-                .find(|p| p.exists())
-                .unwrap_or_else(|| panic!("no payload for {name}"));
-            Sample {
-                event: std::fs::read_to_string(&path).unwrap(),
-                payload: std::fs::read_to_string(payload).unwrap(),
-                name,
-            }
-        })
-        .collect();
-    samples.sort_by(|a, b| a.name.cmp(&b.name));
+    let samples = hookline_tests::samples("octopus-webhook", &["octopus", "octopus-base64"]);
     assert!(
         samples.len() >= 13,
         "expected a sample per event type, found {}",

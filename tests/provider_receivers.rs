@@ -35,45 +35,13 @@ use hookline::secrets_manager::SecretRefresher;
 use hookline::signature::SecretSet;
 use hookline::watch::MemoryWatchStore;
 use hookline_tests::{
-    capture_logs, create_fifo_queue, create_queue, create_table, drain_queue, events_dir, moto,
-    table_items, unique_name,
+    Sample, capture_logs, create_fifo_queue, create_queue, create_table, drain_queue, events_dir,
+    moto, samples, table_items, unique_name,
 };
 use time::OffsetDateTime;
 use tokio::time::Instant;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-/// A sample API Gateway event and the payload file it was signed from.
-struct Sample {
-    name: String,
-    event: String,
-    payload: String,
-}
-
-/// The samples of `events/{dir}`, each matched with its payload in one of `payload_dirs`.
-fn samples(dir: &str, payload_dirs: &[&str]) -> Vec<Sample> {
-    let mut samples: Vec<Sample> = std::fs::read_dir(events_dir().join(dir))
-        .unwrap_or_else(|e| panic!("events/{dir}: {e}"))
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .map(|path| {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let payload = payload_dirs
-                .iter()
-                .map(|d| events_dir().join("payloads").join(d).join(&name))
-                .find(|p| p.exists())
-                .unwrap_or_else(|| panic!("no payload for {dir}/{name}"));
-            Sample {
-                event: std::fs::read_to_string(&path).unwrap(),
-                payload: std::fs::read_to_string(payload).unwrap(),
-                name,
-            }
-        })
-        .collect();
-    samples.sort_by(|a, b| a.name.cmp(&b.name));
-    assert!(!samples.is_empty(), "events/{dir} has no samples");
-    samples
-}
 
 fn set(list: &str) -> SecretSet {
     SecretSet::parse(list).unwrap()

@@ -363,3 +363,36 @@ pub async fn answer_losing_front(
     });
     (endpoint, dropped)
 }
+
+/// A sample API Gateway event of `events/` and the payload file it was signed from.
+pub struct Sample {
+    pub name: String,
+    pub event: String,
+    pub payload: String,
+}
+
+/// The samples of `events/{dir}`, sorted by name, each matched with its payload in one of
+/// `payload_dirs` (folders of `events/payloads/`).
+pub fn samples(dir: &str, payload_dirs: &[&str]) -> Vec<Sample> {
+    let mut samples: Vec<Sample> = std::fs::read_dir(events_dir().join(dir))
+        .unwrap_or_else(|e| panic!("events/{dir}: {e}"))
+        .map(|entry| entry.expect("a folder entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let payload = payload_dirs
+                .iter()
+                .map(|d| events_dir().join("payloads").join(d).join(&name))
+                .find(|p| p.exists())
+                .unwrap_or_else(|| panic!("no payload for {dir}/{name}"));
+            Sample {
+                event: std::fs::read_to_string(&path).unwrap(),
+                payload: std::fs::read_to_string(payload).unwrap(),
+                name,
+            }
+        })
+        .collect();
+    samples.sort_by(|a, b| a.name.cmp(&b.name));
+    assert!(!samples.is_empty(), "events/{dir} has no samples");
+    samples
+}
