@@ -5,10 +5,8 @@
 //! giving the order updates of the fault-free run.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 use hookline::archive::{ArchiveStore, FolderArchive, S3Archive, parse_object};
@@ -18,7 +16,9 @@ use hookline_tests::{
     create_queue, create_table, drain_queue, events_dir, moto, queue_depth, unique_name,
 };
 
-const HOOKLINE: &str = env!("CARGO_BIN_EXE_hookline");
+mod support;
+
+use support::{HOOKLINE, Serve};
 /// When every sample in `events/` was signed (`requestContext.timeEpoch`).
 const SIGNED_AT: &str = "2026-11-22T10:00:00Z";
 const LATER: &str = "2026-11-22T10:02:00Z";
@@ -157,77 +157,24 @@ async fn messages_of(files: &[PathBuf]) -> Vec<QueueMessage> {
         .collect()
 }
 
-/// A running `hookline serve --with-processor` on a stack, stopped on drop.
-struct Processor {
-    child: Child,
-    log: mpsc::Receiver<String>,
-    addr: String,
-}
-
-impl Drop for Processor {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A running `hookline serve --with-processor` on a stack.
+struct Processor;
 
 impl Processor {
-    fn start(stack: &Stack, backend: &Backend, extra: &[&str]) -> Self {
-        let mut child = Command::new(HOOKLINE)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--provider-stub-listen",
-                "127.0.0.1:0",
-            ])
-            .args(["--aws-endpoint", &moto().endpoint, "--with-processor"])
-            .args(["--queue-url", &stack.ingest, "--events-table", &stack.table])
-            .args([
-                "--updates-queue-url",
-                &stack.updates,
-                "--octopus-wallets",
-                "",
-            ])
-            .args(backend.serve_args())
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start hookline serve");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, log) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut processor = Self {
-            child,
-            log,
-            addr: String::new(),
-        };
-        let line = processor.wait_for("listening on http://");
-        processor.addr = line
-            .split("listening on http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_default()
-            .to_string();
-        processor
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-            match self.log.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => continue,
-                Err(_) => break,
-            }
-        }
-        panic!("no log line with {needle:?}");
+    fn start(stack: &Stack, backend: &Backend, extra: &[&str]) -> Serve {
+        Serve::start(|command| {
+            command
+                .args(["--aws-endpoint", &moto().endpoint, "--with-processor"])
+                .args(["--queue-url", &stack.ingest, "--events-table", &stack.table])
+                .args([
+                    "--updates-queue-url",
+                    &stack.updates,
+                    "--octopus-wallets",
+                    "",
+                ])
+                .args(backend.serve_args())
+                .args(extra);
+        })
     }
 }
 
@@ -298,7 +245,7 @@ fn replay_archive(
 }
 
 /// A forged copy of a sample: its event id and body changed, its signature kept.
-async fn post_forged(processor: &Processor, sample: &Path) -> u16 {
+async fn post_forged(processor: &Serve, sample: &Path) -> u16 {
     let event: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sample).unwrap()).unwrap();
     let mut request = reqwest::Client::new().post(format!(

@@ -1,89 +1,21 @@
 //! `hookline serve` and `hookline sign` as a user runs them: the real binary on 127.0.0.1, the
 //! curl line `sign` prints, executed by a shell.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use hookline::message::QueueMessage;
 use hookline_tests::{create_queue, events_dir, moto};
 
-const HOOKLINE: &str = env!("CARGO_BIN_EXE_hookline");
+mod support;
 
-/// A running `hookline serve`, stopped on drop.
-struct Server {
-    child: Child,
-    addr: String,
-    log: mpsc::Receiver<String>,
-}
+use support::{HOOKLINE, Serve};
 
-impl Server {
-    /// Waits for a log line containing `needle`; returns it.
-    fn wait_for_log(&self, needle: &str) -> String {
-        self.wait_for_log_within(needle, 20)
-    }
-
-    fn wait_for_log_within(&self, needle: &str, secs: u64) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-            match self.log.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => continue,
-                Err(_) => break,
-            }
-        }
-        panic!("no log line with {needle:?}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Server = Serve;
 
 fn serve(extra: &[&str]) -> Server {
-    let mut child = Command::new(HOOKLINE)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--provider-stub-listen",
-            "127.0.0.1:0",
-        ])
-        .args(extra)
-        .env("RUST_LOG", "info")
-        .env_remove("OCTOPUS_WEBHOOK_SECRETS")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start hookline serve");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut server = Server {
-        child,
-        addr: String::new(),
-        log: rx,
-    };
-    let line = server.wait_for_log("listening on http://");
-    let rest = line
-        .split("listening on http://")
-        .nth(1)
-        .unwrap_or_default();
-    server.addr = rest
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    server
+    Serve::start(|command| {
+        command.args(extra).env_remove("OCTOPUS_WEBHOOK_SECRETS");
+    })
 }
 
 /// The curl line `hookline sign` prints for `payload`, posting to `server`.
@@ -148,8 +80,8 @@ fn signed_order_goes_through_processor_fetch_and_order_update_with_codes_masked(
     let server = serve(&[]);
     let curl = signed_curl(&server, &payload("order-delivered.json"));
     assert_eq!(run_curl(&curl), "200");
-    server.wait_for_log("fetch_ms=");
-    let update = server.wait_for_log("order update");
+    server.wait_for("fetch_ms=");
+    let update = server.wait_for("order update");
     assert!(update.contains("evt_abc123"), "{update}");
     assert!(update.contains("<redacted>"), "{update}");
     assert!(
@@ -159,7 +91,7 @@ fn signed_order_goes_through_processor_fetch_and_order_update_with_codes_masked(
 
     // The provider retries: the second delivery is accepted and skipped as a duplicate.
     assert_eq!(run_curl(&curl), "200");
-    server.wait_for_log("duplicate delivery");
+    server.wait_for("duplicate delivery");
 }
 
 #[test]
@@ -255,7 +187,7 @@ fn every_provider_signed_by_hookline_sign_is_accepted_by_serve() {
         assert_eq!(run_curl(&curl), "200", "{provider}: {curl}");
     }
     // Optty's notification said SUCCESSFUL; the stand-in API says DECLINED, and that is recorded.
-    let update = server.wait_for_log("ord-1001");
+    let update = server.wait_for("ord-1001");
     assert!(update.contains("DECLINED"), "{update}");
 }
 
@@ -283,7 +215,7 @@ fn a_watched_esim_order_reaches_the_order_updates_without_a_webhook() {
         assert_eq!(reply["created"], created, "{reply}");
     }
     // The stand-in delivers the order 12 s after the first poll (events/provider-api).
-    let update = server.wait_for_log_within("\"event_type\":\"esim.delivered\"", 60);
+    let update = server.wait_for_within("\"event_type\":\"esim.delivered\"", 60);
     assert!(update.contains("order update event_id=poll_"), "{update}");
     assert!(
         !update.contains("DEMO-ACTIVATION"),
@@ -298,7 +230,7 @@ fn a_registered_voucher_order_that_fails_is_reported_without_a_webhook() {
     let server = serve(&[]);
     register_watch(&server, "voucher", "5501999");
     // The stand-in fails the order 15 s after the first poll; vouchers are polled every 30 s.
-    let update = server.wait_for_log_within("\"event_type\":\"order.failed\"", 75);
+    let update = server.wait_for_within("\"event_type\":\"order.failed\"", 75);
     assert!(update.contains("order update event_id=poll_"), "{update}");
     assert!(update.contains("\"status\":\"FAILED\""), "{update}");
 }
@@ -309,7 +241,7 @@ fn a_registered_voucher_order_that_fails_is_reported_without_a_webhook() {
 fn a_registered_topup_order_is_reported_delivered_without_a_webhook() {
     let server = serve(&[]);
     register_watch(&server, "topup", "9123456");
-    let update = server.wait_for_log_within("\"event_type\":\"topup.delivered\"", 40);
+    let update = server.wait_for_within("\"event_type\":\"topup.delivered\"", 40);
     assert!(update.contains("order update event_id=poll_"), "{update}");
     assert!(
         !update.contains("5123456789"),
@@ -322,7 +254,7 @@ fn a_registered_topup_order_is_reported_delivered_without_a_webhook() {
 #[test]
 fn a_wallet_top_up_found_by_polling_reaches_the_order_updates() {
     let server = serve(&[]);
-    let update = server.wait_for_log_within("\"event_type\":\"wallet.credited\"", 40);
+    let update = server.wait_for_within("\"event_type\":\"wallet.credited\"", 40);
     assert!(update.contains("order update event_id=poll_"), "{update}");
     assert!(update.contains("\"transaction_id\":5001"), "{update}");
 }
