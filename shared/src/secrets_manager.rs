@@ -23,7 +23,7 @@ pub const DEFAULT_REFRESH: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Error)]
 pub enum SecretsError {
-    #[error("reading secret {id} from Secrets Manager failed: {reason}")]
+    #[error("cannot read secret {id} from Secrets Manager: {reason}")]
     Fetch { id: String, reason: String },
     #[error("secret {id} has no string value")]
     NoString { id: String },
@@ -65,7 +65,7 @@ impl SecretRefresher {
         E: fmt::Display + 'static,
     {
         let secret_id = secret_id.into();
-        let text = fetch(&client, &secret_id).await?;
+        let text = read_secret(&client, &secret_id).await?;
         let (keyring, apply) = bind(&text, parse).map_err(|e| SetupError::Invalid {
             origin: secret_id.clone(),
             reason: e.to_string(),
@@ -110,7 +110,7 @@ impl SecretRefresher {
 
     /// Re-reads the secret now.
     pub async fn refresh(&self) -> Result<(), SecretsError> {
-        let text = fetch(&self.client, &self.secret_id).await?;
+        let text = read_secret(&self.client, &self.secret_id).await?;
         (self.apply)(&text).map_err(|reason| {
             SecretsError::Setup(SetupError::Invalid {
                 origin: self.secret_id.clone(),
@@ -120,7 +120,9 @@ impl SecretRefresher {
     }
 }
 
-async fn fetch(
+/// The secret's text (the one reader of a secret: receivers, the processor's credentials and
+/// the CLI's operator commands); errors name the secret, never its value.
+pub async fn read_secret(
     client: &aws_sdk_secretsmanager::Client,
     secret_id: &str,
 ) -> Result<String, SecretsError> {
@@ -177,7 +179,7 @@ impl ReceiverSecrets {
                     Some(client) => client.clone(),
                     None => aws_sdk_secretsmanager::Client::new(&crate::aws::from_env().await),
                 };
-                let text = fetch(&client, &secret_id).await?;
+                let text = read_secret(&client, &secret_id).await?;
                 secrets.loaded.insert(*list, secret_id.clone(), text);
                 secrets
                     .from_secrets_manager

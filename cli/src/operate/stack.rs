@@ -93,21 +93,9 @@ pub async fn read_secret(
     secrets: &aws_sdk_secretsmanager::Client,
     name: &str,
 ) -> Result<String, String> {
-    let output = secrets
-        .get_secret_value()
-        .secret_id(name)
-        .send()
+    hookline::secrets_manager::read_secret(secrets, name)
         .await
-        .map_err(|e| {
-            format!(
-                "cannot read secret {name}: {}",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-            )
-        })?;
-    output
-        .secret_string()
-        .map(str::to_string)
-        .ok_or_else(|| format!("secret {name} has no string value"))
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
