@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hookline::archive::{ArchiveQuery, ArchiveStore, FolderArchive, search};
-use hookline::faults::harness::{EndState, Rig, START};
-use hookline::faults::{FaultKind, Faults, Faulty};
 use hookline::message::QueueMessage;
 use hookline::processor::{BatchRecord, ProcessError, RecordOutcome, process_archived_batch};
+use hookline_simulation::harness::{EndState, Rig, START};
+use hookline_simulation::{FaultKind, Faults, Faulty};
 use hookline_tests::{octopus_messages, sample_api, unique_name};
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -81,7 +81,7 @@ async fn run(bodies: &[String], faults: &Faults) -> (EndState, Vec<(String, Stri
                 .any(|r| r.message_id == record.message_id && r.outcome.is_failure())
         });
         rig.clock
-            .advance(hookline::faults::harness::VISIBILITY_TIMEOUT_SECS);
+            .advance(hookline_simulation::harness::VISIBILITY_TIMEOUT_SECS);
     }
     assert!(pending.is_empty(), "records left after 10 receives");
     let entries = archived(&folder).await;

@@ -7,10 +7,10 @@
 
 use std::path::Path;
 
-use hookline::faults::harness::{Delivered, EndState, Rig};
-use hookline::faults::{FaultKind, Faults};
 use hookline::order::{OrderKind, OrderRef};
 use hookline::order_api::MemoryOrderApi;
+use hookline_simulation::harness::{Delivered, EndState, Rig};
+use hookline_simulation::{FaultKind, Faults};
 use hookline_tests::{events_dir, octopus_messages, sample_api};
 
 /// The records of an SQS sample event.
@@ -121,14 +121,14 @@ async fn every_fault_at_every_call_of_every_sample_ends_as_the_fault_free_run() 
 mod on_moto {
     use super::*;
     use hookline::clock::Clock;
-    use hookline::faults::Faulty;
-    use hookline::faults::harness::{Delivered, START, deliver};
     use hookline::idempotency::DynamoEventStore;
     use hookline::order_state::DynamoOrderStateStore;
     use hookline::order_update::OrderUpdate;
     use hookline::processor::{Processor, ProcessorConfig};
     use hookline::queue::SqsQueue;
     use hookline::watch::DynamoWatchStore;
+    use hookline_simulation::Faulty;
+    use hookline_simulation::harness::{Delivered, START, deliver};
     use hookline_tests::{create_fifo_queue, create_table, drain_queue, moto};
 
     const ORDER: u64 = 12346;
@@ -279,11 +279,11 @@ mod on_moto {
 /// call of the whole scenario, poller and processor alike, each way.
 mod poller_runs {
     use super::*;
-    use hookline::faults::Faulty;
-    use hookline::faults::harness::START;
     use hookline::poller::{Poller, PollerConfig};
     use hookline::queue::MemoryQueue;
     use hookline::watch::{Watch, WatchStore};
+    use hookline_simulation::Faulty;
+    use hookline_simulation::harness::START;
     use serde_json::json;
     use std::time::Duration;
     use tokio::time::Instant;
@@ -432,10 +432,10 @@ mod poller_runs {
 mod transactions_runs {
     use super::*;
     use hookline::cursor::MemoryCursorStore;
-    use hookline::faults::Faulty;
     use hookline::order_api::FetchError;
     use hookline::poller::transactions::{TransactionsApi, TransactionsPoller};
     use hookline::queue::MemoryQueue;
+    use hookline_simulation::Faulty;
     use serde_json::{Value, json};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;

@@ -7,8 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use hookline::clock::Clock;
-use hookline::faults::harness::{Delivered, Rig, START, VISIBILITY_TIMEOUT_SECS};
-use hookline::faults::{FaultKind, Faults};
 use hookline::idempotency::MemoryEventStore;
 use hookline::message::{QueueMessage, ReplayMark};
 use hookline::order::{OrderKind, OrderRef};
@@ -20,6 +18,8 @@ use hookline::processor::{
 };
 use hookline::queue::MemoryQueue;
 use hookline::watch::MemoryWatchStore;
+use hookline_simulation::harness::{Delivered, Rig, START, VISIBILITY_TIMEOUT_SECS};
+use hookline_simulation::{FaultKind, Faults};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::time::Instant;

@@ -3,8 +3,6 @@
 //! change that keeps its status (a capture after its authorisation, a second refund, an update,
 //! a cancellation after installation) is published, not swallowed.
 
-use hookline::faults::Faults;
-use hookline::faults::harness::{Rig, START};
 use hookline::message::QueueMessage;
 use hookline::order::{OrderKind, OrderRef};
 use hookline::order_api::MemoryOrderApi;
@@ -13,6 +11,8 @@ use hookline::plan::Action;
 use hookline::providers::Provider;
 use hookline::providers::optty::parse_notification;
 use hookline::providers::owlpay::parse_harbor_envelope;
+use hookline_simulation::Faults;
+use hookline_simulation::harness::{Rig, START};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 

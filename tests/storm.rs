@@ -2,7 +2,7 @@
 //! their duplicates and the poller through one processor, every port failing 2 % of its calls,
 //! compared with the fault-free run. A seed that ever fails is added to `REGRESSION_SEEDS`.
 
-use hookline::faults::storm::{StormConfig, storm};
+use hookline_simulation::storm::{StormConfig, storm};
 
 /// Seeds that once found a violation; each stays a test.
 const REGRESSION_SEEDS: &[u64] = &[];

@@ -18,8 +18,8 @@
 //!    [`signature`] (HMAC, constant time), [`config`], [`clock`], [`aws`], [`metrics`] (the EMF
 //!    writer), [`telemetry`], [`dev_defaults`], [`usage`], [`warm_up`] (connections opened at init).
 //!
-//! Above them all, `faults` (feature `faults`): failure injection at every call of every port, for the
-//! crash-point tests and the storm.
+//! Failure injection, the SQS-like harness and the storm live apart, in `simulation/`
+//! (`hookline-simulation`), which no Lambda links.
 
 pub mod api_auth;
 pub mod api_budget;
@@ -32,8 +32,6 @@ pub mod cursor;
 pub mod dev_defaults;
 pub mod dynamo;
 pub mod emulator;
-#[cfg(any(test, feature = "faults"))]
-pub mod faults;
 pub mod idempotency;
 pub mod keyring;
 pub mod message;

@@ -8,7 +8,6 @@ use std::path::Path;
 
 /// Top to bottom.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("harness", &["faults"]),
     ("services", &["receiver", "processor", "poller", "cost"]),
     ("registry", &["providers"]),
     (
@@ -233,16 +232,10 @@ fn whole_paths_are_read_groups_included() {
 
 /// Modules outside `providers/` that name a provider, and why. Each is a debt: the provider's
 /// own code should move into its module and be reached through the registry.
-const NAMES_A_PROVIDER: &[(&str, &str)] = &[
-    (
-        "poller/transactions.rs",
-        "the wallet transactions poll exists for Octopus only; it should be an Octopus hook of the registry",
-    ),
-    (
-        "faults",
-        "the failure storm builds each provider's traffic (test machinery, to leave this crate)",
-    ),
-];
+const NAMES_A_PROVIDER: &[(&str, &str)] = &[(
+    "poller/transactions.rs",
+    "the wallet transactions poll exists for Octopus only; it should be an Octopus hook of the registry",
+)];
 
 /// What names a provider: its module (`providers::octopus`), its `Provider` variant, or its
 /// name as a string (`"octopus"`), all read from `providers/` itself.

@@ -302,7 +302,7 @@ pub fn octopus_messages() -> Vec<String> {
                 "octopus",
                 envelope["id"].as_str().unwrap_or_default(),
                 envelope["type"].as_str().unwrap_or_default(),
-                time::OffsetDateTime::from_unix_timestamp(hookline::faults::harness::START)
+                time::OffsetDateTime::from_unix_timestamp(hookline_simulation::harness::START)
                     .expect("a valid time"),
                 body,
             )

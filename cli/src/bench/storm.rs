@@ -4,7 +4,7 @@
 //! reproduces it.
 
 use clap::Args;
-use hookline::faults::storm::{StormConfig, storm};
+use hookline_simulation::storm::{StormConfig, storm};
 use tracing::instrument::WithSubscriber;
 
 #[derive(Args)]

@@ -22,18 +22,18 @@ use tokio::time::Instant;
 
 use futures::future::BoxFuture;
 
-use crate::archive::{ArchiveBackend, ArchiveError, ArchiveStore};
-use crate::cursor::CursorStore;
-use crate::idempotency::{Claim, ClaimRequest, EventStore};
-use crate::order::OrderRef;
-use crate::order_api::{FetchError, OrderApi};
-use crate::order_state::{
+use hookline::archive::{ArchiveBackend, ArchiveError, ArchiveStore};
+use hookline::cursor::CursorStore;
+use hookline::idempotency::{Claim, ClaimRequest, EventStore};
+use hookline::order::OrderRef;
+use hookline::order_api::{FetchError, OrderApi};
+use hookline::order_state::{
     OrderState, OrderStateStore, OrderWrite, Publication, StateWrite, WalletMovement,
 };
-use crate::poller::transactions::TransactionsApi;
-use crate::queue::{OutgoingMessage, Queue, QueueError};
-use crate::store::StoreError;
-use crate::watch::{EndReason, Registration, Watch, WatchStore};
+use hookline::poller::transactions::TransactionsApi;
+use hookline::queue::{OutgoingMessage, Queue, QueueError};
+use hookline::store::StoreError;
+use hookline::watch::{EndReason, Registration, Watch, WatchStore};
 
 /// How an injected fault behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -404,7 +404,7 @@ impl<T: WatchStore> WatchStore for Faulty<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::MemoryQueue;
+    use hookline::queue::MemoryQueue;
 
     fn message() -> OutgoingMessage {
         OutgoingMessage {

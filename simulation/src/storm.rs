@@ -30,17 +30,17 @@ use tokio::time::Instant;
 
 use super::harness::{MAX_RECEIVES, START, VISIBILITY_TIMEOUT_SECS, what_it_says};
 use super::{Faults, Faulty};
-use crate::clock::Clock;
-use crate::idempotency::MemoryEventStore;
-use crate::message::QueueMessage;
-use crate::order::{OrderKind, OrderRef};
-use crate::order_api::MemoryOrderApi;
-use crate::order_state::MemoryOrderStateStore;
-use crate::order_update::{OrderUpdate, change_update_id};
-use crate::poller::{Poller, PollerConfig};
-use crate::processor::{BatchRecord, Processor, ProcessorConfig, process_batch};
-use crate::queue::MemoryQueue;
-use crate::watch::{MemoryWatchStore, Watch, WatchStore};
+use hookline::clock::Clock;
+use hookline::idempotency::MemoryEventStore;
+use hookline::message::QueueMessage;
+use hookline::order::{OrderKind, OrderRef};
+use hookline::order_api::MemoryOrderApi;
+use hookline::order_state::MemoryOrderStateStore;
+use hookline::order_update::{OrderUpdate, change_update_id};
+use hookline::poller::{Poller, PollerConfig};
+use hookline::processor::{BatchRecord, Processor, ProcessorConfig, process_batch};
+use hookline::queue::MemoryQueue;
+use hookline::watch::{MemoryWatchStore, Watch, WatchStore};
 
 /// What to throw at the pipeline.
 #[derive(Clone, Debug)]
@@ -68,7 +68,7 @@ impl StormConfig {
             events: 8_000,
             duplicate_share: 0.3,
             fault_rate: 0.02,
-            publish_attempts: crate::processor::DEFAULT_PUBLISH_ATTEMPTS,
+            publish_attempts: hookline::processor::DEFAULT_PUBLISH_ATTEMPTS,
         }
     }
 
@@ -80,7 +80,7 @@ impl StormConfig {
             events: 900,
             duplicate_share: 0.3,
             fault_rate: 0.02,
-            publish_attempts: crate::processor::DEFAULT_PUBLISH_ATTEMPTS,
+            publish_attempts: hookline::processor::DEFAULT_PUBLISH_ATTEMPTS,
         }
     }
 }

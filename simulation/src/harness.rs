@@ -11,14 +11,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Faults, Faulty};
-use crate::clock::Clock;
-use crate::idempotency::{EventStore, MemoryEventStore};
-use crate::order_api::{MemoryOrderApi, OrderApi};
-use crate::order_state::{MemoryOrderStateStore, OrderState, OrderStateStore};
-use crate::order_update::OrderUpdate;
-use crate::processor::{Processor, ProcessorConfig};
-use crate::queue::{MemoryQueue, Queue};
-use crate::watch::{EndReason, MemoryWatchStore, WatchStore};
+use hookline::clock::Clock;
+use hookline::idempotency::{EventStore, MemoryEventStore};
+use hookline::order_api::{MemoryOrderApi, OrderApi};
+use hookline::order_state::{MemoryOrderStateStore, OrderState, OrderStateStore};
+use hookline::order_update::OrderUpdate;
+use hookline::processor::{Processor, ProcessorConfig};
+use hookline::queue::{MemoryQueue, Queue};
+use hookline::watch::{EndReason, MemoryWatchStore, WatchStore};
 
 /// The ingest queue's `maxReceiveCount` default in `template.yaml`.
 pub const MAX_RECEIVES: u32 = 5;
