@@ -27,7 +27,6 @@ pub mod archive;
 pub mod aws;
 pub mod clock;
 pub mod config;
-pub mod cost;
 pub mod cursor;
 pub mod dev_defaults;
 pub mod dynamo;

@@ -8,7 +8,7 @@ use std::path::Path;
 
 /// Top to bottom.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("services", &["receiver", "processor", "poller", "cost"]),
+    ("services", &["receiver", "processor", "poller"]),
     ("registry", &["providers"]),
     (
         "adapters",

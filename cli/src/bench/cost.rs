@@ -1,7 +1,7 @@
 //! `hookline bench-cost`: what a million webhooks cost, counted. Runs the receiver and processor
 //! Lambda handlers (the same functions the Lambdas run) against a local AWS emulator, every AWS
 //! request counted by the SDK's HTTP client, every log and EMF line by its writer, each
-//! invocation timed; then prices the counts ([`hookline::cost`]).
+//! invocation timed; then prices the counts ([`crate::bench::cost_model`]).
 //!
 //! The webhooks go in waves of a few batches; the processor drains each wave in batches as full
 //! as `BatchSize` allows: the figures are those of steady traffic. An idle queue's polling is a fixed monthly
@@ -11,11 +11,13 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::bench::cost_model::{
+    self as cost, CostTable, Deployment, Ingress, Measured, PRICES, RunParameters,
+};
 use aws_lambda_events::sqs::SqsEvent;
 use clap::Args;
 use futures::StreamExt;
 use hookline::archive::{ArchiveStore, S3Archive};
-use hookline::cost::{self, CostTable, Deployment, Ingress, Measured, PRICES, RunParameters};
 use hookline::idempotency::DynamoEventStore;
 use hookline::order_api::RetryPolicy;
 use hookline::order_state::DynamoOrderStateStore;

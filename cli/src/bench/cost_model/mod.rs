@@ -1,4 +1,4 @@
-//! Dollars per million webhooks, from what a run really asked of AWS ([`crate::usage`]) and the
+//! Dollars per million webhooks, from what a run really asked of AWS ([`hookline::usage`]) and the
 //! dated list prices ([`prices`]). `hookline bench-cost` produces the counts against a local AWS
 //! emulator; `scripts/bench.sh` prints the table and the docs/src/cost.md's cost section is this table.
 
@@ -6,7 +6,7 @@ pub mod prices;
 
 use std::fmt::Write as _;
 
-use crate::usage::Usage;
+use hookline::usage::Usage;
 pub use prices::{PRICES, Prices};
 
 /// How webhooks reach the receivers.
@@ -290,7 +290,7 @@ fn operations(usage: &Usage, service: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usage::{CallTally, InvocationTally};
+    use hookline::usage::{CallTally, InvocationTally};
 
     fn usage() -> Usage {
         let mut usage = Usage::default();
