@@ -201,7 +201,6 @@ fi
 # The registry's checks, with the new provider in.
 cargo build -q -p acmepay-webhook
 cargo run -q -p hookline-cli -- template --check
-cargo test -q -p hookline --lib providers > /dev/null
 cargo test -q -p hookline --test module_layers > /dev/null
 cargo test -q -p hookline-tests --test provider_receivers --test state_tables > /dev/null
 "$HOOKLINE_VENV/bin/python" -m pytest -q -p no:warnings tests/template_test.py > /dev/null
