@@ -198,11 +198,19 @@ if [ "$changed" != "$expected" ]; then
   exit 1
 fi
 
-# The registry's checks, with the new provider in.
-cargo build -q -p acmepay-webhook
-cargo run -q -p hookline-cli -- template --check
-cargo test -q -p hookline --test module_layers > /dev/null
-cargo test -q -p hookline-tests --test provider_receivers --test state_tables > /dev/null
-"$HOOKLINE_VENV/bin/python" -m pytest -q -p no:warnings tests/template_test.py > /dev/null
+# The registry's checks, with the new provider in; a failing one's output is shown.
+check() {
+  local out
+  if ! out=$("$@" 2>&1); then
+    echo "$out" | tail -60 >&2
+    echo "scratch provider: this check failed: $*" >&2
+    exit 1
+  fi
+}
+check cargo build -q -p acmepay-webhook
+check cargo run -q -p hookline-cli -- template --check
+check cargo test -q -p hookline --test module_layers
+check cargo test -q -p hookline-tests --test provider_receivers --test state_tables
+check "$HOOKLINE_VENV/bin/python" -m pytest -q -p no:warnings tests/template_test.py
 echo "scratch provider AcmePay: added in 5 places by hand and 2 commands; every registry check passes"
 rm -rf "$scratch"

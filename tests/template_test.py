@@ -277,7 +277,7 @@ def test_processor_reports_partial_batch_failures_from_the_ingest_queue(resource
     # same size.
     assert mapping["BatchSize"] == 100
     assert mapping["MaximumBatchingWindowInSeconds"] >= 1
-    pipeline = (ROOT / "cli" / "src" / "pipeline.rs").read_text()
+    pipeline = (ROOT / "cli" / "src" / "local" / "pipeline.rs").read_text()
     assert f"const TEMPLATE_BATCH_SIZE: usize = {mapping['BatchSize']};" in pipeline
 
 
