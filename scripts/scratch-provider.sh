@@ -75,6 +75,10 @@ impl WebhookScheme for AcmePayScheme {
         vec![SIGNATURE_HEADER]
     }
 
+    fn plan(&self, message: &QueueMessage) -> Result<Plan, PlanError> {
+        plan(message)
+    }
+
     fn verify_routed(
         &self,
         _route: &Route<'_>,

@@ -375,12 +375,19 @@ def test_poller_gets_its_install_poll_budget(resources):
     assert str(parameter["Default"]) == rust_const("shared/src/watch/mod.rs", "DEFAULT_MAX_INSTALL_POLLS")
 
 
+def test_every_function_knows_the_claim_lifetime():
+    # Receivers whose request time is unsigned bound an event's age by it; the processor keeps
+    # claims that long.
+    variables = raw_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables[rust_const("shared/src/config.rs", "EVENT_RECORD_TTL_SECS")] == {
+        "Ref": "EventRecordTtlSeconds"}
+
+
 def test_processor_gets_the_variables_the_code_reads(resources):
     variables = resources["ProcessorFunction"]["Properties"]["Environment"]["Variables"]
     expected = {
         "EVENTS_TABLE": {"Ref": "EventsTable"},
         "ORDER_UPDATES_QUEUE_URL": {"Ref": "OrderUpdatesQueue"},
-        "EVENT_RECORD_TTL_SECS": {"Ref": "EventRecordTtlSeconds"},
         "PROCESSOR_CONCURRENCY": {"Ref": "ProcessorConcurrency"},
         "WATCH_GIVE_UP_SECS": {"Ref": "WatchGiveUpSeconds"},
         "FORWARD_ALL_EVENT_FIELDS": {"Ref": "ForwardAllEventFields"},
@@ -706,7 +713,7 @@ def test_every_function_states_the_providers_environment_which_has_no_default(re
     parameter = template["Parameters"]["ProviderEnvironment"]
     assert parameter["AllowedValues"] == ["sandbox", "production"]
     assert "Default" not in parameter, "a stack must say which environment it is"
-    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    variables = raw_template()["Globals"]["Function"]["Environment"]["Variables"]
     assert variables[rust_const("shared/src/config.rs", "PROVIDER_ENVIRONMENT")] == {"Ref": "ProviderEnvironment"}
     # The documented hosts are used unless a base URL is given: both base URLs may be empty.
     for name in ("OctopusApiBaseUrl", "OpttyApiBaseUrl"):

@@ -127,6 +127,18 @@ impl RouteArg {
             .map_err(|e| e.to_string())
     }
 
+    /// The payload as its provider would write it at `timestamp`: `Some` with its signed body
+    /// time (Octopus `created_at`, Coinme `at`) moved to `timestamp` when its own is older than
+    /// the receiver accepts; `None` when the file's bytes can be sent as they are.
+    pub fn redated(self, body: &[u8], timestamp: i64) -> Result<Option<Vec<u8>>, String> {
+        let scheme = LocalSecrets::default().scheme(self.provider)?;
+        let max_age =
+            hookline::receiver::max_event_age_secs(hookline::idempotency::DEFAULT_RECORD_TTL_SECS);
+        Ok(scheme
+            .body_time_field()
+            .and_then(|field| hookline::webhook::redated_body(body, field, timestamp, max_age)))
+    }
+
     /// The body as the route's receiver would keep it in the queue message (Optty's card token
     /// redacted; every other body as it is).
     pub fn stored_sample_body(self, body: &str) -> Result<String, String> {

@@ -67,10 +67,14 @@ fn signed_event_is_accepted_and_tampered_one_is_401() {
         original.replace("\"quantity\":5", "\"quantity\":50"),
     )
     .unwrap();
-    let tampered_curl = curl.replace(
-        &payload("order-delivered.json").display().to_string(),
-        &tampered.display().to_string(),
-    );
+    // The body is the file, or inline when its event time was moved to the signing time.
+    let tampered_curl = curl
+        .replace(
+            &payload("order-delivered.json").display().to_string(),
+            &tampered.display().to_string(),
+        )
+        .replace("\"quantity\":5", "\"quantity\":50");
+    assert_ne!(tampered_curl, curl);
     assert_eq!(run_curl(&tampered_curl), "401");
     let _ = std::fs::remove_file(tampered);
 }

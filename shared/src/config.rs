@@ -96,6 +96,9 @@ pub fn env_lookup(name: &str) -> Option<String> {
 #[derive(Clone, Debug)]
 pub struct ReceiverConfig {
     pub queue_url: String,
+    /// How long the processor remembers an event ([`EVENT_RECORD_TTL_SECS`]): bounds the age of
+    /// events whose request time is unsigned.
+    pub record_ttl_secs: Option<i64>,
     /// Open the SQS connection during init ([`WARM_CONNECTIONS_AT_INIT`]).
     pub warm_connections: bool,
 }
@@ -109,6 +112,7 @@ impl ReceiverConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
             queue_url: required(&lookup, INGEST_QUEUE_URL)?,
+            record_ttl_secs: optional_number(&lookup, EVENT_RECORD_TTL_SECS)?,
             warm_connections: optional_bool(&lookup, WARM_CONNECTIONS_AT_INIT, true)?,
         })
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::queue::OutgoingMessage;
+use crate::queue::{OutgoingMessage, sqs_safe_json};
 use time::format_description::well_known::Rfc3339;
 
 pub const MESSAGE_VERSION: u8 = 2;
@@ -105,10 +105,11 @@ impl QueueMessage {
         self
     }
 
-    /// The message body as sent to SQS.
+    /// The message body as sent to SQS: JSON, with the characters SQS refuses escaped
+    /// ([`sqs_safe_json`]), so the raw body stays exact.
     pub fn to_json(&self) -> String {
         // Serialising a struct of strings cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        sqs_safe_json(serde_json::to_string(self).unwrap_or_default())
     }
 
     /// The message as sent: JSON body, `provider` and `event_type` attributes.
@@ -173,6 +174,15 @@ mod tests {
         let read = QueueMessage::from_json(v1).unwrap();
         assert_eq!((read.v, read.headers.len(), read.route_param), (1, 0, None));
         assert!(READ_VERSIONS.contains(&read.v));
+    }
+
+    #[test]
+    fn noncharacters_sqs_refuses_are_escaped_and_read_back_exactly() {
+        let body = "{\"note\":\"a\u{FFFE}b\u{FFFF}c\"}".to_string();
+        let message = QueueMessage::new("octopus", "e1", "t", OffsetDateTime::UNIX_EPOCH, body);
+        let json = message.to_json();
+        assert!(!json.contains(['\u{FFFE}', '\u{FFFF}']), "{json}");
+        assert_eq!(QueueMessage::from_json(&json).unwrap(), message);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::message::{ATTR_EVENT_TYPE, ATTR_PROVIDER, SQS_MAX_MESSAGE_BYTES};
-use crate::queue::OutgoingMessage;
+use crate::queue::{OutgoingMessage, fifo_group_id, sqs_safe_json};
 
 pub const ORDER_UPDATE_VERSION: u8 = 2;
 
@@ -245,11 +245,11 @@ impl OrderUpdate {
     /// within five minutes of the first is dropped by SQS, and by downstream after that.
     fn message(&self) -> OutgoingMessage {
         let group = match (&self.order_kind, &self.order_id) {
-            (Some(kind), Some(id)) => format!("{}#{kind}#{id}", self.provider),
-            _ => format!("{}#wallet", self.provider),
+            (Some(kind), Some(id)) => fifo_group_id(&format!("{}#{kind}#", self.provider), id),
+            _ => fifo_group_id(&self.provider, "#wallet"),
         };
         OutgoingMessage {
-            body: serde_json::to_string(self).unwrap_or_default(),
+            body: sqs_safe_json(serde_json::to_string(self).unwrap_or_default()),
             attributes: vec![
                 (ATTR_PROVIDER, self.provider.clone()),
                 (ATTR_EVENT_TYPE, self.event_type.clone()),

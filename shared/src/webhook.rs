@@ -10,6 +10,9 @@ use std::borrow::Cow;
 use http::HeaderMap;
 use thiserror::Error;
 
+use crate::message::QueueMessage;
+use crate::plan::{Plan, PlanError};
+
 /// What a scheme learned from a request it found genuine.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifiedEvent {
@@ -113,6 +116,21 @@ pub trait WebhookScheme: Send + Sync {
         now_unix: i64,
     ) -> Result<VerifiedEvent, Rejection>;
 
+    /// What the processor will make of the message this scheme's receiver queues: the provider's
+    /// own processing rules (its `plan`). The receiver runs it at the door, so that nothing is
+    /// answered 200 that the processor would fail to parse, retry and dead-letter.
+    fn plan(&self, message: &QueueMessage) -> Result<Plan, PlanError>;
+
+    /// When the request's time is not covered by the signature (Octopus' `X-Timestamp` is
+    /// unsigned, Coinme sends none), the body field holding the event's own, signed, time. A
+    /// captured request could otherwise be sent again with a fresh time long after the processor
+    /// forgot the event: the receiver refuses events whose body time is older than the claim
+    /// lifetime allows ([`crate::receiver::max_event_age_secs`]). `None`: the request's time is
+    /// signed and checked, or (Optty) there is no signed time at all.
+    fn body_time_field(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The body as it may be kept at rest (queue message, archive, table): by default exactly
     /// the bytes received. A scheme whose body carries a secret that nothing downstream needs and
     /// no signature covers (Optty's card token) returns it without.
@@ -194,7 +212,41 @@ pub(crate) fn validate_event_id(id: &str) -> Result<(), Rejection> {
             "event id contains control characters".into(),
         ));
     }
+    if !sqs_accepts(id) {
+        return Err(Rejection::Malformed(
+            "event id contains a character SQS does not carry (U+FFFE or U+FFFF)".into(),
+        ));
+    }
     Ok(())
+}
+
+/// Longest event type hookline accepts; types become message attributes and metric dimensions.
+pub const MAX_EVENT_TYPE_LEN: usize = 256;
+
+/// Checks an event type from a verified body before it becomes a message attribute, a metric
+/// dimension and a log field.
+pub(crate) fn validate_event_type(event_type: &str) -> Result<(), Rejection> {
+    if event_type.is_empty() {
+        return Err(Rejection::Malformed("event type is empty".into()));
+    }
+    if event_type.len() > MAX_EVENT_TYPE_LEN {
+        return Err(Rejection::Malformed(format!(
+            "event type is longer than {MAX_EVENT_TYPE_LEN} bytes"
+        )));
+    }
+    if event_type.chars().any(char::is_control) || !sqs_accepts(event_type) {
+        return Err(Rejection::Malformed(
+            "event type contains control characters or U+FFFE/U+FFFF".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether SQS carries `text` as it is in a message attribute: its character set is `#x9 | #xA |
+/// #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF` (SendMessage, "MessageBody"). Rust
+/// strings hold no surrogates; control characters are checked apart.
+pub(crate) fn sqs_accepts(text: &str) -> bool {
+    !text.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}'))
 }
 
 /// Reads a unix-seconds timestamp for the replay window; absent or unreadable is `stale`.
@@ -233,6 +285,48 @@ pub(crate) fn malformed_json(error: &serde_json::Error, expected_shape: &str) ->
     })
 }
 
+/// A numeric time above this is in milliseconds (year 5138 in seconds).
+const MILLIS_THRESHOLD: i64 = 100_000_000_000;
+
+/// `body` with its time `field` set to `at` (unix seconds) when the time there is more than
+/// `max_age_secs` before `at`; `None` when it is recent enough, absent, or the body is not a JSON
+/// object. For sample payloads signed now (`hookline sign`, the local benches): their fixed
+/// times age past what a receiver accepts ([`WebhookScheme::body_time_field`]).
+pub fn redated_body(body: &[u8], field: &str, at: i64, max_age_secs: i64) -> Option<Vec<u8>> {
+    use time::format_description::well_known::Rfc3339;
+    let serde_json::Value::Object(mut fields) = serde_json::from_slice(body).ok()? else {
+        return None;
+    };
+    let value = fields.get_mut(field)?;
+    let written = match value {
+        serde_json::Value::String(text) => time::OffsetDateTime::parse(text, &Rfc3339)
+            .ok()?
+            .unix_timestamp(),
+        // Coinme writes `at` in seconds or milliseconds.
+        serde_json::Value::Number(number) => match number.as_i64()? {
+            ms if ms > MILLIS_THRESHOLD => ms / 1000,
+            secs => secs,
+        },
+        _ => return None,
+    };
+    if at - written <= max_age_secs {
+        return None;
+    }
+    *value = match value {
+        serde_json::Value::Number(n) if n.as_i64() > Some(MILLIS_THRESHOLD) => {
+            serde_json::Value::from(at * 1000)
+        }
+        serde_json::Value::Number(_) => serde_json::Value::from(at),
+        _ => serde_json::Value::from(
+            time::OffsetDateTime::from_unix_timestamp(at)
+                .ok()?
+                .format(&Rfc3339)
+                .ok()?,
+        ),
+    };
+    serde_json::to_vec(&serde_json::Value::Object(fields)).ok()
+}
+
 /// A scheme chosen at run time (the CLI runs every provider's receiver in one process).
 impl<T: WebhookScheme + ?Sized> WebhookScheme for Box<T> {
     fn provider(&self) -> &str {
@@ -257,7 +351,47 @@ impl<T: WebhookScheme + ?Sized> WebhookScheme for Box<T> {
         (**self).stored_body(body)
     }
 
+    fn plan(&self, message: &QueueMessage) -> Result<Plan, PlanError> {
+        (**self).plan(message)
+    }
+
+    fn body_time_field(&self) -> Option<&'static str> {
+        (**self).body_time_field()
+    }
+
     fn keeps_route_param(&self) -> bool {
         (**self).keeps_route_param()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_body_time_is_redated_and_a_recent_one_left_alone() {
+        let body = br#"{"id":"e","created_at":"2026-11-22T10:00:00Z"}"#;
+        let at = 1_795_341_600 + 10 * 86_400; // ten days later
+        let redated = redated_body(body, "created_at", at, 6 * 86_400).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&redated).unwrap();
+        assert_eq!(json["created_at"], "2026-12-02T10:00:00Z");
+        assert_eq!(redated_body(body, "created_at", 1_795_341_600, 60), None);
+        assert_eq!(
+            redated_body(br#"{"at":1}"#, "at", 100, 10).unwrap(),
+            br#"{"at":100}"#
+        );
+        assert_eq!(redated_body(br#"{"id":"e"}"#, "at", 100, 10), None);
+        let ms = redated_body(br#"{"at":1752858430000}"#, "at", 1_795_341_600, 10).unwrap();
+        assert_eq!(ms, br#"{"at":1795341600000}"#);
+    }
+
+    #[test]
+    fn ids_and_types_sqs_would_refuse_are_malformed() {
+        assert!(validate_event_id("evt_\u{FFFE}").is_err());
+        assert!(validate_event_id("evt_1").is_ok());
+        assert!(validate_event_type("order.\u{7}x").is_err());
+        assert!(validate_event_type("a\u{FFFF}").is_err());
+        assert!(validate_event_type(&"t".repeat(MAX_EVENT_TYPE_LEN + 1)).is_err());
+        assert!(validate_event_type("order.delivered").is_ok());
     }
 }

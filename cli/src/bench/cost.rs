@@ -520,9 +520,11 @@ fn plan_sends(args: &BenchCostArgs, distinct: usize) -> Result<Vec<Send>, String
                 false => ("order.cancelled", "CANCELLED"),
             };
             let order = 2_000_000 + i;
+            // Sent now: a body time as fresh as the request's (the receiver bounds its age).
+            let created_at = super::rfc3339(now);
             let body = |padding: &str| {
                 format!(
-                    r#"{{"id":"evt_cost_{i}","type":"{event_type}","created_at":"2026-11-22T10:00:00Z","data":{{"id":{order},"status":"{status}","quantity":5,"delivered_quantity":5,"amount":250.00,"note":"{padding}"}}}}"#
+                    r#"{{"id":"evt_cost_{i}","type":"{event_type}","created_at":"{created_at}","data":{{"id":{order},"status":"{status}","quantity":5,"delivered_quantity":5,"amount":250.00,"note":"{padding}"}}}}"#
                 )
             };
             let bare = body("").len();

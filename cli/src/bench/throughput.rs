@@ -292,8 +292,10 @@ fn plan_sends(route: RouteArg, count: usize, distinct: usize) -> Result<Vec<Send
     let events: Vec<Send> = (0..distinct)
         .map(|i| {
             let order = 1_000_000 + i;
+            // Sent now: a body time as fresh as the request's (the receiver bounds its age).
+            let created_at = super::rfc3339(now);
             let body = format!(
-                r#"{{"id":"evt_bench_{i}","type":"order.delivered","created_at":"2026-11-22T10:00:00Z","data":{{"id":{order},"status":"DELIVERED","quantity":5,"delivered_quantity":5,"amount":250.00}}}}"#
+                r#"{{"id":"evt_bench_{i}","type":"order.delivered","created_at":"{created_at}","data":{{"id":{order},"status":"DELIVERED","quantity":5,"delivered_quantity":5,"amount":250.00}}}}"#
             )
             .into_bytes();
             let signed = route.sign(route.test_secret(), "", &body, now)?;

@@ -193,7 +193,7 @@ async fn verify(receivers: &Receivers<MemoryQueue>, entry: &ArchiveEntry) -> Ver
     match reply {
         Some(reply) if reply.status == 200 => Verdict::Verified,
         Some(reply) if reply.status == 401 => Verdict::Unverifiable(
-            "does not verify with the secrets valid now (its secret was rotated away, or the entry was altered)".into(),
+            "does not verify with the secrets valid now (its secret was rotated away, a credential in its body was kept out of the archive, or the entry was altered)".into(),
         ),
         Some(reply) => Verdict::Unverifiable(format!("the receiver refuses it now: {} {}", reply.status, reply.body)),
         None => Verdict::Unverifiable(format!("no receiver serves {path}")),

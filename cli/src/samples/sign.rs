@@ -47,8 +47,18 @@ pub fn run(args: SignArgs) -> Result<(), String> {
         .timestamp
         .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
     for path in &args.sample.payloads {
-        let body =
+        let file =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        // A sample's own event time ages past what the receivers accept (they bound it when
+        // the request time is unsigned): signed now, it is dated now, and sent inline.
+        let redated = args.sample.provider.redated(&file, timestamp)?;
+        if redated.is_some() {
+            eprintln!(
+                "note: {}: its event time is older than the receiver accepts; signed with it set to the signing time (the body is given inline)",
+                path.display()
+            );
+        }
+        let body = redated.clone().unwrap_or(file);
         let request = args
             .sample
             .provider
@@ -60,7 +70,11 @@ pub fn run(args: SignArgs) -> Result<(), String> {
                     .url
                     .clone()
                     .unwrap_or_else(|| format!("http://{LISTEN_ADDR}{}", request.path));
-                println!("{}", curl_line(&url, &request.headers, path))
+                let data = match &redated {
+                    Some(body) => Data::Inline(body),
+                    None => Data::File(path),
+                };
+                println!("{}", curl_line(&url, &request.headers, data))
             }
             Format::Apigw => {
                 let event = apigw_event::post(&request, &body, args.base64, timestamp);
@@ -87,16 +101,23 @@ fn write_event(dir: &Path, payload: &Path, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What the curl line sends: the file, or the body as signed when it differs from the file.
+enum Data<'a> {
+    File(&'a Path),
+    Inline(&'a [u8]),
+}
+
 /// `--data-binary @file` sends the file's exact bytes, which is what was signed.
-fn curl_line(url: &str, headers: &[(String, String)], payload: &Path) -> String {
+fn curl_line(url: &str, headers: &[(String, String)], data: Data<'_>) -> String {
     let mut line = format!("curl -sS -X POST {}", shell_quote(url));
     for (name, value) in headers {
         line.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
     }
-    line.push_str(&format!(
-        " --data-binary {}",
-        shell_quote(&format!("@{}", payload.display()))
-    ));
+    let data = match data {
+        Data::File(path) => format!("@{}", path.display()),
+        Data::Inline(body) => String::from_utf8_lossy(body).into_owned(),
+    };
+    line.push_str(&format!(" --data-binary {}", shell_quote(&data)));
     line
 }
 
@@ -114,12 +135,21 @@ mod tests {
     }
 
     #[test]
+    fn curl_line_sends_a_redated_body_inline() {
+        let line = curl_line("http://h/w", &[], Data::Inline(br#"{"at":"it's"}"#));
+        assert_eq!(
+            line,
+            r#"curl -sS -X POST 'http://h/w' --data-binary '{"at":"it'\''s"}'"#
+        );
+    }
+
+    #[test]
     fn curl_line_sends_the_file_bytes() {
         let headers = vec![("x-signature".to_string(), "ab".to_string())];
         let line = curl_line(
             "http://127.0.0.1:3000/webhooks/octopus",
             &headers,
-            Path::new("p.json"),
+            Data::File(Path::new("p.json")),
         );
         assert_eq!(
             line,

@@ -35,6 +35,39 @@ impl OutgoingMessage {
     }
 }
 
+/// `json` as SQS carries it: SQS refuses a message holding U+FFFE or U+FFFF (its character set
+/// is `#x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF`, SendMessage's
+/// "MessageBody"), which serde_json writes as they are. In JSON text they can only be inside
+/// strings, where `\uFFFE` / `\uFFFF` read back as the same characters: the content is exact.
+pub fn sqs_safe_json(json: String) -> String {
+    if json.contains(['\u{FFFE}', '\u{FFFF}']) {
+        json.replace('\u{FFFE}', "\\uFFFE")
+            .replace('\u{FFFF}', "\\uFFFF")
+    } else {
+        json
+    }
+}
+
+/// A FIFO message group id for `key`: the key itself when SQS takes it (1 to 128 characters,
+/// letters, digits and ASCII punctuation: SendMessage, "MessageGroupId"), otherwise a digest of
+/// it under the same readable prefix. Either way one key is always one group, so its order holds.
+pub fn fifo_group_id(prefix: &str, key: &str) -> String {
+    let plain = format!("{prefix}{key}");
+    let fits = |text: &str| {
+        !text.is_empty() && text.len() <= 128 && text.bytes().all(|b| b.is_ascii_graphic())
+    };
+    if fits(&plain) {
+        return plain;
+    }
+    let digest = &hex::encode(<sha2::Sha256 as sha2::Digest>::digest(key.as_bytes()))[..40];
+    let hashed = format!("{prefix}h{digest}");
+    if fits(&hashed) {
+        hashed
+    } else {
+        format!("h{digest}")
+    }
+}
+
 /// Why a message could not be enqueued. The text names the cause, never the message content.
 #[derive(Debug, Error)]
 pub enum QueueError {
@@ -63,5 +96,39 @@ pub trait Queue: Send + Sync {
             }
             results
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_with_noncharacters_is_escaped_and_reads_back_the_same() {
+        let value = serde_json::json!({"note": "a\u{FFFE}b\u{FFFF}"});
+        let safe = sqs_safe_json(value.to_string());
+        assert!(!safe.contains(['\u{FFFE}', '\u{FFFF}']));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&safe).unwrap(),
+            value
+        );
+    }
+
+    #[test]
+    fn a_group_id_sqs_would_refuse_becomes_a_stable_digest() {
+        assert_eq!(fifo_group_id("octopus#order#", "123"), "octopus#order#123");
+        for key in ["caf\u{e9} 1", &"9".repeat(128), "a b"] {
+            let id = fifo_group_id("octopus#order#", key);
+            assert!(
+                id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()),
+                "{id}"
+            );
+            assert_eq!(
+                id,
+                fifo_group_id("octopus#order#", key),
+                "one key, one group"
+            );
+        }
+        assert_ne!(fifo_group_id("p#", "a b"), fifo_group_id("p#", "a c"));
     }
 }

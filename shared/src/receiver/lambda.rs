@@ -35,7 +35,11 @@ pub async fn run<S: WebhookScheme>(
         crate::warm_up::sqs_queue(&sqs, &config.queue_url).await;
     }
     let function = ReceiverFunction {
-        receiver: Receiver::new(scheme, SqsQueue::new(sqs, config.queue_url)),
+        receiver: Receiver::new(scheme, SqsQueue::new(sqs, config.queue_url)).with_record_ttl(
+            config
+                .record_ttl_secs
+                .unwrap_or(crate::idempotency::DEFAULT_RECORD_TTL_SECS),
+        ),
         refreshers,
     };
     let function = &function;

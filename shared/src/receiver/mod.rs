@@ -9,11 +9,15 @@ use http::{HeaderMap, Method};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::idempotency::DEFAULT_RECORD_TTL_SECS;
 use crate::message::{QueueMessage, SQS_MAX_MESSAGE_BYTES};
 use crate::queue::OutgoingMessage;
 use crate::queue::Queue;
-use crate::test_event::TEST_EVENT_TYPE;
-use crate::webhook::{Rejection, Route, VerifiedEvent, WebhookScheme, header_str};
+use crate::test_event::{self, TEST_EVENT_TYPE};
+use crate::webhook::{
+    Rejection, Route, VerifiedEvent, WebhookScheme, header_str, validate_event_id,
+    validate_event_type,
+};
 
 /// What happened to one request, for logs and metrics.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,11 +65,24 @@ impl Reply {
 pub struct Receiver<S, Q> {
     scheme: S,
     queue: Q,
+    /// The oldest signed body time accepted from a scheme whose request time is unsigned.
+    max_event_age_secs: i64,
 }
 
 impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
     pub fn new(scheme: S, queue: Q) -> Self {
-        Self { scheme, queue }
+        Self {
+            scheme,
+            queue,
+            max_event_age_secs: max_event_age_secs(DEFAULT_RECORD_TTL_SECS),
+        }
+    }
+
+    /// Sets how long the processor remembers an event (`EVENT_RECORD_TTL_SECS`), from which the
+    /// oldest body time accepted is derived ([`max_event_age_secs`]).
+    pub fn with_record_ttl(mut self, record_ttl_secs: i64) -> Self {
+        self.max_event_age_secs = max_event_age_secs(record_ttl_secs);
+        self
     }
 
     pub fn provider(&self) -> &str {
@@ -177,6 +194,8 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
             .verify_routed(route, headers, body, now.unix_timestamp())?;
         let text = std::str::from_utf8(body)
             .map_err(|_| Rejection::Malformed("body is not UTF-8".into()))?;
+        validate_event_id(&event.event_id)?;
+        validate_event_type(&event.event_type)?;
         let kept = self
             .scheme
             .kept_headers()
@@ -194,15 +213,54 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
             now,
             self.scheme.stored_body(text).into_owned(),
         )
-        .with_verification(kept, route_param)
-        .encode();
-        let size = message.sqs_size();
+        .with_verification(kept, route_param);
+        let encoded = message.encode();
+        let size = encoded.sqs_size();
         if size > SQS_MAX_MESSAGE_BYTES {
             return Err(too_large(size, SQS_MAX_MESSAGE_BYTES));
         }
-        Ok((message, event))
+        self.check_plan(&message, now)?;
+        Ok((encoded, event))
     }
 }
+
+impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
+    /// Applies at the door what the processor would fail on: its plan of the message as it will
+    /// be queued (a malformed reference, an id unfit for a key, a body nested beyond the parser's
+    /// depth...); and, when the request's time is unsigned, the age of the body's signed time
+    /// (the plan's `occurred_at`, which is the receipt time when the body has none).
+    fn check_plan(&self, message: &QueueMessage, now: OffsetDateTime) -> Result<(), Rejection> {
+        let plan = if test_event::is_test_event(message) {
+            test_event::plan(message)
+        } else {
+            self.scheme.plan(message)
+        }
+        .map_err(|error| Rejection::Malformed(error.to_string()))?;
+        if self.scheme.body_time_field().is_none() {
+            return Ok(());
+        }
+        let age_secs = (now.unix_timestamp() * 1000 - plan.occurred_at).div_euclid(1000);
+        if age_secs > self.max_event_age_secs {
+            return Err(Rejection::StaleTimestamp(format!(
+                "the event's signed time is {age_secs} s old; events older than {} s are refused, \
+                 since a duplicate of one could no longer be told apart (EVENT_RECORD_TTL_SECS)",
+                self.max_event_age_secs
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The oldest signed body time a receiver accepts, given the claim lifetime `record_ttl_secs`:
+/// an event accepted now is claimed after it waits in the ingest queue, and its first claim
+/// (made when it was first processed, at or after its body time) lasts `record_ttl_secs`. The
+/// margin is the wait allowed in the queue: a day, or half the lifetime when that is shorter.
+pub fn max_event_age_secs(record_ttl_secs: i64) -> i64 {
+    record_ttl_secs - (record_ttl_secs / 2).min(REPLAY_QUEUE_MARGIN_SECS)
+}
+
+/// See [`max_event_age_secs`]: how long an accepted event is assumed to wait before its claim.
+pub const REPLAY_QUEUE_MARGIN_SECS: i64 = 86_400;
 
 fn too_large(size: usize, limit: usize) -> Rejection {
     Rejection::PayloadTooLarge { size, limit }
@@ -478,6 +536,73 @@ mod tests {
         let body =
             format!(r#"{{"id":"evt_big","type":"order.delivered","data":{{"note":"{padding}"}}}}"#);
         assert_refused(signed_headers(&body), &body, 413, "payload_too_large").await;
+    }
+
+    #[tokio::test]
+    async fn what_the_processor_or_sqs_would_fail_on_is_refused_at_the_door() {
+        let deep = format!(
+            r#"{{"id":"evt_deep","type":"order.delivered","created_at":"2026-11-22T09:59:58Z","data":{}{}}}"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let cases = [
+            (
+                "{\"id\":\"evt_\u{FFFE}\",\"type\":\"order.delivered\",\"data\":{\"id\":1,\"status\":\"DELIVERED\"}}"
+                    .to_string(),
+                "SQS does not carry",
+            ),
+            (
+                r#"{"id":"evt_1","type":"order.\u0007delivered","data":{"id":1,"status":"DELIVERED"}}"#
+                    .to_string(),
+                "control characters",
+            ),
+            (deep, "not a valid octopus event"),
+            (
+                r#"{"id":"evt_2","type":"order.delivered","data":{"status":"DELIVERED"}}"#.to_string(),
+                "data.id is missing",
+            ),
+        ];
+        for (body, reason) in cases {
+            // Signed by hand: the sample signer refuses such bodies itself.
+            let mut headers = HeaderMap::new();
+            let signature = Secret::new(SECRET).sign_hex(&[body.as_bytes()]);
+            headers.insert("x-signature", HeaderValue::from_str(&signature).unwrap());
+            headers.insert("x-timestamp", HeaderValue::from(NOW.unix_timestamp()));
+            let detail = assert_refused(headers, &body, 400, "malformed_payload").await;
+            assert!(detail.contains(reason), "{detail}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unsigned_request_time_cannot_outlive_the_claim() {
+        // Octopus' X-Timestamp is unsigned: a captured request resent with a fresh one is
+        // refused once its signed created_at is older than the claim lifetime allows.
+        let ttl = 7 * 86_400;
+        let oldest = NOW.unix_timestamp() - max_event_age_secs(ttl);
+        let body_at = |at: i64| {
+            let at = OffsetDateTime::from_unix_timestamp(at)
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            format!(
+                r#"{{"id":"evt_old","type":"order.delivered","created_at":"{at}","data":{{"id":1,"status":"DELIVERED"}}}}"#
+            )
+        };
+        let receiver = receiver().with_record_ttl(ttl);
+        let inside = body_at(oldest);
+        assert_eq!(
+            post(&receiver, &signed_headers(&inside), &inside)
+                .await
+                .status,
+            200
+        );
+        let outside = body_at(oldest - 1);
+        let reply = post(&receiver, &signed_headers(&outside), &outside).await;
+        assert_eq!(reply.status, 401, "{}", reply.body);
+        assert!(reply.body.contains("stale_timestamp"), "{}", reply.body);
+        assert_eq!(receiver.queue().len(), 1, "only the fresh one was queued");
+        assert_eq!(max_event_age_secs(ttl), 6 * 86_400);
+        assert_eq!(max_event_age_secs(86_400), 43_200);
     }
 
     #[tokio::test]

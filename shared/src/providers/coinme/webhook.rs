@@ -98,6 +98,15 @@ impl CoinmeScheme {
 }
 
 impl WebhookScheme for CoinmeScheme {
+    fn plan(&self, message: &crate::message::QueueMessage) -> Result<crate::plan::Plan, crate::plan::PlanError> {
+        super::plan::plan(message)
+    }
+
+    /// Coinme sends no timestamp header; the body's `at` is signed.
+    fn body_time_field(&self) -> Option<&'static str> {
+        Some("at")
+    }
+
     fn provider(&self) -> &str {
         PROVIDER
     }

@@ -66,6 +66,15 @@ impl OctopusScheme {
 }
 
 impl WebhookScheme for OctopusScheme {
+    fn plan(&self, message: &crate::message::QueueMessage) -> Result<crate::plan::Plan, crate::plan::PlanError> {
+        super::plan::plan(message)
+    }
+
+    /// X-Timestamp is not covered by X-Signature (Octopus, "Webhooks"); `created_at` is.
+    fn body_time_field(&self) -> Option<&'static str> {
+        Some("created_at")
+    }
+
     fn provider(&self) -> &str {
         PROVIDER
     }

@@ -67,6 +67,10 @@ impl OpttyScheme {
 }
 
 impl WebhookScheme for OpttyScheme {
+    fn plan(&self, message: &crate::message::QueueMessage) -> Result<crate::plan::Plan, crate::plan::PlanError> {
+        super::plan::plan(message)
+    }
+
     fn provider(&self) -> &str {
         PROVIDER
     }

@@ -164,6 +164,15 @@ impl OwlPayScheme {
 }
 
 impl WebhookScheme for OwlPayScheme {
+    fn plan(&self, message: &crate::message::QueueMessage) -> Result<crate::plan::Plan, crate::plan::PlanError> {
+        super::plan::plan(message)
+    }
+
+    /// A secret renewal's `data` may carry the new signing secret: kept out of every store.
+    fn stored_body<'a>(&self, body: &'a str) -> Cow<'a, str> {
+        without_renewal_secret(body)
+    }
+
     fn provider(&self) -> &str {
         PROVIDER
     }
@@ -206,6 +215,34 @@ impl WebhookScheme for OwlPayScheme {
         };
         event.provider = variant.provider().to_string();
         Ok(event)
+    }
+}
+
+/// What a renewal's `data` is replaced with at rest.
+pub const REDACTED_RENEWAL_DATA: &str = r#"{"redacted":true}"#;
+
+/// `body` with the `data` of a `webhook.renew.secret` event replaced by
+/// [`REDACTED_RENEWAL_DATA`]; any other body unchanged (the very bytes). OwlPay's page lists the
+/// event without its payload, so which field holds the new secret is not documented: the whole
+/// `data` is left out (assumption, docs/src/security.md). Nothing downstream reads it: the
+/// processor raises the renewal alert from the type alone. The price: the stored body no longer
+/// matches its signature, so the archived event replays only as trusted (`--trust-archive`),
+/// on the strength of the archive's keyed digest.
+pub fn without_renewal_secret(body: &str) -> Cow<'_, str> {
+    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str(body) else {
+        return Cow::Borrowed(body);
+    };
+    if fields.get("event").and_then(serde_json::Value::as_str) != Some(RENEW_SECRET_EVENT) {
+        return Cow::Borrowed(body);
+    }
+    let redacted: serde_json::Value =
+        serde_json::from_str(REDACTED_RENEWAL_DATA).unwrap_or_default();
+    match fields.get_mut("data") {
+        Some(data) if *data != redacted => {
+            *data = redacted;
+            Cow::Owned(serde_json::Value::Object(fields).to_string())
+        }
+        _ => Cow::Borrowed(body),
     }
 }
 
@@ -636,5 +673,26 @@ mod tests {
             assert_eq!(parse_envelope(body).unwrap_err().status(), 400);
         }
         assert_eq!(KNOWN_EVENT_TYPES.len(), 50);
+    }
+
+    #[test]
+    fn a_renewal_is_stored_without_its_data_and_still_plans_as_a_renewal() {
+        let body = r#"{"uuid":"u-1","event":"webhook.renew.secret","created_at":"2026-11-22T09:59:55Z","data":{"secret":"whs_the_new_secret","webhook":{"uuid":"wh_1"}}}"#;
+        let stored = scheme().stored_body(body).into_owned();
+        assert!(!stored.contains("whs_the_new_secret"), "{stored}");
+        assert!(stored.contains(r#""data":{"redacted":true}"#), "{stored}");
+        // Stored twice (a redelivery), it does not change again.
+        assert_eq!(scheme().stored_body(&stored), stored);
+        let message = crate::message::QueueMessage::new(
+            PROVIDER,
+            "u-1",
+            RENEW_SECRET_EVENT,
+            time::OffsetDateTime::UNIX_EPOCH,
+            stored,
+        );
+        assert!(scheme().plan(&message).unwrap().secret_renewal());
+        // Every other body is kept byte for byte.
+        let other = std::str::from_utf8(BODY).unwrap();
+        assert!(matches!(scheme().stored_body(other), Cow::Borrowed(b) if b == other));
     }
 }

@@ -146,6 +146,10 @@ fn v1_signatures(header: &str) -> Vec<[u8; TAG_LEN]> {
 }
 
 impl WebhookScheme for StandardWebhooksScheme {
+    fn plan(&self, message: &crate::message::QueueMessage) -> Result<crate::plan::Plan, crate::plan::PlanError> {
+        super::plan::plan(message)
+    }
+
     fn provider(&self) -> &str {
         PROVIDER
     }
