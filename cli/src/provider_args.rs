@@ -183,9 +183,37 @@ impl LocalSecrets {
         self.values.insert(env_prefix, list);
     }
 
+    /// The names of the routes among `routes` whose active list holds the route's published
+    /// test secret: anyone can sign with it, so it vouches for nothing outside a local stack.
+    pub fn published_in_use<'a>(
+        &self,
+        routes: impl IntoIterator<Item = &'a WebhookRoute>,
+    ) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = routes
+            .into_iter()
+            .filter(|route| {
+                self.values
+                    .get(route.secrets.env_prefix)
+                    .is_some_and(|list| list_holds(list, route.secrets.test_value))
+            })
+            .map(|route| route.name)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// `provider`'s scheme with these secrets.
     pub fn scheme(&self, provider: Provider) -> Result<Box<dyn WebhookScheme>, String> {
         (provider.spec().scheme)(&self.loaded(), &env_lookup).map_err(|e| e.to_string())
+    }
+}
+
+/// Whether a secret list (a JSON array, or comma-separated) holds `secret`.
+fn list_holds(list: &str, secret: &str) -> bool {
+    match serde_json::from_str::<Vec<String>>(list) {
+        Ok(items) => items.iter().any(|item| item.trim() == secret),
+        Err(_) => list.split(',').any(|item| item.trim() == secret),
     }
 }
 

@@ -261,3 +261,43 @@ async fn redrive_of_a_fifo_message_within_five_minutes_of_its_original_is_not_dr
     );
     assert_eq!(queue_depth(&sqs, &dlq).await, 0);
 }
+
+#[test]
+fn replay_into_a_real_queue_refuses_the_published_test_secrets() {
+    // A "captured webhook" signed with the published Octopus test secret, replayed by an
+    // operator whose shell points at a real ingest queue: refused before anything is sent.
+    let genuine = hookline_tests::events_dir().join("octopus-webhook/order-delivered.json");
+    let run = |extra: &[&str]| {
+        let output = Command::new(HOOKLINE)
+            .args(["replay", "--queue-url"])
+            .arg("https://sqs.us-east-1.amazonaws.com/123456789012/hookline-ingest")
+            .args(extra)
+            .arg(&genuine)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("OCTOPUS_WEBHOOK_SECRETS")
+            .output()
+            .expect("run hookline");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (ok, stderr) = run(&[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("published test secret of octopus") && stderr.contains("--stack"),
+        "{stderr}"
+    );
+    // The published secret given explicitly is the same public value: refused too.
+    let (ok, stderr) = run(&[
+        "--octopus-secrets",
+        hookline::providers::octopus::TEST_SECRET,
+    ]);
+    assert!(!ok && stderr.contains("published test secret"), "{stderr}");
+    // With the route's own secret, the file must verify under it (it does not: it was signed
+    // with the published one).
+    let (ok, stderr) = run(&["--octopus-secrets", "a-secret-of-our-own-0123456789"]);
+    assert!(!ok && stderr.contains("invalid_signature"), "{stderr}");
+}

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::operate::archive::{ArchiveFilter, ArchiveSource};
+use crate::operate::published_secrets::Target;
 use crate::provider_args::{LocalSecrets, Receivers};
 
 #[derive(Args, Clone, Debug)]
@@ -63,6 +64,7 @@ pub async fn run<Q: Queue>(
     args: &FromArchive,
     store: &ArchiveStore,
     secrets: &LocalSecrets,
+    target: Target,
     queue: Option<&Q>,
 ) -> Result<(), String> {
     if args.filter.provider.is_none() {
@@ -120,6 +122,19 @@ pub async fn run<Q: Queue>(
             found.len()
         ));
     }
+    // A verified entry is vouched for by its route's secret: never a published one, for real.
+    target.check(
+        secrets,
+        found
+            .iter()
+            .zip(&verdicts)
+            .filter(|(_, verdict)| **verdict == Verdict::Verified)
+            .filter_map(|(item, _)| {
+                Provider::routes()
+                    .find(|(_, route)| route.events.names(&item.entry.provider))
+                    .map(|(_, route)| route)
+            }),
+    )?;
     let Some(queue) = queue.filter(|_| !args.dry_run) else {
         println!("dry run: {} event(s) would be replayed", found.len());
         return Ok(());

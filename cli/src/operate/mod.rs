@@ -5,6 +5,7 @@ pub mod archive;
 pub mod archive_replay;
 pub mod aws_target;
 pub mod inspect;
+pub mod published_secrets;
 pub mod redrive;
 pub mod replay;
 pub mod smoke;

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use clap::Args;
-use hookline::providers::Route;
+use hookline::providers::{Provider, Route};
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 
 use crate::operate::archive_replay::{self, FromArchive};
 use crate::operate::aws_target::AwsTarget;
+use crate::operate::published_secrets::Target;
 use crate::operate::stack::Stack;
 use crate::provider_args::{LocalSecrets, Receivers};
 
@@ -37,7 +38,8 @@ pub struct ReplayArgs {
     queue_url: Option<String>,
     #[command(flatten)]
     archive: FromArchive,
-    /// Active secrets per provider, as for `hookline serve` (default: the test secrets).
+    /// Active secrets per provider, as for `hookline serve` (default: the published test secrets,
+    /// which only a local emulator's queue accepts; with --stack, those its receivers hold).
     #[command(flatten)]
     secrets: LocalSecrets,
     #[command(flatten)]
@@ -83,9 +85,14 @@ pub async fn run(args: ReplayArgs) -> Result<(), String> {
     if queue.is_none() && !args.archive.dry_run {
         return Err("nowhere to send: give --queue-url (or --stack), or --dry-run".into());
     }
+    let target = Target::of(
+        &args.aws.sdk_config().await,
+        args.archive.dry_run,
+        stack.is_some(),
+    );
     if args.archive.from_archive {
         let store = args.archive.source.store(&args.aws, stack.as_ref()).await?;
-        return archive_replay::run(&args.archive, &store, &secrets, queue.as_ref()).await;
+        return archive_replay::run(&args.archive, &store, &secrets, target, queue.as_ref()).await;
     }
     let Some(queue) = queue else {
         return Err("--dry-run is for --from-archive (files are always all verified first)".into());
@@ -99,6 +106,13 @@ pub async fn run(args: ReplayArgs) -> Result<(), String> {
     for request in &requests {
         send(&dry, request).await?;
     }
+    // What vouches for them is the secrets of their routes: never the published ones, for real.
+    target.check(
+        &secrets,
+        Provider::routes()
+            .map(|(_, route)| route)
+            .filter(|route| requests.iter().any(|r| route.matches(&r.path).is_some())),
+    )?;
     let live = Receivers::new(&secrets, queue)?;
     for request in &requests {
         send(&live, request).await?;
