@@ -46,7 +46,9 @@ async fn run(bodies: &[String], faults: &Faults) -> (EndState, Vec<(String, Stri
     processor.config.concurrency = 1;
     let dir = std::env::temp_dir().join(unique_name("archive-faults"));
     let folder = ArchiveStore::Folder(FolderArchive::new(&dir));
-    let archive = ArchiveStore::Other(Arc::new(Faulty::new(folder.clone(), faults)));
+    let archive = hookline::archive::Archive::with_test_key(ArchiveStore::Other(Arc::new(
+        Faulty::new(folder.clone(), faults),
+    )));
     let mut pending: Vec<BatchRecord> = bodies
         .iter()
         .enumerate()

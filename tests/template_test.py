@@ -331,6 +331,9 @@ def test_processor_role_is_least_privilege(resources):
         # Writes archive objects only: no read, no delete, nothing outside the entries' root.
         "s3:PutObject": "${ArchiveBucket.Arn}/" + rust_const("shared/src/archive/layout.rs", "ROOT") + "*",
     }
+    # Signs them with the archive key.
+    [signs] = [s for s in statements_of(role) if s["Sid"] == "SignArchiveEntries"]
+    assert signs["Resource"] == {"Ref": "ArchiveKeySecret"}
 
 
 def test_events_table_is_on_demand_with_ttl_and_point_in_time_recovery(resources):
@@ -429,7 +432,8 @@ def test_no_credential_or_token_is_resolved_into_a_function_configuration(resour
 def test_the_processor_and_the_poller_read_their_credentials_and_share_only_their_sessions(resources):
     for role in ("ProcessorRole", "OrderPollerRole"):
         statements = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-        reads = [s for s in statements if s["Action"] == "secretsmanager:GetSecretValue"]
+        reads = [s for s in statements if s["Action"] == "secretsmanager:GetSecretValue"
+                 and s.get("Sid") != "SignArchiveEntries"]
         assert len(reads) == 1, role
         assert "OctopusApiCredentialsSecretName" in json.dumps(reads[0]["Resource"]), role
         writes = [s for s in statements if "secretsmanager:PutSecretValue" in s["Action"]]
@@ -734,8 +738,30 @@ def test_the_archive_is_private_encrypted_expiring_and_queryable_where_it_is_wri
     [rule] = props["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == {"Ref": "ArchiveRetentionDays"}
     assert raw_template()["Parameters"]["ArchiveRetentionDays"]["Default"] == 30
-    [deny] = resources["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    statements = {s["Sid"]: s for s in resources["ArchiveBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+    deny = statements["DenyPlainHttp"]
     assert deny["Effect"] == "Deny" and deny["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+    # Only the processor's role writes entries; nobody deletes one (the lifecycle rule expires).
+    writes = statements["OnlyTheProcessorWrites"]
+    assert writes["Effect"] == "Deny" and "s3:PutObject" in writes["Action"]
+    assert writes["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["ProcessorRole", "Arn"]}}}
+    deletes = statements["NobodyDeletesEntries"]
+    assert deletes["Effect"] == "Deny" and deletes["Principal"] == "*"
+    assert {"s3:DeleteObject", "s3:DeleteObjectVersion"} <= set(deletes["Action"])
+    # Versioned, with its old versions expiring too, and its access logged.
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": {"Ref": "ArchiveRetentionDays"}}
+    assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": "ArchiveAccessLogBucket"}
+    logs = resources["ArchiveAccessLogBucket"]["Properties"]
+    assert all(logs["PublicAccessBlockConfiguration"].values())
+    # Each entry is signed with a key generated in the stack, read by the processor alone.
+    key = resources["ArchiveKeySecret"]["Properties"]["GenerateSecretString"]
+    assert key["PasswordLength"] >= 2 * int(rust_const("shared/src/archive/mod.rs", "MIN_ARCHIVE_KEY_BYTES"))
+    variables = resources["ProcessorFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables[rust_const("shared/src/config.rs", "ARCHIVE_KEY_SECRET_ID")] == {"Ref": "ArchiveKeySecret"}
+    readers = [name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"
+               and "ArchiveKeySecret" in json.dumps(r["Properties"].get("Policies", []))]
+    assert readers == ["ProcessorRole"]
     # The SQL table reads the keys the code writes (shared/src/archive/layout.rs).
     table = resources["ArchiveTable"]["Properties"]["TableInput"]
     root = rust_const("shared/src/archive/layout.rs", "ROOT")

@@ -314,6 +314,7 @@ async fn every_accepted_webhook_is_archived_and_re_verifies(s3: bool) {
             .unwrap();
         assert_eq!(entry["body"], message.body.as_str(), "{}", message.event_id);
         assert_eq!(entry["intact"], true);
+        assert_eq!(entry["integrity"], "intact");
     }
     // Metadata only unless asked.
     let listed = search(&backend, &[]);
@@ -468,10 +469,27 @@ async fn every_accepted_webhook_is_archived_and_re_verifies(s3: bool) {
     store.put(&key, write(&entries)).await.unwrap();
     let (ok, out, err) = replay_archive(&backend, "octopus", &["--trust-archive"], Some(&target));
     assert!(!ok && out.contains("altered"), "{out}{err}");
-    entries[0].body_sha256 = body_sha256(entries[0].body.as_bytes());
+    // Planted as a v1 entry with a recomputed unkeyed hash: it does not verify, and the hash
+    // proves nothing, so even --trust-archive refuses it.
+    entries[0].digest = None;
+    entries[0].body_sha256 = Some(body_sha256(entries[0].body.as_bytes()));
     store.put(&key, write(&entries)).await.unwrap();
     let (ok, out, err) = replay_archive(&backend, "octopus", &[], Some(&target));
     assert!(!ok && out.contains("does not verify"), "{out}{err}");
+    let (ok, out, err) = replay_archive(&backend, "octopus", &["--trust-archive"], Some(&target));
+    assert!(
+        !ok && out.contains("unkeyed hash proves nothing"),
+        "{out}{err}"
+    );
+    // Planted with a digest under a key of the planter's own: altered or planted.
+    let theirs =
+        hookline::archive::ArchiveKey::parse("a-planters-own-key-of-32-bytes-at-least").unwrap();
+    let mut message = entries[0].to_message();
+    message.body = entries[0].body.clone();
+    entries[0] = hookline::archive::ArchiveEntry::of(&message, true, None, &theirs);
+    store.put(&key, write(&entries)).await.unwrap();
+    let (ok, out, err) = replay_archive(&backend, "octopus", &["--trust-archive"], Some(&target));
+    assert!(!ok && out.contains("altered or planted"), "{out}{err}");
     assert!(drain_queue(&sqs, &target).await.is_empty());
     store.put(&key, write(&original)).await.unwrap();
 
@@ -480,7 +498,8 @@ async fn every_accepted_webhook_is_archived_and_re_verifies(s3: bool) {
     let at = time::OffsetDateTime::from_unix_timestamp(1_795_341_600).unwrap();
     let polled =
         QueueMessage::new("octopus", "poll_x", "order.delivered", at, "{}".into()).polled();
-    let entry = hookline::archive::ArchiveEntry::of(&polled, true, None);
+    let test_key = hookline::archive::Archive::with_test_key(store.clone()).key;
+    let entry = hookline::archive::ArchiveEntry::of(&polled, true, None, &test_key);
     assert!(
         hookline::archive::write(&store, vec![(0, entry)])
             .await

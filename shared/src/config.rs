@@ -21,6 +21,8 @@ pub const EVENT_RECORD_TTL_SECS: &str = "EVENT_RECORD_TTL_SECS";
 pub const PROCESSOR_CONCURRENCY: &str = "PROCESSOR_CONCURRENCY";
 /// The archive bucket (unset: no archive).
 pub const ARCHIVE_BUCKET: &str = "ARCHIVE_BUCKET";
+/// The Secrets Manager secret holding the archive's digest keys (`archive::ArchiveKey`).
+pub const ARCHIVE_KEY_SECRET_ID: &str = "ARCHIVE_KEY_SECRET_ID";
 /// Event types processed as unknown (archived, acknowledged, no effect) until released, then
 /// applied with `hookline replay --from-archive --reprocess`. Needs the archive.
 pub const HOLD_EVENT_TYPES: &str = "HOLD_EVENT_TYPES";
@@ -133,6 +135,8 @@ pub struct ProcessorEnv {
     pub forward_all_event_fields: bool,
     pub environment: ProviderEnvironment,
     pub archive_bucket: Option<String>,
+    /// The secret of the archive's digest keys; set whenever `archive_bucket` is.
+    pub archive_key_secret_id: Option<String>,
     pub hold_event_types: Vec<String>,
     /// Open the DynamoDB connection during init ([`WARM_CONNECTIONS_AT_INIT`]).
     pub warm_connections: bool,
@@ -159,8 +163,17 @@ impl ProcessorEnv {
                 reason: format!("needs the archive ({ARCHIVE_BUCKET})"),
             });
         }
+        let archive_key_secret_id = lookup(ARCHIVE_KEY_SECRET_ID).filter(|v| !v.trim().is_empty());
+        if archive_bucket.is_some() && archive_key_secret_id.is_none() {
+            // An entry the processor does not sign cannot be told from a planted one.
+            return Err(ConfigError::Invalid {
+                var: ARCHIVE_KEY_SECRET_ID,
+                reason: format!("is needed with the archive ({ARCHIVE_BUCKET})"),
+            });
+        }
         Ok(Self {
             archive_bucket,
+            archive_key_secret_id,
             hold_event_types,
             events_table: required(&lookup, EVENTS_TABLE)?,
             order_updates_queue_url: required(&lookup, ORDER_UPDATES_QUEUE_URL)?,

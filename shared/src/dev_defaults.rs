@@ -15,3 +15,7 @@ pub const PROVIDER_STUB_ADDR: &str = "127.0.0.1:3001";
 /// Names `hookline emulator-setup` gives the order-updates queue and the events table.
 pub const LOCAL_ORDER_UPDATES_QUEUE: &str = "hookline-order-updates.fifo";
 pub const LOCAL_EVENTS_TABLE: &str = "hookline-events";
+
+/// The archive key `hookline serve` signs its archive entries with unless given one
+/// (`--archive-key`): published, so it proves nothing outside a local stack.
+pub const TEST_ARCHIVE_KEY: &str = "hookline-archive-test-key-0123456789abcdef";

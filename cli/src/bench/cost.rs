@@ -17,7 +17,7 @@ use crate::bench::cost_model::{
 use aws_lambda_events::sqs::SqsEvent;
 use clap::Args;
 use futures::StreamExt;
-use hookline::archive::{ArchiveStore, S3Archive};
+use hookline::archive::{Archive, ArchiveStore, S3Archive};
 use hookline::idempotency::DynamoEventStore;
 use hookline::order_api::RetryPolicy;
 use hookline::order_state::DynamoOrderStateStore;
@@ -128,7 +128,7 @@ pub async fn run(args: BenchCostArgs) -> Result<(), String> {
         watches: DynamoWatchStore::new(dynamodb.clone(), &table),
         config: ProcessorConfig::default(),
     };
-    let archive = ArchiveStore::S3(S3Archive::new(&config, &bucket));
+    let archive = Archive::with_test_key(ArchiveStore::S3(S3Archive::new(&config, &bucket)));
     let route = parse_route("octopus")?;
     let receivers = Receivers::new(
         &LocalSecrets::default(),
@@ -270,7 +270,7 @@ fn report(measured: &Measured, run: &RunParameters) -> String {
 /// until `expected` records are acknowledged (deleted).
 async fn drain<E, S, A, W>(
     processor: &Processor<E, S, A, SqsQueue, W>,
-    archive: &ArchiveStore,
+    archive: &Archive,
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
     expected: usize,

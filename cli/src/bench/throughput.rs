@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use futures::StreamExt;
-use hookline::archive::{ArchiveStore, FolderArchive};
+use hookline::archive::{Archive, ArchiveStore, FolderArchive};
 use hookline::queue::MemoryQueue;
 use time::OffsetDateTime;
 
@@ -101,7 +101,8 @@ async fn median_of(
     for run in 0..args.runs {
         // Each run archives to a folder of its own: a fresh archive, as the first run had.
         let archive = archive_dir
-            .map(|dir| ArchiveStore::Folder(FolderArchive::new(dir.join(format!("run-{run}")))));
+            .map(|dir| ArchiveStore::Folder(FolderArchive::new(dir.join(format!("run-{run}")))))
+            .map(Archive::with_test_key);
         let figures = measure(args, archive).await?;
         audit(&figures)?;
         runs.push(figures);
@@ -120,7 +121,7 @@ async fn median_of(
     Ok(median)
 }
 
-async fn measure(args: &BenchLocalArgs, archive: Option<ArchiveStore>) -> Result<Figures, String> {
+async fn measure(args: &BenchLocalArgs, archive: Option<Archive>) -> Result<Figures, String> {
     // Each event is a different order, as in real traffic: every one is a change to publish.
     let apis = LocalApis::default();
     let address = "127.0.0.1:0".parse().map_err(|_| "address")?;

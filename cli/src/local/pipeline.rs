@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::provider_args::ResolvedApi;
 use hookline::api_budget::Priority;
-use hookline::archive::ArchiveStore;
+use hookline::archive::Archive;
 use hookline::cursor::CursorStore;
 use hookline::idempotency::{EventStore, MemoryEventStore};
 use hookline::order_api::{OrderApi, RetryPolicy};
@@ -158,7 +158,7 @@ where
 pub async fn run_in_memory<E, S, A, W>(
     processor: Processor<E, S, A, MemoryQueue, W>,
     ingest: MemoryQueue,
-    archive: Option<ArchiveStore>,
+    archive: Option<Archive>,
     counters: Counters,
     show_updates: bool,
 ) where
@@ -258,7 +258,7 @@ pub async fn run_on_sqs<E, S, A, W>(
     processor: Processor<E, S, A, SqsQueue, W>,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
-    archive: Option<ArchiveStore>,
+    archive: Option<Archive>,
 ) where
     E: EventStore,
     S: OrderStateStore,

@@ -17,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, RawPathParams, State};
 use axum::http::{HeaderMap, Method, Response, Uri};
 use axum::routing::any;
 use clap::Args;
-use hookline::archive::{ArchiveStore, FolderArchive, S3Archive};
+use hookline::archive::{Archive, ArchiveStore, FolderArchive, S3Archive};
 use hookline::cursor::MemoryCursorStore;
 use hookline::dev_defaults::{
     LISTEN_ADDR, LOCAL_EVENTS_TABLE, LOCAL_INGEST_QUEUE, LOCAL_ORDER_UPDATES_QUEUE,
@@ -99,33 +99,36 @@ pub struct ServeArgs {
     /// Keep no archive.
     #[arg(long, conflicts_with = "archive_bucket")]
     no_archive: bool,
+    #[command(flatten)]
+    archive_key: crate::operate::archive::ArchiveKeyArg,
 }
 
 /// `hookline serve`'s archive folder.
 pub const LOCAL_ARCHIVE_DIR: &str = ".hookline/archive";
 
 impl ServeArgs {
-    /// The archive the processor writes, as the arguments say.
+    /// The archive the processor writes, as the arguments say, signed with `--archive-key`
+    /// (default: the published test key).
     async fn archive(
         &self,
         config: Option<&hookline::aws::SdkConfig>,
-    ) -> Result<Option<ArchiveStore>, String> {
+    ) -> Result<Option<Archive>, String> {
         if self.no_archive {
             return Ok(None);
         }
-        match (&self.archive_bucket, config) {
+        let key = self.archive_key.given_or_test()?.key;
+        let store = match (&self.archive_bucket, config) {
             (Some(bucket), Some(config)) => {
                 hookline::emulator::create_bucket(config, bucket).await?;
                 tracing::info!(%bucket, "archive: S3 at the emulator");
-                Ok(Some(ArchiveStore::S3(S3Archive::new(config, bucket))))
+                ArchiveStore::S3(S3Archive::new(config, bucket))
             }
             _ => {
                 tracing::info!(dir = %self.archive_dir.display(), "archive: a local folder");
-                Ok(Some(ArchiveStore::Folder(FolderArchive::new(
-                    &self.archive_dir,
-                ))))
+                ArchiveStore::Folder(FolderArchive::new(&self.archive_dir))
             }
-        }
+        };
+        Ok(Some(Archive { store, key }))
     }
 }
 

@@ -5,7 +5,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use hookline::archive::{ArchiveQuery, ArchiveStore, FolderArchive, Found, S3Archive, search};
+use hookline::archive::{
+    ArchiveKey, ArchiveQuery, ArchiveStore, FolderArchive, Found, Integrity, S3Archive, search,
+};
+use hookline::dev_defaults::TEST_ARCHIVE_KEY;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
@@ -24,9 +27,86 @@ pub struct ArchiveSource {
     /// `hookline serve`'s archive folder (default when neither a stack nor a bucket is given).
     #[arg(long)]
     archive_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub key: ArchiveKeyArg,
+}
+
+/// The archive's digest keys, which tell an entry the processor wrote from one planted or
+/// altered (docs/src/security.md).
+#[derive(Args, Clone, Debug, Default)]
+pub struct ArchiveKeyArg {
+    /// The archive's digest keys: one key or a JSON array, each at least 32 bytes. Default:
+    /// with --stack, the stack's (output `ArchiveKeySecretArn`); otherwise the published test
+    /// key `hookline serve` signs with, which only a local target trusts.
+    #[arg(
+        long = "archive-key",
+        env = "HOOKLINE_ARCHIVE_KEY",
+        hide_env_values = true
+    )]
+    pub archive_key: Option<String>,
+}
+
+/// An archive key, and whether it is the published test key (it vouches for nothing for real).
+#[derive(Clone, Debug)]
+pub struct ResolvedKey {
+    pub key: ArchiveKey,
+    pub published: bool,
+}
+
+impl ArchiveKeyArg {
+    /// The key given, or else the published test key.
+    pub fn given_or_test(&self) -> Result<ResolvedKey, String> {
+        let text = self.archive_key.as_deref().unwrap_or(TEST_ARCHIVE_KEY);
+        let key =
+            ArchiveKey::parse(text).map_err(|e| format!("--archive-key is not usable: {e}"))?;
+        Ok(ResolvedKey {
+            key,
+            published: text.trim() == TEST_ARCHIVE_KEY,
+        })
+    }
+
+    /// The key given; else the stack's, read from Secrets Manager; else, for a local archive
+    /// (`local`: `serve`'s folder, or a bucket at a local emulator), the published one.
+    pub async fn resolve(
+        &self,
+        config: &hookline::aws::SdkConfig,
+        stack: Option<&Stack>,
+        local: bool,
+    ) -> Result<ResolvedKey, String> {
+        match (&self.archive_key, stack) {
+            (None, None) if !local => Err(
+                "no archive key to check entries with: give --stack NAME or --archive-key (HOOKLINE_ARCHIVE_KEY)"
+                    .into(),
+            ),
+            (None, Some(stack)) => {
+                let secret = stack.output("ArchiveKeySecretArn")?;
+                let client = aws_sdk_secretsmanager::Client::new(config);
+                let text = hookline::secrets_manager::read_secret(&client, secret)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let key = ArchiveKey::parse(&text)
+                    .map_err(|e| format!("the stack's archive key is not usable: {e}"))?;
+                Ok(ResolvedKey {
+                    key,
+                    published: false,
+                })
+            }
+            _ => self.given_or_test(),
+        }
+    }
 }
 
 impl ArchiveSource {
+    /// Whether the archive is a local one: `serve`'s folder, or a bucket at an emulator on
+    /// loopback. Only a local archive is checked with the published test key by default.
+    pub fn is_local(&self, config: &hookline::aws::SdkConfig) -> bool {
+        self.stack.is_none()
+            && (self.bucket.is_none()
+                || config
+                    .endpoint_url()
+                    .is_some_and(crate::operate::published_secrets::is_loopback))
+    }
+
     /// The archive; a bucket (named, or the stack's) is reached as `aws` says (AWS, or an
     /// emulator). `described` is `--stack` when the caller has read it already.
     pub async fn store(
@@ -154,26 +234,49 @@ struct SearchArgs {
 
 pub async fn run(args: ArchiveArgs) -> Result<(), String> {
     let (ArchiveCommand::Search(args) | ArchiveCommand::List(args)) = args.command;
+    let config = args.aws.sdk_config().await;
+    let stack = match &args.source.stack {
+        Some(name) => Some(Stack::describe(&config, name).await?),
+        None => None,
+    };
     let found = search(
-        &args.source.store(&args.aws, None).await?,
+        &args.source.store(&args.aws, stack.as_ref()).await?,
         &args.filter.query(),
     )
     .await
     .map_err(|e| e.to_string())?;
+    // Listing needs no key: without one (none given, the stack's unreadable) entries are
+    // shown as unchecked.
+    let local = args.source.is_local(&config);
+    let key = match args
+        .source
+        .key
+        .resolve(&config, stack.as_ref(), local)
+        .await
+    {
+        Ok(key) => Some(key.key),
+        Err(error) => {
+            eprintln!("note: entries not checked against the archive key: {error}");
+            None
+        }
+    };
     if !args.json {
         println!(
             "{:<20}  {:<14}  {:<28}  {:<36}  {:<12}  KNOWN",
             "RECEIVED", "PROVIDER", "TYPE", "EVENT ID", "ORDER"
         );
     }
-    for Found { entry, key } in &found {
+    for Found { entry, key: object } in &found {
+        let integrity = entry.integrity(key.as_ref());
         if args.json {
             let mut line = serde_json::json!({
                 "received_at": entry.received_at, "provider": entry.provider,
                 "event_type": entry.event_type, "event_id": entry.event_id,
                 "order_id": entry.order_id, "known_type": entry.known_type,
                 "polled": entry.polled,
-                "intact": entry.is_intact(), "object": key,
+                // `intact` kept for scripts: true only when the keyed digest checks.
+                "intact": integrity == Integrity::Intact,
+                "integrity": integrity.as_str(), "object": object,
             });
             if args.show_body {
                 line["body"] = entry.body.clone().into();

@@ -9,7 +9,7 @@
 //! published the first time.
 
 use clap::Args;
-use hookline::archive::{ArchiveEntry, ArchiveStore, search};
+use hookline::archive::{ArchiveEntry, ArchiveKey, ArchiveStore, Integrity, search};
 use hookline::message::ReplayMark;
 use hookline::providers::{Provider, Route};
 use hookline::queue::{MemoryQueue, Queue};
@@ -17,7 +17,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::operate::archive::{ArchiveFilter, ArchiveSource};
+use crate::operate::archive::{ArchiveFilter, ArchiveSource, ResolvedKey};
 use crate::operate::published_secrets::Target;
 use crate::provider_args::{LocalSecrets, Receivers};
 
@@ -54,16 +54,39 @@ pub struct FromArchive {
 #[derive(Debug, PartialEq, Eq)]
 enum Verdict {
     Verified,
-    /// Genuine as far as the archive says; not verifiable now.
-    Unverifiable(String),
-    /// Its body is not the one archived.
+    /// Not verifiable now (why); what its digest says of it decides whether it can be trusted.
+    Unverifiable(String, Integrity),
+    /// Its digest does not check: not the entry the processor wrote.
     Altered,
+}
+
+/// Whether an entry that cannot be verified now may be sent on the archive's word: only when
+/// its keyed digest checks under a key that vouches for the target.
+fn trust(
+    integrity: Integrity,
+    key: &Result<ResolvedKey, String>,
+    target: Target,
+) -> Result<(), String> {
+    match (integrity, key) {
+        (Integrity::Intact, Ok(key)) if key.published && target != Target::Local => Err(
+            "its digest checks only under the published test key, which vouches for nothing in a real queue (give --stack or --archive-key)".into(),
+        ),
+        (Integrity::Intact, Ok(_)) => Ok(()),
+        (Integrity::Unkeyed, _) => Err(
+            "archived before entries were signed (v1): its unkeyed hash proves nothing".into(),
+        ),
+        (_, Err(why)) => Err(why.clone()),
+        (Integrity::Unchecked | Integrity::Altered, Ok(_)) => {
+            Err("its digest does not check under the archive key".into())
+        }
+    }
 }
 
 pub async fn run<Q: Queue>(
     args: &FromArchive,
     store: &ArchiveStore,
     secrets: &LocalSecrets,
+    key: Result<ResolvedKey, String>,
     target: Target,
     queue: Option<&Q>,
 ) -> Result<(), String> {
@@ -87,13 +110,22 @@ pub async fn run<Q: Queue>(
     let mut verdicts = Vec::new();
     for found in &found {
         let entry = &found.entry;
-        let verdict = verify(&receivers, entry).await;
+        let verdict = verify(&receivers, entry, key.as_ref().ok().map(|k| &k.key)).await;
         let (shown, sendable) = match &verdict {
             Verdict::Verified => ("verified".to_string(), true),
-            Verdict::Unverifiable(why) if args.trust_archive => (format!("trusted ({why})"), true),
-            Verdict::Unverifiable(why) => (format!("REFUSED: {why}"), false),
+            Verdict::Unverifiable(why, integrity) if args.trust_archive => {
+                match trust(*integrity, &key, target) {
+                    Ok(()) => (format!("trusted ({why}; its keyed digest checks)"), true),
+                    Err(distrust) => (
+                        format!("REFUSED: {why}; cannot be trusted: {distrust}"),
+                        false,
+                    ),
+                }
+            }
+            Verdict::Unverifiable(why, _) => (format!("REFUSED: {why}"), false),
             Verdict::Altered => (
-                "REFUSED: altered (its body does not match the hash archived with it)".into(),
+                "REFUSED: altered or planted (its digest does not check under the archive key)"
+                    .into(),
                 false,
             ),
         };
@@ -128,7 +160,7 @@ pub async fn run<Q: Queue>(
         found
             .iter()
             .zip(&verdicts)
-            .filter(|(_, verdict)| **verdict == Verdict::Verified)
+            .filter(|(_, verdict)| matches!(verdict, Verdict::Verified))
             .filter_map(|(item, _)| {
                 Provider::routes()
                     .find(|(_, route)| route.events.names(&item.entry.provider))
@@ -167,26 +199,32 @@ pub async fn run<Q: Queue>(
 }
 
 /// Verifies an archived request again, as its receiver did, at its receipt time.
-async fn verify(receivers: &Receivers<MemoryQueue>, entry: &ArchiveEntry) -> Verdict {
-    if !entry.is_intact() {
+async fn verify(
+    receivers: &Receivers<MemoryQueue>,
+    entry: &ArchiveEntry,
+    key: Option<&ArchiveKey>,
+) -> Verdict {
+    let integrity = entry.integrity(key);
+    if integrity == Integrity::Altered {
         return Verdict::Altered;
     }
+    let unverifiable = |why: String| Verdict::Unverifiable(why, integrity);
     if entry.polled {
-        return Verdict::Unverifiable("found by polling: no provider signature".into());
+        return unverifiable("found by polling: no provider signature".into());
     }
     let Some((_, route)) =
         Provider::routes().find(|(_, route)| route.events.names(&entry.provider))
     else {
-        return Verdict::Unverifiable(format!("no route serves provider {}", entry.provider));
+        return unverifiable(format!("no route serves provider {}", entry.provider));
     };
     if route.param_name().is_some() && entry.route_param.is_none() {
-        return Verdict::Unverifiable(
+        return unverifiable(
             "its route's path parameter is a secret that is never kept: cannot be re-verified"
                 .into(),
         );
     }
     let Ok(at) = OffsetDateTime::parse(&entry.received_at, &Rfc3339) else {
-        return Verdict::Unverifiable("no valid receipt time".into());
+        return unverifiable("no valid receipt time".into());
     };
     let mut headers = HeaderMap::new();
     for (name, value) in &entry.headers {
@@ -207,10 +245,10 @@ async fn verify(receivers: &Receivers<MemoryQueue>, entry: &ArchiveEntry) -> Ver
         .await;
     match reply {
         Some(reply) if reply.status == 200 => Verdict::Verified,
-        Some(reply) if reply.status == 401 => Verdict::Unverifiable(
+        Some(reply) if reply.status == 401 => unverifiable(
             "does not verify with the secrets valid now (its secret was rotated away, a credential in its body was kept out of the archive, or the entry was altered)".into(),
         ),
-        Some(reply) => Verdict::Unverifiable(format!("the receiver refuses it now: {} {}", reply.status, reply.body)),
-        None => Verdict::Unverifiable(format!("no receiver serves {path}")),
+        Some(reply) => unverifiable(format!("the receiver refuses it now: {} {}", reply.status, reply.body)),
+        None => unverifiable(format!("no receiver serves {path}")),
     }
 }

@@ -92,7 +92,17 @@ pub async fn run(args: ReplayArgs) -> Result<(), String> {
     );
     if args.archive.from_archive {
         let store = args.archive.source.store(&args.aws, stack.as_ref()).await?;
-        return archive_replay::run(&args.archive, &store, &secrets, target, queue.as_ref()).await;
+        let config = args.aws.sdk_config().await;
+        let local = args.archive.source.is_local(&config);
+        // Needed only for entries sent on the archive's word (--trust-archive).
+        let key = args
+            .archive
+            .source
+            .key
+            .resolve(&config, stack.as_ref(), local)
+            .await;
+        return archive_replay::run(&args.archive, &store, &secrets, key, target, queue.as_ref())
+            .await;
     }
     let Some(queue) = queue else {
         return Err("--dry-run is for --from-archive (files are always all verified first)".into());

@@ -2,7 +2,7 @@
 //! updates queue. Wiring only; the behaviour lives in `hookline::processor`.
 
 use hookline::api_budget::Priority;
-use hookline::archive::{ArchiveStore, S3Archive};
+use hookline::archive::{Archive, ArchiveKey, ArchiveStore, S3Archive};
 use hookline::config::{ProcessorEnv, env_lookup};
 use hookline::idempotency::DynamoEventStore;
 use hookline::order_api::RetryPolicy;
@@ -49,10 +49,14 @@ async fn main() -> Result<(), Error> {
         watches: DynamoWatchStore::new(dynamodb, &env.events_table),
         config: ProcessorConfig::from_env(&env),
     };
-    let archive = env
-        .archive_bucket
-        .as_ref()
-        .map(|bucket| ArchiveStore::S3(S3Archive::new(&aws, bucket)));
+    // Every entry is signed with the archive key, which only this function reads.
+    let archive = match (&env.archive_bucket, &env.archive_key_secret_id) {
+        (Some(bucket), Some(key_secret)) => Some(Archive {
+            store: ArchiveStore::S3(S3Archive::new(&aws, bucket)),
+            key: ArchiveKey::load(&aws, key_secret).await?,
+        }),
+        _ => None,
+    };
     let (processor, archive) = (&processor, archive.as_ref());
     lambda_runtime::run(service_fn(move |event| {
         lambda::handle(processor, archive, event)

@@ -30,9 +30,85 @@ pub use s3::S3Archive;
 
 use crate::idempotency::body_sha256;
 use crate::message::QueueMessage;
+use crate::signature::{SecretSet, SecretSetError};
 
-/// The version of the entry format.
-pub const ENTRY_VERSION: u8 = 1;
+/// The version of the entry format: 2 carries a keyed digest, 1 an unkeyed body hash.
+pub const ENTRY_VERSION: u8 = 2;
+
+/// What the keyed digest of an entry is written with: `hmac-sha256:<hex>`.
+const DIGEST_PREFIX: &str = "hmac-sha256:";
+
+/// The keys of the archive's digests (a list, for rotation: the first signs, any verifies).
+/// Only the processor holds them in AWS (a Secrets Manager secret the template generates), so
+/// an entry planted by anyone else, whatever hash it carries, does not check. `Debug` redacted.
+#[derive(Clone, Debug)]
+pub struct ArchiveKey(SecretSet);
+
+impl ArchiveKey {
+    /// A key list as Secrets Manager holds it: a JSON array of strings or one string; each at
+    /// least 32 bytes.
+    pub fn parse(text: &str) -> Result<Self, SecretSetError> {
+        let set = SecretSet::parse(text)?;
+        SecretSet::with_min_len(set.secrets().to_vec(), MIN_ARCHIVE_KEY_BYTES).map(Self)
+    }
+
+    fn digest(&self, canonical: &[u8]) -> String {
+        format!("{DIGEST_PREFIX}{}", self.0.primary().sign_hex(&[canonical]))
+    }
+
+    /// Constant-time, under any key of the list.
+    fn verifies(&self, canonical: &[u8], digest: &str) -> bool {
+        digest
+            .strip_prefix(DIGEST_PREFIX)
+            .is_some_and(|hex| self.0.verify_hex(&[canonical], hex))
+    }
+}
+
+/// Shortest archive key accepted (the template generates 64 characters).
+pub const MIN_ARCHIVE_KEY_BYTES: usize = 32;
+
+/// Where the processor archives, with the key it signs each entry with.
+#[derive(Clone, Debug)]
+pub struct Archive {
+    pub store: ArchiveStore,
+    pub key: ArchiveKey,
+}
+
+impl Archive {
+    /// `store` signed with the published test key: for local stacks, tests and benches only
+    /// (what it signs vouches for nothing for real).
+    pub fn with_test_key(store: ArchiveStore) -> Self {
+        Self {
+            store,
+            key: ArchiveKey::parse(crate::dev_defaults::TEST_ARCHIVE_KEY)
+                .unwrap_or_else(|_| unreachable!("the test key is long enough")),
+        }
+    }
+}
+
+/// What an entry's digest says of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Integrity {
+    /// Its keyed digest checks under the key: the processor wrote it as it is.
+    Intact,
+    /// Its digest (or, for a v1 entry, its body hash) does not match: altered or planted.
+    Altered,
+    /// A v1 entry whose unkeyed body hash matches: anyone could have written it.
+    Unkeyed,
+    /// A keyed entry, but no key to check it with.
+    Unchecked,
+}
+
+impl Integrity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Intact => "intact",
+            Self::Altered => "altered",
+            Self::Unkeyed => "unkeyed",
+            Self::Unchecked => "unchecked",
+        }
+    }
+}
 
 /// One accepted webhook as kept in the archive. Never holds a secret: the headers are those a
 /// scheme keeps for re-verification (signatures and timestamps, never a plain-text token), the
@@ -56,16 +132,26 @@ pub struct ArchiveEntry {
     /// Found by hookline's poller: there is no provider signature to verify again.
     #[serde(default)]
     pub polled: bool,
-    /// SHA-256 of `body`, hex: an entry whose body was altered is told apart.
-    pub body_sha256: String,
+    /// v1 only: SHA-256 of `body`, hex (unkeyed: it tells accidents apart, not tampering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_sha256: Option<String>,
+    /// v2: `hmac-sha256:<hex>` of every other field under the [`ArchiveKey`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// The request body exactly as received.
     pub body: String,
 }
 
 impl ArchiveEntry {
-    /// The entry of an ingest message; `known_type` and `order_id` come from its plan.
-    pub fn of(message: &QueueMessage, known_type: bool, order_id: Option<String>) -> Self {
-        Self {
+    /// The entry of an ingest message, signed with `key`; `known_type` and `order_id` come from
+    /// its plan.
+    pub fn of(
+        message: &QueueMessage,
+        known_type: bool,
+        order_id: Option<String>,
+        key: &ArchiveKey,
+    ) -> Self {
+        let mut entry = Self {
             v: ENTRY_VERSION,
             provider: message.provider.clone(),
             event_id: message.event_id.clone(),
@@ -76,14 +162,39 @@ impl ArchiveEntry {
             headers: message.headers.clone(),
             route_param: message.route_param.clone(),
             polled: message.polled,
-            body_sha256: body_sha256(message.body.as_bytes()),
+            body_sha256: None,
+            digest: None,
             body: message.body.clone(),
-        }
+        };
+        entry.digest = Some(key.digest(&entry.canonical()));
+        entry
     }
 
-    /// Whether the body is the one archived (its hash matches).
-    pub fn is_intact(&self) -> bool {
-        body_sha256(self.body.as_bytes()) == self.body_sha256
+    /// What the digest covers: every field but the digests, serialised in declaration order
+    /// (headers sorted), so a changed flag (`polled`), time or header is caught like a body.
+    fn canonical(&self) -> Vec<u8> {
+        let bare = Self {
+            body_sha256: None,
+            digest: None,
+            ..self.clone()
+        };
+        // A struct of strings and maps always serialises.
+        serde_json::to_vec(&bare).unwrap_or_default()
+    }
+
+    /// What the entry's digest says of it, checked with `key` when there is one.
+    pub fn integrity(&self, key: Option<&ArchiveKey>) -> Integrity {
+        match (&self.digest, &self.body_sha256, key) {
+            (Some(digest), _, Some(key)) if key.verifies(&self.canonical(), digest) => {
+                Integrity::Intact
+            }
+            (Some(_), _, Some(_)) => Integrity::Altered,
+            (Some(_), _, None) => Integrity::Unchecked,
+            (None, Some(hash), _) if *hash == body_sha256(self.body.as_bytes()) => {
+                Integrity::Unkeyed
+            }
+            (None, _, _) => Integrity::Altered,
+        }
     }
 
     /// The ingest message this entry was made from.
@@ -218,6 +329,7 @@ pub fn parse_object(key: &str, bytes: &[u8]) -> Result<Vec<ArchiveEntry>, Archiv
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dev_defaults::TEST_ARCHIVE_KEY;
 
     fn message(id: &str, at: &str) -> QueueMessage {
         QueueMessage {
@@ -234,6 +346,10 @@ mod tests {
         }
     }
 
+    fn key() -> ArchiveKey {
+        ArchiveKey::parse(TEST_ARCHIVE_KEY).unwrap()
+    }
+
     #[tokio::test]
     async fn a_batch_is_one_object_per_hour_and_writing_it_again_changes_nothing() {
         let dir = tempdir();
@@ -242,15 +358,15 @@ mod tests {
             vec![
                 (
                     0,
-                    ArchiveEntry::of(&message("a", "2026-11-22T10:00:00Z"), true, None),
+                    ArchiveEntry::of(&message("a", "2026-11-22T10:00:00Z"), true, None, &key()),
                 ),
                 (
                     1,
-                    ArchiveEntry::of(&message("b", "2026-11-22T10:59:59Z"), true, None),
+                    ArchiveEntry::of(&message("b", "2026-11-22T10:59:59Z"), true, None, &key()),
                 ),
                 (
                     2,
-                    ArchiveEntry::of(&message("c", "2026-11-22T11:00:00Z"), false, None),
+                    ArchiveEntry::of(&message("c", "2026-11-22T11:00:00Z"), false, None, &key()),
                 ),
             ]
         };
@@ -261,7 +377,11 @@ mod tests {
         assert!(keys[0].starts_with("events/provider=std%3Aacme/date=2026-11-22/hour=10/"));
         let first = parse_object(&keys[0], &store.get(&keys[0]).await.unwrap()).unwrap();
         assert_eq!(first.len(), 2);
-        assert!(first.iter().all(ArchiveEntry::is_intact));
+        assert!(
+            first
+                .iter()
+                .all(|e| e.integrity(Some(&key())) == Integrity::Intact)
+        );
         assert_eq!(first[0].to_message(), message("a", "2026-11-22T10:00:00Z"));
     }
 
@@ -274,7 +394,7 @@ mod tests {
             &store,
             vec![(
                 4,
-                ArchiveEntry::of(&message("a", "2026-11-22T10:00:00Z"), true, None),
+                ArchiveEntry::of(&message("a", "2026-11-22T10:00:00Z"), true, None, &key()),
             )],
         )
         .await;
@@ -282,11 +402,34 @@ mod tests {
     }
 
     #[test]
-    fn an_altered_body_is_not_intact() {
-        let mut entry = ArchiveEntry::of(&message("a", "2026-11-22T10:00:00Z"), true, None);
-        assert!(entry.is_intact());
-        entry.body = entry.body.replace('a', "b");
-        assert!(!entry.is_intact());
+    fn an_altered_or_planted_entry_does_not_check_and_an_unkeyed_one_is_told_apart() {
+        let entry = ArchiveEntry::of(&message("a", "2026-11-22T10:00:00Z"), true, None, &key());
+        assert_eq!(entry.integrity(Some(&key())), Integrity::Intact);
+        assert_eq!(entry.integrity(None), Integrity::Unchecked);
+        // Any field changed: the body, the polled flag, a header.
+        let mut altered = entry.clone();
+        altered.body = altered.body.replace('a', "b");
+        assert_eq!(altered.integrity(Some(&key())), Integrity::Altered);
+        let mut polled = entry.clone();
+        polled.polled = true;
+        assert_eq!(polled.integrity(Some(&key())), Integrity::Altered);
+        // Planted with a digest of its own (another key, or none at all): refused.
+        let other = ArchiveKey::parse("an-attackers-key-of-32-bytes-or-more").unwrap();
+        let planted = ArchiveEntry::of(&message("p", "2026-11-22T10:00:00Z"), true, None, &other);
+        assert_eq!(planted.integrity(Some(&key())), Integrity::Altered);
+        let mut unkeyed = entry.clone();
+        unkeyed.digest = None;
+        unkeyed.body_sha256 = Some(body_sha256(unkeyed.body.as_bytes()));
+        assert_eq!(unkeyed.integrity(Some(&key())), Integrity::Unkeyed);
+        unkeyed.body.push(' ');
+        assert_eq!(unkeyed.integrity(Some(&key())), Integrity::Altered);
+        // A rotated key list still checks entries of the old key.
+        let rotated = ArchiveKey::parse(&format!(
+            r#"["a-new-archive-key-of-at-least-32-bytes","{TEST_ARCHIVE_KEY}"]"#
+        ))
+        .unwrap();
+        assert_eq!(entry.integrity(Some(&rotated)), Integrity::Intact);
+        assert!(ArchiveKey::parse("short-key-of-20-bytes").is_err());
     }
 
     pub(crate) fn tempdir() -> std::path::PathBuf {

@@ -124,7 +124,15 @@ mod tests {
             body: format!(r#"{{"id":"{id}"}}"#),
             ..QueueMessage::default()
         };
-        ArchiveEntry::of(&message, known, Some(format!("order-{id}")))
+        ArchiveEntry::of(
+            &message,
+            known,
+            Some(format!("order-{id}")),
+            &crate::archive::Archive::with_test_key(crate::archive::ArchiveStore::Folder(
+                crate::archive::FolderArchive::new("."),
+            ))
+            .key,
+        )
     }
 
     fn query(provider: Option<&str>) -> ArchiveQuery {

@@ -3,8 +3,21 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::ArchiveError;
+use super::{ArchiveError, ArchiveKey};
 use crate::aws::SdkConfig;
+
+impl ArchiveKey {
+    /// The key list from Secrets Manager (`ARCHIVE_KEY_SECRET_ID`), read once per container:
+    /// the errors name the secret, never its value.
+    pub async fn load(config: &SdkConfig, secret_id: &str) -> Result<Self, ArchiveError> {
+        let client = aws_sdk_secretsmanager::Client::new(config);
+        let text = crate::secrets_manager::read_secret(&client, secret_id)
+            .await
+            .map_err(|e| ArchiveError::Unavailable(e.to_string()))?;
+        Self::parse(&text)
+            .map_err(|e| ArchiveError::Unavailable(format!("archive key secret {secret_id}: {e}")))
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct S3Archive {

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{ArchiveEntry, ArchiveStore, archive};
+use super::{Archive, ArchiveEntry, archive};
 use super::{Plan, PlanError, Prepared, ProcessError, Processor, RecordOutcome, parse_message};
 use crate::idempotency::EventStore;
 use crate::message::QueueMessage;
@@ -41,7 +41,7 @@ pub struct RecordResult {
 /// archive, the same as [`process_batch`].
 pub async fn process_archived_batch<E, S, A, U, W>(
     processor: &Processor<E, S, A, U, W>,
-    archive: Option<&ArchiveStore>,
+    archive: Option<&Archive>,
     records: Vec<BatchRecord>,
     deadline: Instant,
 ) -> Vec<RecordResult>
@@ -72,7 +72,7 @@ where
                 .as_ref()
                 .ok()
                 .and_then(|p| p.order().map(|o| o.order_id.clone()));
-            let entry = ArchiveEntry::of(message, known, order_id);
+            let entry = ArchiveEntry::of(message, known, order_id, &archive.key);
             record.plan = Some(plan);
             Some((index, entry))
         })
@@ -81,7 +81,7 @@ where
         .iter()
         .map(|(index, entry)| (*index, entry.provider.clone()))
         .collect();
-    let mut failed = archive::write(archive, entries).await;
+    let mut failed = archive::write(&archive.store, entries).await;
     let mut results = Vec::new();
     let mut archived = Vec::new();
     for (index, record) in records.into_iter().enumerate() {

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use super::{BatchRecord, Processor, RecordResult, process_archived_batch};
-use crate::archive::ArchiveStore;
+use crate::archive::Archive;
 use crate::clock::instant_of;
 use crate::idempotency::EventStore;
 use crate::order_api::OrderApi;
@@ -18,7 +18,7 @@ use crate::watch::WatchStore;
 /// Handles one SQS batch (archiving it first when there is an archive); the response names exactly the records to deliver again.
 pub async fn handle<E, S, A, U, W>(
     processor: &Processor<E, S, A, U, W>,
-    archive: Option<&ArchiveStore>,
+    archive: Option<&Archive>,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, std::convert::Infallible>
 where

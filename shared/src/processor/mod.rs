@@ -31,7 +31,7 @@ pub use crate::plan::{Plan, PlanError};
 pub use crate::providers::{confirmed_state, plan};
 pub use batch::{BatchRecord, RecordResult, process_archived_batch, process_batch};
 
-use crate::archive::{self, ArchiveEntry, ArchiveStore};
+use crate::archive::{self, Archive, ArchiveEntry};
 use crate::clock::Clock;
 use crate::idempotency::{
     Claim, ClaimRequest, DEFAULT_RECORD_TTL_SECS, EventStore, body_sha256, event_key,
@@ -784,6 +784,13 @@ mod tests {
         assert!(error.to_string().contains(ARCHIVE_BUCKET), "{error}");
         let mut archived = held.to_vec();
         archived.push((ARCHIVE_BUCKET, "b"));
+        // The archive needs its key's secret: entries the processor does not sign prove nothing.
+        let error = ProcessorEnv::from_lookup(crate::config::lookup(&archived)).unwrap_err();
+        assert!(
+            error.to_string().contains("ARCHIVE_KEY_SECRET_ID"),
+            "{error}"
+        );
+        archived.push((crate::config::ARCHIVE_KEY_SECRET_ID, "arn:key"));
         let env = ProcessorEnv::from_lookup(crate::config::lookup(&archived)).unwrap();
         assert_eq!(env.hold_event_types, ["order.delivered", "esim.installed"]);
     }
