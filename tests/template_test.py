@@ -134,6 +134,66 @@ def test_the_poller_runs_every_minute_alone_with_least_privilege(resources):
     assert [s["Action"] for s in watch_role] == ["dynamodb:PutItem"]
 
 
+def leading_keys(statement):
+    return statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+
+
+def written_key_prefixes(*paths):
+    """The key prefixes (`WATCH#`, ...) the code at `paths` formats."""
+    text = "".join((ROOT / p).read_text() for p in paths)
+    return set(re.findall(r'format!\("([A-Z_]+#)', text))
+
+
+def test_the_poller_and_the_watch_route_write_only_their_own_items(resources):
+    # Neither may write a claim (EVENT#) or an order's state (ORDER#, WALLET#).
+    [writes] = [s for s in statements_of(resources["OrderPollerRole"]) if s["Sid"] == "LeaseAndUpdateWatches"]
+    allowed = leading_keys(writes)
+    assert allowed == ["WATCH#*", "CURSOR#*", "BUDGET#*", "AUTH_LEASE#*"]
+    poller_writes = written_key_prefixes(
+        "shared/src/watch/mod.rs", "shared/src/providers/octopus/transactions.rs",
+        "shared/src/api_budget/dynamodb.rs", "shared/src/api_auth/store.rs")
+    assert {p + "*" for p in poller_writes} == set(allowed)
+    [register] = statements_of(resources["OrderWatchRole"])
+    assert leading_keys(register) == ["WATCH#*"]
+    forbidden = written_key_prefixes(
+        "shared/src/idempotency/mod.rs", "shared/src/order.rs", "shared/src/order_state/mod.rs")
+    assert forbidden >= {"EVENT#", "ORDER#", "WALLET#"}
+    assert not {p + "*" for p in forbidden} & set(allowed)
+
+
+def queue_policy_statements(resources, name):
+    return {s["Sid"]: s for s in resources[name]["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def test_only_hookline_sends_to_its_queues_and_never_without_tls(resources):
+    template = raw_template()
+    ingest = queue_policy_statements(resources, "IngestQueuePolicy")
+    only = ingest["OnlyHooklineSends"]
+    assert only["Effect"] == "Deny" and only["Principal"] == "*" and only["Action"] == "sqs:SendMessage"
+    allowed = json.dumps(only["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])
+    # Every receiver (each under its own condition), the poller, and the operators' role.
+    for function in RECEIVERS:
+        assert f"{function}Role" in allowed, function
+    assert "OrderPollerRole" in allowed and "OperatorRoleArn" in allowed
+    assert "ProcessorRole" not in allowed and "OrderWatchRole" not in allowed
+    senders = [name for name, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
+               and "IngestQueue" in json.dumps(r["Properties"].get("Policies", []))]
+    assert sorted(senders) == sorted(RECEIVERS)
+    updates = queue_policy_statements(resources, "OrderUpdatesQueuePolicy")
+    only = updates["OnlyTheProcessorSends"]
+    allowed = json.dumps(only["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])
+    assert "ProcessorRole" in allowed and "OperatorRoleArn" in allowed
+    assert "Webhook" not in allowed and "Poller" not in allowed
+    covered = set()
+    for name in ("IngestQueuePolicy", "OrderUpdatesQueuePolicy", "DeadLetterQueuePolicy"):
+        tls = queue_policy_statements(resources, name)["DenyPlainHttp"]
+        assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        queues = resources[name]["Properties"]["Queues"]
+        covered |= {q["Ref"] for q in queues}
+    every_queue = {name for name, r in template["Resources"].items() if r["Type"] == "AWS::SQS::Queue"}
+    assert covered == every_queue
+
+
 def test_the_due_index_is_the_one_the_code_queries(resources):
     table = resources["EventsTable"]["Properties"]
     index = next(i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == rust_const(

@@ -294,8 +294,43 @@ fn resources() -> String {
             spec.name,
         );
     }
+    ingest_queue_policy(&mut out);
     dashboard(&mut out);
     out
+}
+
+/// Only hookline writes to the ingest queue, since the processor trusts what a message says
+/// (`polled`, `replay.reprocess`): the receivers' roles, the poller's and the operators' (when
+/// `OperatorRoleArn` is given); and nothing reaches it without TLS.
+fn ingest_queue_policy(out: &mut String) {
+    out.push_str(
+        "  # Only hookline sends to the ingest queue (the processor trusts what a message says: `polled`,\n  \
+         # `replay`): every receiver's role, the poller's and the operators' (OperatorRoleArn, for\n  \
+         # redrive and replay). Nothing reaches it without TLS.\n  \
+         IngestQueuePolicy:\n    Type: AWS::SQS::QueuePolicy\n    Properties:\n      \
+         Queues: [!Ref IngestQueue]\n      PolicyDocument:\n        Version: '2012-10-17'\n        \
+         Statement:\n          - Sid: OnlyHooklineSends\n            Effect: Deny\n            \
+         Principal: '*'\n            Action: sqs:SendMessage\n            \
+         Resource: !GetAtt IngestQueue.Arn\n            Condition:\n              ArnNotEquals:\n                \
+         aws:PrincipalArn:\n",
+    );
+    for spec in specs() {
+        let role = format!("!GetAtt {}WebhookFunctionRole.Arn", spec.template_name);
+        let _ = match provider_condition(spec) {
+            Some(condition) => writeln!(
+                out,
+                "                  - !If [{condition}, {role}, !Ref 'AWS::NoValue']"
+            ),
+            None => writeln!(out, "                  - {role}"),
+        };
+    }
+    out.push_str(
+        "                  - !GetAtt OrderPollerRole.Arn\n                  \
+         - !If [HasOperatorRole, !Ref OperatorRoleArn, !Ref 'AWS::NoValue']\n          \
+         - Sid: DenyPlainHttp\n            Effect: Deny\n            Principal: '*'\n            \
+         Action: 'sqs:*'\n            Resource: !GetAtt IngestQueue.Arn\n            Condition:\n              \
+         Bool:\n                aws:SecureTransport: 'false'\n\n",
+    );
 }
 
 fn function(out: &mut String, spec: &ProviderSpec) {
