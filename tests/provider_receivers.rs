@@ -282,6 +282,12 @@ async fn receive_all<S: WebhookScheme>(
             "{}: a card token in the queue message",
             sample.name
         );
+        // The renewal sample carries a new signing secret (`whs_…`): never in a message.
+        assert!(
+            !message.to_json().contains("whs_"),
+            "{}: a renewed signing secret in the queue message",
+            sample.name
+        );
         assert!(
             expected.providers().contains(&message.provider),
             "{}: provider {}",

@@ -303,6 +303,22 @@ async fn every_accepted_webhook_is_archived_and_re_verifies(s3: bool) {
             .iter()
             .all(|e| !e["event_id"].as_str().unwrap().starts_with("forged_"))
     );
+    // OwlPay's renewal sample carries a new signing secret: the archive never holds it.
+    let objects = backend.store().await;
+    let every_object: String = futures::future::join_all(
+        objects
+            .list("")
+            .await
+            .unwrap()
+            .iter()
+            .map(|key| objects.get(key)),
+    )
+    .await
+    .into_iter()
+    .map(|bytes| String::from_utf8(bytes.unwrap()).unwrap())
+    .collect();
+    assert!(every_object.contains("webhook.renew.secret"));
+    assert!(!every_object.contains("whs_sample_renewed_secret"));
     // Byte for byte: the archived body is the body the receiver accepted.
     for message in &expected {
         let entry = archived
