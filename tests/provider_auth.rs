@@ -378,8 +378,11 @@ async fn fifty_containers_share_one_session_within_the_production_login_limits()
         "never beyond the login or refresh limit"
     );
     assert_eq!(counts.logins, 1, "one login for all 50");
+    // One refresh per token lifetime, shared by all 50: about three in 10 s of 3-second
+    // tokens, fewer when the machine is slow (the first login then comes later); never one per
+    // container. The bound is on sharing, not on timing.
     assert!(
-        (3..=5).contains(&counts.refreshes),
+        (1..=5).contains(&counts.refreshes),
         "one refresh per lifetime: {counts:?}"
     );
     assert_eq!(counts.unauthorized, 0, "no container sent an expired token");
