@@ -393,6 +393,9 @@ async fn every_accepted_webhook_is_archived_and_re_verifies(s3: bool) {
                 (ok, out, err)
             };
             assert!(ok, "{provider}: {out}{err}");
+            // A dry run says it sent nothing, and logs no "accepted" line that says otherwise.
+            assert!(out.contains("nothing was sent"), "{out}");
+            assert!(!err.contains("webhook accepted"), "{err}");
             let listed = out.lines().filter(|l| l.contains("  verified")).count();
             let distinct = identities(
                 expected

@@ -262,3 +262,93 @@ fn a_wallet_top_up_found_by_polling_reaches_the_order_updates() {
     assert!(update.contains("order update event_id=poll_"), "{update}");
     assert!(update.contains("\"transaction_id\":5001"), "{update}");
 }
+
+#[test]
+fn health_answers_and_an_unknown_path_is_a_json_404() {
+    let server = serve(&[]);
+    let get = |path: &str| {
+        let output = Command::new("curl")
+            .args(["-sS", "-w", "\n%{http_code}"])
+            .arg(format!("http://{}{path}", server.addr))
+            .output()
+            .expect("run curl");
+        let text = String::from_utf8(output.stdout).unwrap();
+        let (body, status) = text.rsplit_once('\n').unwrap();
+        (
+            status.to_string(),
+            serde_json::from_str::<serde_json::Value>(body).unwrap(),
+        )
+    };
+    let (status, health) = get("/health");
+    assert_eq!(status, "200");
+    assert_eq!(health["status"], "ok");
+    let routes = health["routes"].to_string();
+    assert!(routes.contains("POST /webhooks/octopus") && routes.contains("POST /orders/watch"));
+    let (status, missing) = get("/webhooks/nobody");
+    assert_eq!(status, "404");
+    assert_eq!(missing["error"], "unknown_route");
+    assert!(
+        missing["detail"]
+            .as_str()
+            .unwrap()
+            .contains("GET /webhooks/nobody")
+    );
+}
+
+#[test]
+fn listening_beyond_loopback_with_the_published_secrets_is_warned_about() {
+    let mut child = Command::new(HOOKLINE)
+        .args([
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--provider-stub-listen",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "info")
+        .env_remove("OCTOPUS_WEBHOOK_SECRETS")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start hookline serve");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut warned = None;
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains("beyond this machine") => {
+                warned = Some(line);
+                break;
+            }
+            Ok(_) => continue,
+            Err(_) => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = warned.expect("a warning about the published secrets beyond loopback");
+    assert!(
+        line.contains("published test secrets of") && line.contains("octopus"),
+        "{line}"
+    );
+}
+
+#[test]
+fn ctrl_c_says_whether_accepted_events_were_left_unprocessed() {
+    let server = serve(&[]);
+    let curl = signed_curl(&server, &payload("order-delivered.json"));
+    assert_eq!(run_curl(&curl), "200");
+    server.wait_for("order update");
+    server.interrupt();
+    server.wait_for("stopped; every accepted event was processed");
+}

@@ -33,8 +33,14 @@ pub struct VerifiedEvent {
 pub enum Rejection {
     #[error("method {0} is not allowed; webhooks are POSTed")]
     MethodNotAllowed(String),
-    #[error("payload of {size} bytes exceeds the limit of {limit} bytes")]
-    PayloadTooLarge { size: usize, limit: usize },
+    /// `size` is what the sender sent; `wrapped`, when the body fits but its queue message
+    /// (the body escaped as a JSON string, with its envelope) would not.
+    #[error("{}", too_large_text(*size, *limit, *wrapped))]
+    PayloadTooLarge {
+        size: usize,
+        limit: usize,
+        wrapped: Option<usize>,
+    },
     /// The route names nothing configured (an unknown Standard Webhooks source).
     #[error("{0}")]
     UnknownRoute(&'static str),
@@ -44,6 +50,15 @@ pub enum Rejection {
     StaleTimestamp(String),
     #[error("{0}")]
     Malformed(String),
+}
+
+fn too_large_text(size: usize, limit: usize, wrapped: Option<usize>) -> String {
+    match wrapped {
+        None => format!("payload of {size} bytes exceeds the limit of {limit} bytes"),
+        Some(wrapped) => format!(
+            "payload of {size} bytes is too large: its queue message (the body escaped as a JSON string, with its envelope) would be {wrapped} bytes, over SQS's limit of {limit} bytes"
+        ),
+    }
 }
 
 impl Rejection {
@@ -263,6 +278,12 @@ pub(crate) fn check_window(
     now_unix: i64,
     tolerance: i64,
 ) -> Result<(), Rejection> {
+    // A time in milliseconds is 1,000 times too large: named as such, not as a skew of decades.
+    if timestamp.unsigned_abs() > 100_000_000_000 {
+        return Err(Rejection::StaleTimestamp(format!(
+            "{header} looks like milliseconds ({timestamp}); it must be unix time in seconds"
+        )));
+    }
     let skew = now_unix.saturating_sub(timestamp);
     if skew.abs() > tolerance {
         return Err(Rejection::StaleTimestamp(format!(
@@ -383,6 +404,16 @@ mod tests {
         assert_eq!(redated_body(br#"{"id":"e"}"#, "at", 100, 10), None);
         let ms = redated_body(br#"{"at":1752858430000}"#, "at", 1_795_341_600, 10).unwrap();
         assert_eq!(ms, br#"{"at":1795341600000}"#);
+    }
+
+    #[test]
+    fn a_millisecond_timestamp_is_named_as_such() {
+        let error = check_window("X-Timestamp", 1_795_341_600_000, 1_795_341_600, 300).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "X-Timestamp looks like milliseconds (1795341600000); it must be unix time in seconds"
+        );
+        assert!(check_window("X-Timestamp", 1_795_341_600, 1_795_341_600, 300).is_ok());
     }
 
     #[test]

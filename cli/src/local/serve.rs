@@ -188,8 +188,19 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 }));
             }
             tokio::spawn(pipeline::run_poller(poller));
-            let receivers = Receivers::new(&args.secrets, ingest)?;
-            serve(args.listen, router(receivers).merge(watch_routes(watches))).await
+            let receivers = Receivers::new(&args.secrets, ingest.clone())?;
+            let app = router(receivers).merge(watch_routes(watches));
+            serve(args.listen, app, true, &args.secrets).await?;
+            // Ctrl-C: what was accepted and is still only in this process's memory is lost.
+            let pending = ingest.len();
+            if pending > 0 {
+                tracing::warn!(
+                    "stopped with {pending} accepted event(s) not yet processed; they were held in memory and are lost (--aws-endpoint keeps them in a queue)"
+                );
+            } else {
+                tracing::info!("stopped; every accepted event was processed");
+            }
+            Ok(())
         }
         Some(endpoint) => {
             let config = hookline::aws::for_emulator(endpoint).await;
@@ -212,7 +223,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 tracing::info!(%queue_url, "queue: SQS (receiver only; the processor runs in Lambda)");
             }
             let queue = SqsQueue::new(sqs, queue_url);
-            serve(args.listen, router(Receivers::new(&args.secrets, queue)?)).await
+            let app = router(Receivers::new(&args.secrets, queue)?);
+            serve(args.listen, app, false, &args.secrets).await
         }
     }
 }
@@ -285,26 +297,72 @@ pub async fn start_stub_on(
     Ok(base)
 }
 
-async fn serve(listen: SocketAddr, app: Router) -> Result<(), String> {
+/// Serves `app` with `GET /health` and a JSON 404 for every other path. `watch`: whether
+/// `/orders/watch` is served (not in receiver-only mode).
+async fn serve(
+    listen: SocketAddr,
+    app: Router,
+    watch: bool,
+    secrets: &LocalSecrets,
+) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let bound = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let routes: Vec<_> = hookline::providers::Provider::routes()
-        .map(|(_, route)| route.path_template())
+    let mut routes: Vec<String> = Provider::routes()
+        .map(|(_, route)| format!("POST {}", route.path_template()))
         .collect();
-    tracing::info!(
-        "listening on http://{bound} (POST {}; /orders/watch)",
-        routes.join(", ")
-    );
+    if watch {
+        routes.push("POST /orders/watch".into());
+    }
+    routes.push("GET /health".into());
+    tracing::info!("listening on http://{bound} ({})", routes.join(", "));
+    let published = secrets.published_in_use(Provider::routes().map(|(_, route)| route));
+    if !bound.ip().is_loopback() && !published.is_empty() {
+        tracing::warn!(
+            "listening on {bound}, beyond this machine, with the published test secrets of {}: anyone who can reach it can send signed events (give --<route>-secrets)",
+            published.join(", ")
+        );
+    }
+    let app = app
+        .route(
+            "/health",
+            axum::routing::get({
+                let routes = routes.clone();
+                move || async move {
+                    json_response(200, serde_json::json!({"status": "ok", "routes": routes}))
+                }
+            }),
+        )
+        .fallback(move |method: Method, uri: Uri| async move {
+            json_response(
+                404,
+                serde_json::json!({
+                    "error": "unknown_route",
+                    "detail": format!("no route serves {method} {}", uri.path()),
+                    "routes": routes,
+                }),
+            )
+        });
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
         .map_err(|e| format!("server failed: {e}"))
+}
+
+fn json_response(status: u16, body: serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = axum::http::StatusCode::from_u16(status)
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// `POST /orders/watch` on the local watches (unauthenticated here; IAM in AWS).

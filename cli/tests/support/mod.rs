@@ -58,6 +58,16 @@ impl Serve {
         serve
     }
 
+    /// Sends it Ctrl-C (SIGINT), as a user at the terminal would.
+    #[allow(dead_code)] // each test binary compiles this module; not all of them stop a server so
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
     /// Waits up to 30 s for a log line containing `needle`; returns it.
     pub fn wait_for(&self, needle: &str) -> String {
         self.wait_for_within(needle, 30)

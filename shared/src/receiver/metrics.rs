@@ -79,7 +79,11 @@ mod tests {
         let cases = [
             (Rejection::MethodNotAllowed("GET".into()), "method"),
             (
-                Rejection::PayloadTooLarge { size: 2, limit: 1 },
+                Rejection::PayloadTooLarge {
+                    size: 2,
+                    limit: 1,
+                    wrapped: None,
+                },
                 "too_large",
             ),
             (Rejection::InvalidSignature("x"), "signature"),

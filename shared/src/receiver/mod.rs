@@ -187,7 +187,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         }
         // Cheap early refusal before any hashing: a body this large cannot fit in a message.
         if body.len() > SQS_MAX_MESSAGE_BYTES {
-            return Err(too_large(body.len(), SQS_MAX_MESSAGE_BYTES));
+            return Err(too_large(body.len(), None));
         }
         let event = self
             .scheme
@@ -217,7 +217,7 @@ impl<S: WebhookScheme, Q: Queue> Receiver<S, Q> {
         let encoded = message.encode();
         let size = encoded.sqs_size();
         if size > SQS_MAX_MESSAGE_BYTES {
-            return Err(too_large(size, SQS_MAX_MESSAGE_BYTES));
+            return Err(too_large(body.len(), Some(size)));
         }
         self.check_plan(&message, now)?;
         Ok((encoded, event))
@@ -262,8 +262,14 @@ pub fn max_event_age_secs(record_ttl_secs: i64) -> i64 {
 /// See [`max_event_age_secs`]: how long an accepted event is assumed to wait before its claim.
 pub const REPLAY_QUEUE_MARGIN_SECS: i64 = 86_400;
 
-fn too_large(size: usize, limit: usize) -> Rejection {
-    Rejection::PayloadTooLarge { size, limit }
+/// `sent`: the body's size, what the sender knows; `wrapped`: its queue message's, when only
+/// that is over.
+fn too_large(sent: usize, wrapped: Option<usize>) -> Rejection {
+    Rejection::PayloadTooLarge {
+        size: sent,
+        limit: SQS_MAX_MESSAGE_BYTES,
+        wrapped,
+    }
 }
 
 fn rejected(rejection: Rejection) -> Reply {
@@ -612,7 +618,16 @@ mod tests {
         let body =
             format!(r#"{{"id":"evt_q","type":"order.delivered","data":{{"note":"{quotes}"}}}}"#);
         assert!(body.len() <= SQS_MAX_MESSAGE_BYTES);
-        assert_refused(signed_headers(&body), &body, 413, "payload_too_large").await;
+        let reply = assert_refused(signed_headers(&body), &body, 413, "payload_too_large").await;
+        // The size the sender sent, and why it does not fit.
+        assert!(
+            reply.contains(&format!("payload of {} bytes is too large", body.len())),
+            "{reply}"
+        );
+        assert!(
+            reply.contains("over SQS's limit of 262144 bytes"),
+            "{reply}"
+        );
     }
 
     #[tokio::test]
