@@ -886,3 +886,13 @@ def test_accepted_webhooks_are_counted_from_each_receivers_line(resources):
         assert transformation["Dimensions"] == [{"Key": "provider", "Value": "$.provider"}]
         # The filter comes and goes with its log group (an optional receiver).
         assert raw[name].get("Condition") == raw[group].get("Condition"), name
+
+
+def test_the_local_emulator_queues_redrive_as_the_template_does(resources):
+    """`hookline emulator-setup` and `serve --aws-endpoint` give each queue a DLQ with the
+    template's receive counts (shared/src/dev_defaults.rs)."""
+    defaults = "shared/src/dev_defaults.rs"
+    parameter = raw_template()["Parameters"]["IngestMaxReceiveCount"]["Default"]
+    assert int(rust_const(defaults, "INGEST_MAX_RECEIVE_COUNT")) == parameter
+    updates = resources["OrderUpdatesQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+    assert int(rust_const(defaults, "ORDER_UPDATES_MAX_RECEIVE_COUNT")) == updates

@@ -301,3 +301,47 @@ fn replay_into_a_real_queue_refuses_the_published_test_secrets() {
     let (ok, stderr) = run(&["--octopus-secrets", "a-secret-of-our-own-0123456789"]);
     assert!(!ok && stderr.contains("invalid_signature"), "{stderr}");
 }
+
+#[tokio::test]
+async fn emulator_setup_gives_each_queue_its_dead_letter_queue_as_the_template_does() {
+    let output = Command::new(HOOKLINE)
+        .args(["emulator-setup", "--aws-endpoint", &moto().endpoint])
+        .output()
+        .expect("run hookline");
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let url = |name: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {out}"))
+            .to_string()
+    };
+    let (ingest, dlq) = (url("INGEST_QUEUE_URL"), url("INGEST_DLQ_URL"));
+    assert!(url("ORDER_UPDATES_DLQ_URL").ends_with(".fifo"));
+    // A poison message is received IngestMaxReceiveCount (5) times, then dead-lettered: it is
+    // not delivered forever.
+    let sqs = moto().sqs().await;
+    sqs.send_message()
+        .queue_url(&ingest)
+        .message_body("poison")
+        .send()
+        .await
+        .unwrap();
+    let mut receives = 0;
+    for _ in 0..8 {
+        let got = sqs
+            .receive_message()
+            .queue_url(&ingest)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+        receives += got.messages().len();
+    }
+    assert_eq!(receives, 5);
+    assert_eq!(drain_queue(&sqs, &dlq).await, vec!["poison".to_string()]);
+}

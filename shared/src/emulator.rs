@@ -18,6 +18,51 @@ pub async fn create_fifo_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<
     create(sqs, name, true).await
 }
 
+/// Creates (or finds) `name` and its dead-letter queue `dlq` (both FIFO when `fifo`), and gives
+/// `name` the redrive policy the template gives it: after `max_receive_count` receives, a message
+/// goes to the DLQ. Returns the two URLs.
+pub async fn create_queue_with_dlq(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    dlq: &str,
+    fifo: bool,
+    max_receive_count: u32,
+) -> Result<(String, String), String> {
+    let dlq_url = create(sqs, dlq, fifo).await?;
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read queue {dlq}'s ARN: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(&e)
+            )
+        })?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or_else(|| format!("queue {dlq} has no ARN"))?;
+    let url = create(sqs, name, fifo).await?;
+    let policy = serde_json::json!({
+        "deadLetterTargetArn": dlq_arn,
+        "maxReceiveCount": max_receive_count.to_string(),
+    });
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot give queue {name} its dead-letter queue: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(&e)
+            )
+        })?;
+    Ok((url, dlq_url))
+}
+
 async fn create(sqs: &aws_sdk_sqs::Client, name: &str, fifo: bool) -> Result<String, String> {
     let mut request = sqs.create_queue().queue_name(name);
     if fifo {

@@ -1,9 +1,13 @@
-//! `hookline emulator-setup`: the ingest queue, the order-updates FIFO queue and the events table
-//! on a local AWS emulator, so the Lambda binaries can run locally (`cargo lambda watch`,
+//! `hookline emulator-setup`: the ingest queue, the order-updates FIFO queue (each with its
+//! dead-letter queue and redrive policy, as the template has them) and the events table on a
+//! local AWS emulator, so the Lambda binaries can run locally (`cargo lambda watch`,
 //! `sam local invoke`) against it.
 
 use clap::Args;
-use hookline::dev_defaults::{LOCAL_EVENTS_TABLE, LOCAL_INGEST_QUEUE, LOCAL_ORDER_UPDATES_QUEUE};
+use hookline::dev_defaults::{
+    INGEST_MAX_RECEIVE_COUNT, LOCAL_EVENTS_TABLE, LOCAL_INGEST_DLQ, LOCAL_INGEST_QUEUE,
+    LOCAL_ORDER_UPDATES_DLQ, LOCAL_ORDER_UPDATES_QUEUE, ORDER_UPDATES_MAX_RECEIVE_COUNT,
+};
 use hookline::emulator;
 
 #[derive(Args)]
@@ -17,11 +21,27 @@ pub async fn run(args: EmulatorSetupArgs) -> Result<(), String> {
     let config = hookline::aws::for_emulator(&args.aws_endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let ingest = emulator::create_queue(&sqs, LOCAL_INGEST_QUEUE).await?;
-    let updates = emulator::create_fifo_queue(&sqs, LOCAL_ORDER_UPDATES_QUEUE).await?;
+    let (ingest, ingest_dlq) = emulator::create_queue_with_dlq(
+        &sqs,
+        LOCAL_INGEST_QUEUE,
+        LOCAL_INGEST_DLQ,
+        false,
+        INGEST_MAX_RECEIVE_COUNT,
+    )
+    .await?;
+    let (updates, updates_dlq) = emulator::create_queue_with_dlq(
+        &sqs,
+        LOCAL_ORDER_UPDATES_QUEUE,
+        LOCAL_ORDER_UPDATES_DLQ,
+        true,
+        ORDER_UPDATES_MAX_RECEIVE_COUNT,
+    )
+    .await?;
     emulator::create_events_table(&dynamodb, LOCAL_EVENTS_TABLE).await?;
     println!("INGEST_QUEUE_URL={ingest}");
+    println!("INGEST_DLQ_URL={ingest_dlq}");
     println!("ORDER_UPDATES_QUEUE_URL={updates}");
+    println!("ORDER_UPDATES_DLQ_URL={updates_dlq}");
     println!("EVENTS_TABLE={LOCAL_EVENTS_TABLE}");
     Ok(())
 }

@@ -207,7 +207,18 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             let sqs = aws_sdk_sqs::Client::new(&config);
             let queue_url = match &args.queue_url {
                 Some(url) => url.clone(),
-                None => hookline::emulator::create_queue(&sqs, LOCAL_INGEST_QUEUE).await?,
+                // With its DLQ, as in AWS: a poison message stops after its receives.
+                None => {
+                    hookline::emulator::create_queue_with_dlq(
+                        &sqs,
+                        LOCAL_INGEST_QUEUE,
+                        hookline::dev_defaults::LOCAL_INGEST_DLQ,
+                        false,
+                        hookline::dev_defaults::INGEST_MAX_RECEIVE_COUNT,
+                    )
+                    .await?
+                    .0
+                }
             };
             if args.with_processor {
                 let mut processor = emulator_processor(&args, &config).await?;
@@ -246,7 +257,17 @@ async fn emulator_processor(
     };
     let updates_url = match &args.updates_queue_url {
         Some(url) => url.clone(),
-        None => hookline::emulator::create_fifo_queue(&sqs, LOCAL_ORDER_UPDATES_QUEUE).await?,
+        None => {
+            hookline::emulator::create_queue_with_dlq(
+                &sqs,
+                LOCAL_ORDER_UPDATES_QUEUE,
+                hookline::dev_defaults::LOCAL_ORDER_UPDATES_DLQ,
+                true,
+                hookline::dev_defaults::ORDER_UPDATES_MAX_RECEIVE_COUNT,
+            )
+            .await?
+            .0
+        }
     };
     let stub = match args.apis.all_given() {
         true => None,
