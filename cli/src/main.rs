@@ -28,6 +28,9 @@ const GROUPS: &[(&str, &[&str])] = &[
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Show the AWS SDK's whole error chain with each AWS failure.
+    #[arg(long, global = true)]
+    verbose: bool,
 }
 
 // Grouped as GROUPS says, in its order; the names are an interface scripts use: never renamed.
@@ -82,8 +85,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    exit_quietly_when_stdout_closes();
     let matches = Cli::command().after_help(after_help()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    hookline::aws::set_verbose(cli.verbose);
     match cli.command {
         // The Lambdas' JSON lines at their default level, counted and dropped.
         Command::BenchCost(_) => hookline::telemetry::init_json_to(std::io::sink),
@@ -123,6 +128,25 @@ fn after_help() -> String {
         .map(|(group, names)| format!("{} ({})", group.to_lowercase(), names.join(", ")))
         .collect();
     format!("Commands by audience: {}.", groups.join("; "))
+}
+
+/// `hookline … | head`: the reader closing the pipe early is its choice, not a crash. `println!`
+/// panics on a closed stdout; that one panic ends the process quietly with the status a shell
+/// gives a command stopped by SIGPIPE (128 + 13), and every other panic is reported as usual.
+fn exit_quietly_when_stdout_closes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        report(info);
+    }));
 }
 
 #[cfg(test)]

@@ -345,3 +345,54 @@ async fn emulator_setup_gives_each_queue_its_dead_letter_queue_as_the_template_d
     assert_eq!(receives, 5);
     assert_eq!(drain_queue(&sqs, &dlq).await, vec!["poison".to_string()]);
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_not_a_crash() {
+    // `hookline … | head`: enough output that the command is still writing when head exits.
+    let payloads = hookline_tests::events_dir().join("payloads/octopus/order-delivered.json");
+    let many = vec![payloads.display().to_string(); 400].join(" ");
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{HOOKLINE} sqs-event {many} | head -c 10 > /dev/null"
+        ))
+        .output()
+        .expect("run sh");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
+
+#[test]
+fn without_aws_credentials_a_command_says_what_to_do_in_one_line() {
+    let home = std::env::temp_dir().join(format!("hookline-no-aws-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let mut command = Command::new(HOOKLINE);
+    command
+        .args(["inspect", "evt_1", "--table", "hookline-events"])
+        .env("HOME", &home)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ] {
+        command.env_remove(var);
+    }
+    let output = command.output().expect("run hookline");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("no AWS credentials were found"), "{stderr}");
+    assert!(
+        stderr.contains("aws configure") && stderr.contains("--endpoint-url"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.len() < 400, "{stderr}");
+}

@@ -69,3 +69,46 @@ fn emulator_loader(endpoint_url: &str) -> aws_config::ConfigLoader {
         ))
         .timeout_config(timeouts())
 }
+
+/// Whether [`explain`] adds the SDK's whole error chain (`hookline --verbose`).
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes [`explain`] add the SDK's whole error chain.
+pub fn set_verbose(verbose: bool) {
+    VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// An AWS call's failure for the person running a command: one sentence that says what is
+/// missing and how to supply it, rather than the SDK's chain (kilobytes of nested `Debug` when no
+/// credentials are found), which follows only when [`set_verbose`].
+pub fn explain<E, R>(error: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> String
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    let chain = aws_sdk_sqs::error::DisplayErrorContext(error).to_string();
+    let sentence = match error {
+        SdkError::ServiceError(service) => service.err().to_string(),
+        SdkError::DispatchFailure(_) if chain.contains("credentials") => {
+            "no AWS credentials were found: run `aws configure` or set AWS_PROFILE (or \
+             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); for a local emulator give \
+             --endpoint-url"
+                .to_string()
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            "AWS could not be reached: check the network, AWS_REGION, or --endpoint-url".to_string()
+        }
+        SdkError::ConstructionFailure(_) if chain.contains("region") => {
+            "no AWS region is set: set AWS_REGION (or a profile's region)".to_string()
+        }
+        SdkError::ConstructionFailure(_) => {
+            "the request could not be built (a name or setting is missing)".to_string()
+        }
+        _ => "AWS answered something unexpected".to_string(),
+    };
+    match VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+        true => format!("{sentence} ({chain})"),
+        false => format!("{sentence} (--verbose for the SDK's detail)"),
+    }
+}

@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use clap::Args;
+use clap::builder::NonEmptyStringValueParser;
 use hookline::idempotency::event_key;
 
 use crate::operate::aws_target::AwsTarget;
@@ -18,7 +18,7 @@ pub struct InspectArgs {
     #[arg(long, default_value = "octopus")]
     provider: String,
     /// The events table (the stack's `EventsTableName` output).
-    #[arg(long, env = "EVENTS_TABLE")]
+    #[arg(long, env = "EVENTS_TABLE", value_parser = NonEmptyStringValueParser::new())]
     table: String,
     #[command(flatten)]
     aws: AwsTarget,
@@ -59,7 +59,7 @@ pub async fn get(
         .send()
         .await
         .map(|output| output.item)
-        .map_err(|e| format!("cannot read {table}: {}", DisplayErrorContext(&e)))
+        .map_err(|e| format!("cannot read {table}: {}", hookline::aws::explain(&e)))
 }
 
 fn print_item(key: &str, item: &Item) {

@@ -16,7 +16,6 @@
 use std::collections::HashSet;
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use clap::Args;
 use time::OffsetDateTime;
@@ -62,7 +61,7 @@ pub async fn run(args: RedriveArgs) -> Result<(), String> {
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(|e| format!("cannot read {}: {}", args.from, DisplayErrorContext(&e)))?
+            .map_err(|e| format!("cannot read {}: {}", args.from, hookline::aws::explain(&e)))?
             .messages
             .unwrap_or_default();
         if messages.is_empty() {
@@ -123,7 +122,7 @@ async fn move_message(sqs: &Client, args: &RedriveArgs, message: &Message) -> Re
         format!(
             "cannot send to {}: {}; the message stays in the DLQ",
             args.to,
-            DisplayErrorContext(&e)
+            hookline::aws::explain(&e)
         )
     })?;
     sqs.delete_message()
@@ -136,7 +135,7 @@ async fn move_message(sqs: &Client, args: &RedriveArgs, message: &Message) -> Re
                 "sent a copy to {} but cannot delete it from {}: {}; it will be a duplicate",
                 args.to,
                 args.from,
-                DisplayErrorContext(&e)
+                hookline::aws::explain(&e)
             )
         })?;
     Ok(())

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use clap::Args;
+use clap::builder::NonEmptyStringValueParser;
 use hookline::providers::{Provider, Route};
 use hookline::queue::{MemoryQueue, Queue, SqsQueue};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -35,7 +36,7 @@ pub struct ReplayArgs {
     )]
     files: Vec<PathBuf>,
     /// The ingest queue to send to (default with --stack: its `IngestQueueUrl`).
-    #[arg(long, env = "INGEST_QUEUE_URL")]
+    #[arg(long, env = "INGEST_QUEUE_URL", value_parser = NonEmptyStringValueParser::new())]
     queue_url: Option<String>,
     #[command(flatten)]
     archive: FromArchive,

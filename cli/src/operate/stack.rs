@@ -27,7 +27,7 @@ impl Stack {
             .map_err(|e| {
                 format!(
                     "cannot describe stack {name}: {}",
-                    aws_sdk_cloudformation::error::DisplayErrorContext(&e)
+                    hookline::aws::explain(&e)
                 )
             })?;
         let stack = output

@@ -3,6 +3,7 @@
 //! with the caller's AWS credentials; client systems use the IAM-authorised `POST /orders/watch`).
 //! Registering an eSIM again re-arms its install watch (the customer says they installed it).
 
+use clap::builder::NonEmptyStringValueParser;
 use clap::{Args, ValueEnum};
 use hookline::dev_defaults::LISTEN_ADDR;
 use hookline::poller::registration;
@@ -34,7 +35,7 @@ pub struct WatchArgs {
     #[arg(long, default_value_t = format!("http://{LISTEN_ADDR}"), conflicts_with = "table")]
     serve: String,
     /// Register directly in this events table instead (the stack's `EventsTableName`).
-    #[arg(long, env = "EVENTS_TABLE")]
+    #[arg(long, env = "EVENTS_TABLE", value_parser = NonEmptyStringValueParser::new())]
     table: Option<String>,
     /// With --table: how long until the watch gives up, in seconds.
     #[arg(long, default_value_t = hookline::watch::DEFAULT_GIVE_UP_SECS)]

@@ -55,6 +55,19 @@ pub fn secret_safe_targets() -> Targets {
     )
 }
 
+/// For people at a terminal: the AWS credential and region chain's warnings (a failed IMDS
+/// lookup on a laptop) are kilobytes of nested `Debug` output that say nothing the command's own
+/// error does not; shown only when `RUST_LOG` names `aws_config`.
+fn quiet_credential_chain(directive: &str) -> Targets {
+    let level = match directive.contains("aws_config") {
+        true => Level::TRACE,
+        false => Level::ERROR,
+    };
+    Targets::new()
+        .with_default(Level::TRACE)
+        .with_target("aws_config", level)
+}
+
 /// `RUST_LOG` (or `LOG_LEVEL`), `info` when unset.
 fn rust_log() -> String {
     std::env::var("RUST_LOG")
@@ -157,9 +170,11 @@ impl<W: std::io::Write> std::io::Write for Tagged<W> {
 
 /// Compact, human-readable lines on stderr for the local CLI (stdout is for command output).
 pub fn init_human() {
+    let directive = rust_log();
     let _ = tracing_subscriber::registry()
-        .with(parse_levels(&rust_log()))
+        .with(parse_levels(&directive))
         .with(secret_safe_targets())
+        .with(quiet_credential_chain(&directive))
         .with(
             tracing_subscriber::fmt::layer()
                 .compact()
@@ -174,6 +189,16 @@ pub fn init_human() {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn the_credential_chains_warnings_are_quiet_unless_asked_for() {
+        let quiet = quiet_credential_chain("info");
+        assert!(!quiet.would_enable("aws_config::imds", &Level::WARN));
+        assert!(quiet.would_enable("aws_config::imds", &Level::ERROR));
+        assert!(quiet.would_enable("hookline::processor", &Level::TRACE));
+        let asked = quiet_credential_chain("info,aws_config=debug");
+        assert!(asked.would_enable("aws_config::imds", &Level::WARN));
+    }
 
     #[test]
     fn rust_log_sets_a_default_and_per_target_levels_and_anything_else_is_info() {
