@@ -10,7 +10,10 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// The commands by audience, in `--help`'s order (a test holds this list to [`Command`]).
 const GROUPS: &[(&str, &[&str])] = &[
-    ("Run locally", &["serve", "provider-stub", "emulator-setup"]),
+    (
+        "Run locally",
+        &["serve", "provider-stub", "emulator-setup", "updates"],
+    ),
     ("Samples", &["sign", "sqs-event", "providers", "template"]),
     (
         "Operate a stack",
@@ -43,6 +46,8 @@ enum Command {
     ProviderStub(local::provider_stub::ProviderStubArgs),
     /// Create hookline's queues and table on a local AWS emulator (moto server).
     EmulatorSetup(local::emulator_setup::EmulatorSetupArgs),
+    /// Show the order updates a local stack published (codes masked), without taking them.
+    Updates(local::updates::UpdatesArgs),
 
     // Samples.
     /// Sign a payload as the provider would: print a curl line or an API Gateway v2 event.
@@ -98,6 +103,7 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(args) => local::serve::run(*args).await,
         Command::ProviderStub(args) => local::provider_stub::run(args).await,
         Command::EmulatorSetup(args) => local::emulator_setup::run(args).await,
+        Command::Updates(args) => local::updates::run(args).await,
         Command::Sign(args) => samples::sign::run(args),
         Command::SqsEvent(args) => samples::sqs_event::run(args),
         Command::Providers(args) => samples::providers::run(args),

@@ -396,3 +396,27 @@ fn without_aws_credentials_a_command_says_what_to_do_in_one_line() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.len() < 400, "{stderr}");
 }
+
+#[tokio::test]
+async fn updates_reads_an_order_updates_queue_without_taking_from_it() {
+    let sqs = moto().sqs().await;
+    let queue = hookline_tests::create_fifo_queue(&sqs, "updates-peek").await;
+    let body = format!(r#"{{"event_id":"evt_peek","vouchers":[{{"code":"{CODE}"}}]}}"#);
+    sqs.send_message()
+        .queue_url(&queue)
+        .message_body(&body)
+        .message_group_id("octopus#order#1")
+        .message_deduplication_id("peek-1")
+        .send()
+        .await
+        .unwrap();
+    let (ok, out, err) = hookline(&["updates", "--queue-url", &queue]);
+    assert!(ok, "{err}");
+    assert!(out.contains("evt_peek"), "{out}");
+    assert!(!out.contains(CODE), "codes are masked: {out}");
+    assert_eq!(
+        drain_queue(&sqs, &queue).await,
+        vec![body],
+        "still there for its consumer"
+    );
+}

@@ -352,3 +352,34 @@ fn ctrl_c_says_whether_accepted_events_were_left_unprocessed() {
     server.interrupt();
     server.wait_for("stopped; every accepted event was processed");
 }
+
+#[test]
+fn updates_shows_what_serve_published_with_codes_masked() {
+    let server = serve(&[]);
+    let curl = signed_curl(&server, &payload("order-delivered.json"));
+    assert_eq!(run_curl(&curl), "200");
+    server.wait_for("order update");
+    let output = Command::new(HOOKLINE)
+        .args(["updates", "--serve", &format!("http://{}", server.addr)])
+        .output()
+        .expect("run hookline updates");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let updates: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(updates.len(), 1, "{stdout}");
+    assert_eq!(updates[0]["event_id"], "evt_abc123");
+    assert!(stdout.contains("<redacted>"), "codes are masked: {stdout}");
+    // Asked twice, the same: nothing was taken.
+    let again = Command::new(HOOKLINE)
+        .args(["updates", "--serve", &format!("http://{}", server.addr)])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&again.stdout), stdout);
+}

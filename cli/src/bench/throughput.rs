@@ -137,7 +137,7 @@ async fn measure(args: &BenchLocalArgs, archive: Option<Archive>) -> Result<Figu
         ingest.clone(),
         archive,
         counters.clone(),
-        false,
+        None,
     ));
     let receivers = Receivers::new(&LocalSecrets::default(), ingest.clone())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

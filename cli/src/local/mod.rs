@@ -1,7 +1,8 @@
 //! Run hookline on this machine: `serve` (the whole pipeline), the stand-in provider APIs, a
-//! local AWS emulator's queues and table.
+//! local AWS emulator's queues and table, the order updates a local stack published.
 
 pub mod emulator_setup;
 pub mod pipeline;
 pub mod provider_stub;
 pub mod serve;
+pub mod updates;

@@ -154,13 +154,39 @@ where
     }
 }
 
-/// Runs forever over in-memory queues. `show_updates` logs each order update (codes masked).
+/// The last order updates `hookline serve` published in memory, codes masked as in the logs:
+/// what `hookline updates --serve` shows (`GET /_hookline/updates`). Nothing else reads the
+/// in-memory order-updates queue.
+#[derive(Clone, Debug, Default)]
+pub struct RecentUpdates(Arc<std::sync::Mutex<std::collections::VecDeque<serde_json::Value>>>);
+
+impl RecentUpdates {
+    /// How many are kept: the oldest go first.
+    pub const KEPT: usize = 200;
+
+    fn push(&self, update: serde_json::Value) {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() == Self::KEPT {
+            kept.pop_front();
+        }
+        kept.push_back(update);
+    }
+
+    /// The updates kept, oldest first.
+    pub fn snapshot(&self) -> Vec<serde_json::Value> {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter().cloned().collect()
+    }
+}
+
+/// Runs forever over in-memory queues. With `shown`, each order update is logged and kept there
+/// (codes masked).
 pub async fn run_in_memory<E, S, A, W>(
     processor: Processor<E, S, A, MemoryQueue, W>,
     ingest: MemoryQueue,
     archive: Option<Archive>,
     counters: Counters,
-    show_updates: bool,
+    shown: Option<RecentUpdates>,
 ) where
     E: EventStore,
     S: OrderStateStore,
@@ -225,14 +251,14 @@ pub async fn run_in_memory<E, S, A, W>(
         counters
             .updates
             .fetch_add(published.len() as u64, Ordering::Relaxed);
-        if show_updates {
-            show(published);
+        if let Some(recent) = &shown {
+            show(published, recent);
         }
     }
 }
 
-/// Logs each order update, codes masked.
-fn show(published: Vec<QueuedMessage>) {
+/// Logs each order update and keeps it in `recent`, codes masked.
+fn show(published: Vec<QueuedMessage>, recent: &RecentUpdates) {
     for queued in published {
         match serde_json::from_str::<OrderUpdate>(&queued.message.body) {
             Ok(update) => {
@@ -244,6 +270,7 @@ fn show(published: Vec<QueuedMessage>) {
                     update = %shown,
                     "order update"
                 );
+                recent.push(shown);
             }
             Err(_) => tracing::warn!("an order update could not be read back"),
         }

@@ -103,6 +103,10 @@ pub struct ServeArgs {
     archive_key: crate::operate::archive::ArchiveKeyArg,
 }
 
+/// Where `hookline serve` (in memory) shows the last order updates it published, codes masked
+/// (`hookline updates --serve`).
+pub const UPDATES_PATH: &str = "/_hookline/updates";
+
 /// `hookline serve`'s archive folder.
 pub const LOCAL_ARCHIVE_DIR: &str = ".hookline/archive";
 
@@ -161,12 +165,13 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
                 tracing::info!(provider = api.provider.spec().name, base = %api.base, auth = %api.auth_url, "order API");
             }
             tracing::info!("queue, event store, order state and watches: in memory");
+            let recent = pipeline::RecentUpdates::default();
             tokio::spawn(pipeline::run_in_memory(
                 processor,
                 ingest.clone(),
                 args.archive(None).await?,
                 pipeline::Counters::default(),
-                true,
+                Some(recent.clone()),
             ));
             let wallets = transactions::wallet_ids(&args.octopus_wallets)?;
             if !wallets.is_empty() {
@@ -189,7 +194,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             }
             tokio::spawn(pipeline::run_poller(poller));
             let receivers = Receivers::new(&args.secrets, ingest.clone())?;
-            let app = router(receivers).merge(watch_routes(watches));
+            let app = router(receivers).merge(watch_routes(watches)).route(
+                UPDATES_PATH,
+                axum::routing::get(move || async move {
+                    json_response(200, serde_json::Value::from(recent.snapshot()))
+                }),
+            );
             serve(args.listen, app, true, &args.secrets).await?;
             // Ctrl-C: what was accepted and is still only in this process's memory is lost.
             let pending = ingest.len();
@@ -318,12 +328,13 @@ pub async fn start_stub_on(
     Ok(base)
 }
 
-/// Serves `app` with `GET /health` and a JSON 404 for every other path. `watch`: whether
-/// `/orders/watch` is served (not in receiver-only mode).
+/// Serves `app` with `GET /health` and a JSON 404 for every other path. `whole_stack`: the
+/// in-memory stack, which also serves `/orders/watch` and the last order updates (not the
+/// receiver-only mode).
 async fn serve(
     listen: SocketAddr,
     app: Router,
-    watch: bool,
+    whole_stack: bool,
     secrets: &LocalSecrets,
 ) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -335,8 +346,9 @@ async fn serve(
     let mut routes: Vec<String> = Provider::routes()
         .map(|(_, route)| format!("POST {}", route.path_template()))
         .collect();
-    if watch {
+    if whole_stack {
         routes.push("POST /orders/watch".into());
+        routes.push(format!("GET {UPDATES_PATH}"));
     }
     routes.push("GET /health".into());
     tracing::info!("listening on http://{bound} ({})", routes.join(", "));
