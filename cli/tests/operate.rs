@@ -170,6 +170,36 @@ async fn inspect_shows_the_claim_and_the_order_state_it_changed() {
     let (ok, _, stderr) = hookline(&["inspect", "evt_never", "--table", &table]);
     assert!(!ok);
     assert!(stderr.contains("no record"), "{stderr}");
+
+    // Not only Octopus: without --provider every provider with a fixed name is looked up.
+    events
+        .claim(&ClaimRequest {
+            key: event_key("owlpay-harbor", "evt_harbor"),
+            body_sha256: "cd".repeat(32),
+            lease_token: "t".into(),
+            now,
+            lease_until: now + 30,
+            expires_at: now + 3600,
+            subject_key: None,
+        })
+        .await
+        .unwrap();
+    let (ok, shown, stderr) = hookline(&["inspect", "evt_harbor", "--table", &table]);
+    assert!(ok, "{stderr}");
+    assert!(
+        shown.contains("EVENT#owlpay-harbor#evt_harbor\n"),
+        "{shown}"
+    );
+    let wrong = [
+        "inspect",
+        "evt_harbor",
+        "--provider",
+        "coinme",
+        "--table",
+        &table,
+    ];
+    let (ok, _, stderr) = hookline(&wrong);
+    assert!(!ok && stderr.contains("for coinme"), "{stderr}");
 }
 
 #[tokio::test]

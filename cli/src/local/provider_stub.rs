@@ -50,7 +50,13 @@ pub struct ProviderStubArgs {
     pub any_voucher_as: Option<u64>,
 }
 
+/// `events/provider-api` of the checkout it runs in (as `--help` shows it); from elsewhere, the
+/// one of the checkout it was built from.
 pub fn default_orders_dir() -> PathBuf {
+    let relative = PathBuf::from("events/provider-api");
+    if relative.is_dir() {
+        return relative;
+    }
     PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../events/provider-api"

@@ -15,8 +15,10 @@ use crate::operate::aws_target::AwsTarget;
 pub struct InspectArgs {
     /// The provider's event id.
     event_id: String,
-    #[arg(long, default_value = "octopus")]
-    provider: String,
+    /// The provider as events name it (`octopus`, `owlpay-harbor`, `std:acme`). Default: every
+    /// provider with a fixed name is looked up (a Standard Webhooks source must be named).
+    #[arg(long)]
+    provider: Option<String>,
     /// The events table (the stack's `EventsTableName` output).
     #[arg(long, env = "EVENTS_TABLE", value_parser = NonEmptyStringValueParser::new())]
     table: String,
@@ -28,10 +30,28 @@ type Item = HashMap<String, AttributeValue>;
 
 pub async fn run(args: InspectArgs) -> Result<(), String> {
     let dynamodb = aws_sdk_dynamodb::Client::new(&args.aws.sdk_config().await);
-    let key = event_key(&args.provider, &args.event_id);
-    let Some(claim) = get(&dynamodb, &args.table, &key).await? else {
+    let providers: Vec<String> = match &args.provider {
+        Some(provider) => vec![provider.clone()],
+        None => hookline::providers::Provider::routes()
+            .filter_map(|(_, route)| match route.events {
+                hookline::providers::EventNames::Exactly(name) => Some(name.to_string()),
+                hookline::providers::EventNames::Prefixed(_) => None,
+            })
+            .collect(),
+    };
+    let mut found = None;
+    for provider in &providers {
+        let key = event_key(provider, &args.event_id);
+        if let Some(claim) = get(&dynamodb, &args.table, &key).await? {
+            found = Some((key, claim));
+            break;
+        }
+    }
+    let Some((key, claim)) = found else {
         return Err(format!(
-            "{key}: no record (never received, or expired after its TTL)"
+            "no record of event {} for {} (never received, or expired after its TTL; a Standard Webhooks source needs --provider std:<source>)",
+            args.event_id,
+            providers.join(", ")
         ));
     };
     print_item(&key, &claim);
