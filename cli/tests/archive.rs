@@ -517,7 +517,7 @@ async fn every_accepted_webhook_is_archived_and_re_verifies(s3: bool) {
     let at = time::OffsetDateTime::from_unix_timestamp(1_795_341_600).unwrap();
     let polled =
         QueueMessage::new("octopus", "poll_x", "order.delivered", at, "{}".into()).polled();
-    let test_key = hookline::archive::Archive::with_test_key(store.clone()).key;
+    let test_key = hookline::archive::ArchiveKey::published_test_key();
     let entry = hookline::archive::ArchiveEntry::of(&polled, true, None, &test_key);
     assert!(
         hookline::archive::write(&store, vec![(0, entry)])

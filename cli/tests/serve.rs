@@ -297,46 +297,10 @@ fn health_answers_and_an_unknown_path_is_a_json_404() {
 
 #[test]
 fn listening_beyond_loopback_with_the_published_secrets_is_warned_about() {
-    let mut child = Command::new(HOOKLINE)
-        .args([
-            "serve",
-            "--listen",
-            "0.0.0.0:0",
-            "--provider-stub-listen",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "info")
-        .env_remove("OCTOPUS_WEBHOOK_SECRETS")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start hookline serve");
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
+    let server = Serve::start_on("0.0.0.0:0", |command| {
+        command.env_remove("OCTOPUS_WEBHOOK_SECRETS");
     });
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut warned = None;
-    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(line) if line.contains("beyond this machine") => {
-                warned = Some(line);
-                break;
-            }
-            Ok(_) => continue,
-            Err(_) => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    let line = warned.expect("a warning about the published secrets beyond loopback");
+    let line = server.wait_for("beyond this machine");
     assert!(
         line.contains("published test secrets of") && line.contains("octopus"),
         "{line}"

@@ -18,6 +18,38 @@ pub async fn create_fifo_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<
     create(sqs, name, true).await
 }
 
+/// Creates (or finds) the local ingest queue and its DLQ, with the template's redrive policy;
+/// returns the two URLs.
+pub async fn create_ingest_queue(sqs: &aws_sdk_sqs::Client) -> Result<(String, String), String> {
+    use crate::dev_defaults::{INGEST_MAX_RECEIVE_COUNT, LOCAL_INGEST_DLQ, LOCAL_INGEST_QUEUE};
+    create_queue_with_dlq(
+        sqs,
+        LOCAL_INGEST_QUEUE,
+        LOCAL_INGEST_DLQ,
+        false,
+        INGEST_MAX_RECEIVE_COUNT,
+    )
+    .await
+}
+
+/// Creates (or finds) the local order-updates FIFO queue and its DLQ, with the template's
+/// redrive policy; returns the two URLs.
+pub async fn create_order_updates_queue(
+    sqs: &aws_sdk_sqs::Client,
+) -> Result<(String, String), String> {
+    use crate::dev_defaults::{
+        LOCAL_ORDER_UPDATES_DLQ, LOCAL_ORDER_UPDATES_QUEUE, ORDER_UPDATES_MAX_RECEIVE_COUNT,
+    };
+    create_queue_with_dlq(
+        sqs,
+        LOCAL_ORDER_UPDATES_QUEUE,
+        LOCAL_ORDER_UPDATES_DLQ,
+        true,
+        ORDER_UPDATES_MAX_RECEIVE_COUNT,
+    )
+    .await
+}
+
 /// Creates (or finds) `name` and its dead-letter queue `dlq` (both FIFO when `fifo`), and gives
 /// `name` the redrive policy the template gives it: after `max_receive_count` receives, a message
 /// goes to the DLQ. Returns the two URLs.

@@ -4,10 +4,7 @@
 //! `sam local invoke`) against it.
 
 use clap::Args;
-use hookline::dev_defaults::{
-    INGEST_MAX_RECEIVE_COUNT, LOCAL_EVENTS_TABLE, LOCAL_INGEST_DLQ, LOCAL_INGEST_QUEUE,
-    LOCAL_ORDER_UPDATES_DLQ, LOCAL_ORDER_UPDATES_QUEUE, ORDER_UPDATES_MAX_RECEIVE_COUNT,
-};
+use hookline::dev_defaults::LOCAL_EVENTS_TABLE;
 use hookline::emulator;
 
 #[derive(Args)]
@@ -21,22 +18,8 @@ pub async fn run(args: EmulatorSetupArgs) -> Result<(), String> {
     let config = hookline::aws::for_emulator(&args.aws_endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let (ingest, ingest_dlq) = emulator::create_queue_with_dlq(
-        &sqs,
-        LOCAL_INGEST_QUEUE,
-        LOCAL_INGEST_DLQ,
-        false,
-        INGEST_MAX_RECEIVE_COUNT,
-    )
-    .await?;
-    let (updates, updates_dlq) = emulator::create_queue_with_dlq(
-        &sqs,
-        LOCAL_ORDER_UPDATES_QUEUE,
-        LOCAL_ORDER_UPDATES_DLQ,
-        true,
-        ORDER_UPDATES_MAX_RECEIVE_COUNT,
-    )
-    .await?;
+    let (ingest, ingest_dlq) = emulator::create_ingest_queue(&sqs).await?;
+    let (updates, updates_dlq) = emulator::create_order_updates_queue(&sqs).await?;
     emulator::create_events_table(&dynamodb, LOCAL_EVENTS_TABLE).await?;
     println!("INGEST_QUEUE_URL={ingest}");
     println!("INGEST_DLQ_URL={ingest_dlq}");

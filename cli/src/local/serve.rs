@@ -19,10 +19,7 @@ use axum::routing::any;
 use clap::Args;
 use hookline::archive::{Archive, ArchiveStore, FolderArchive, S3Archive};
 use hookline::cursor::MemoryCursorStore;
-use hookline::dev_defaults::{
-    LISTEN_ADDR, LOCAL_EVENTS_TABLE, LOCAL_INGEST_QUEUE, LOCAL_ORDER_UPDATES_QUEUE,
-    PROVIDER_STUB_ADDR,
-};
+use hookline::dev_defaults::{LISTEN_ADDR, LOCAL_EVENTS_TABLE, PROVIDER_STUB_ADDR};
 use hookline::idempotency::DynamoEventStore;
 use hookline::order_api::RetryPolicy;
 use hookline::order_state::DynamoOrderStateStore;
@@ -218,17 +215,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             let queue_url = match &args.queue_url {
                 Some(url) => url.clone(),
                 // With its DLQ, as in AWS: a poison message stops after its receives.
-                None => {
-                    hookline::emulator::create_queue_with_dlq(
-                        &sqs,
-                        LOCAL_INGEST_QUEUE,
-                        hookline::dev_defaults::LOCAL_INGEST_DLQ,
-                        false,
-                        hookline::dev_defaults::INGEST_MAX_RECEIVE_COUNT,
-                    )
-                    .await?
-                    .0
-                }
+                None => hookline::emulator::create_ingest_queue(&sqs).await?.0,
             };
             if args.with_processor {
                 let mut processor = emulator_processor(&args, &config).await?;
@@ -268,15 +255,9 @@ async fn emulator_processor(
     let updates_url = match &args.updates_queue_url {
         Some(url) => url.clone(),
         None => {
-            hookline::emulator::create_queue_with_dlq(
-                &sqs,
-                LOCAL_ORDER_UPDATES_QUEUE,
-                hookline::dev_defaults::LOCAL_ORDER_UPDATES_DLQ,
-                true,
-                hookline::dev_defaults::ORDER_UPDATES_MAX_RECEIVE_COUNT,
-            )
-            .await?
-            .0
+            hookline::emulator::create_order_updates_queue(&sqs)
+                .await?
+                .0
         }
     };
     let stub = match args.apis.all_given() {
@@ -387,7 +368,8 @@ async fn serve(
         .map_err(|e| format!("server failed: {e}"))
 }
 
-fn json_response(status: u16, body: serde_json::Value) -> Response<Body> {
+/// A response with a JSON body (`body` is JSON text, or a value).
+fn json_response(status: u16, body: impl ToString) -> Response<Body> {
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = axum::http::StatusCode::from_u16(status)
         .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
@@ -411,14 +393,7 @@ async fn register_watch(State(watches): State<MemoryWatchStore>, body: Bytes) ->
     let give_up = hookline::watch::DEFAULT_GIVE_UP_SECS;
     let (status, body) =
         hookline::poller::registration::register(&watches, &body, now, give_up).await;
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = axum::http::StatusCode::from_u16(status)
-        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/json"),
-    );
-    response
+    json_response(status, body)
 }
 
 /// The local routes, as the registry (and the template) declares them. Every method reaches the

@@ -20,11 +20,17 @@ impl Serve {
     /// `hookline serve` on free ports, with `configure`'s flags and variables; waits until it
     /// listens.
     pub fn start(configure: impl FnOnce(&mut Command)) -> Self {
+        Self::start_on("127.0.0.1:0", configure)
+    }
+
+    /// [`start`](Self::start), listening on `listen` (`0.0.0.0:0`: beyond loopback).
+    #[allow(dead_code)] // each test binary compiles this module; not all of them listen elsewhere
+    pub fn start_on(listen: &str, configure: impl FnOnce(&mut Command)) -> Self {
         let mut command = Command::new(HOOKLINE);
         command.args([
             "serve",
             "--listen",
-            "127.0.0.1:0",
+            listen,
             "--provider-stub-listen",
             "127.0.0.1:0",
         ]);

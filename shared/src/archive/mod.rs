@@ -52,6 +52,13 @@ impl ArchiveKey {
         SecretSet::with_min_len(set.secrets().to_vec(), MIN_ARCHIVE_KEY_BYTES).map(Self)
     }
 
+    /// The published test key ([`crate::dev_defaults::TEST_ARCHIVE_KEY`]): local stacks, tests
+    /// and benches only.
+    pub fn published_test_key() -> Self {
+        Self::parse(crate::dev_defaults::TEST_ARCHIVE_KEY)
+            .unwrap_or_else(|_| unreachable!("the test key is long enough"))
+    }
+
     fn digest(&self, canonical: &[u8]) -> String {
         format!("{DIGEST_PREFIX}{}", self.0.primary().sign_hex(&[canonical]))
     }
@@ -80,8 +87,7 @@ impl Archive {
     pub fn with_test_key(store: ArchiveStore) -> Self {
         Self {
             store,
-            key: ArchiveKey::parse(crate::dev_defaults::TEST_ARCHIVE_KEY)
-                .unwrap_or_else(|_| unreachable!("the test key is long enough")),
+            key: ArchiveKey::published_test_key(),
         }
     }
 }
@@ -347,7 +353,7 @@ mod tests {
     }
 
     fn key() -> ArchiveKey {
-        ArchiveKey::parse(TEST_ARCHIVE_KEY).unwrap()
+        ArchiveKey::published_test_key()
     }
 
     #[tokio::test]

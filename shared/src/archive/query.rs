@@ -128,10 +128,7 @@ mod tests {
             &message,
             known,
             Some(format!("order-{id}")),
-            &crate::archive::Archive::with_test_key(crate::archive::ArchiveStore::Folder(
-                crate::archive::FolderArchive::new("."),
-            ))
-            .key,
+            &crate::archive::ArchiveKey::published_test_key(),
         )
     }
 
