@@ -917,3 +917,87 @@ async fn a_rearm_during_a_poll_stands() {
         .expect("the re-armed watch is due at once, not at the poll's schedule");
     assert_eq!((watch.phase_started_at, watch.phase_polls), (due_at + 1, 0));
 }
+
+#[tokio::test]
+async fn a_watch_of_an_order_the_provider_does_not_know_ends_reported_and_can_be_registered_again()
+{
+    let rig = rig().await;
+    let served = rig
+        .script(
+            OrderKind::Voucher,
+            5_500_404,
+            vec![ResponseTemplate::new(404).set_body_json(json!({"error": "order not found"}))],
+        )
+        .await;
+    let t0 = now();
+    rig.watch(OrderKind::Voucher, 5_500_404, t0, 86_400).await;
+    let key = "WATCH#octopus#voucher#5500404";
+    let logs = capture_logs();
+    let mut at = t0;
+    let mut report = PollReport::default();
+    for _ in 0..hookline::watch::UNKNOWN_ORDER_POLLS {
+        report = rig.round(at).await;
+        at += 600;
+    }
+    assert_eq!(
+        served.load(Ordering::SeqCst),
+        hookline::watch::UNKNOWN_ORDER_POLLS as usize
+    );
+    assert_eq!(report.order_not_found, 1, "{report:?}");
+    assert!(
+        logs.text()
+            .contains("the provider does not know this order"),
+        "{}",
+        logs.text()
+    );
+    let emf: Value = serde_json::from_str(&hookline::poller::metrics::poller_run(
+        &report,
+        OffsetDateTime::now_utc(),
+    ))
+    .unwrap();
+    assert_eq!(emf["WatchesOrderNotFound"], 1.0);
+    assert_eq!(
+        rig.watch_state(key).await.as_deref(),
+        Some("ORDER_NOT_FOUND")
+    );
+    assert_eq!(
+        rig.round(t0 + 90_000).await.rounds,
+        0,
+        "not polled for the rest of the day"
+    );
+
+    // Registered again once the order exists, it is watched anew.
+    let again = rig
+        .watch(OrderKind::Voucher, 5_500_404, t0 + 3_000, 86_400)
+        .await;
+    assert_eq!(rig.watch_state(key).await.as_deref(), Some("ACTIVE"));
+    assert_eq!(again.failures, 0);
+}
+
+#[tokio::test]
+async fn a_found_order_that_later_answers_404_is_not_ended_as_unknown() {
+    let rig = rig().await;
+    rig.script(
+        OrderKind::Voucher,
+        5_500_405,
+        vec![
+            order(json!({"id": 5_500_405, "status": "PENDING"})),
+            ResponseTemplate::new(404),
+        ],
+    )
+    .await;
+    let t0 = now();
+    rig.watch(OrderKind::Voucher, 5_500_405, t0, 86_400).await;
+    let mut at = t0;
+    for _ in 0..=hookline::watch::UNKNOWN_ORDER_POLLS + 1 {
+        let report = rig.round(at).await;
+        assert_eq!(report.order_not_found, 0);
+        at += 700;
+    }
+    assert_eq!(
+        rig.watch_state("WATCH#octopus#voucher#5500405")
+            .await
+            .as_deref(),
+        Some("ACTIVE")
+    );
+}

@@ -1,6 +1,7 @@
 //! `hookline`: run the pipeline on this machine and sign test events.
 
 mod bench;
+mod failure;
 mod local;
 mod operate;
 mod provider_args;
@@ -120,9 +121,9 @@ async fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("hookline: {message}");
-            std::process::ExitCode::FAILURE
+        Err(failure) => {
+            eprintln!("hookline: {failure}");
+            std::process::ExitCode::from(failure.exit_code())
         }
     }
 }
@@ -133,7 +134,11 @@ fn after_help() -> String {
         .iter()
         .map(|(group, names)| format!("{} ({})", group.to_lowercase(), names.join(", ")))
         .collect();
-    format!("Commands by audience: {}.", groups.join("; "))
+    format!(
+        "Commands by audience: {}.\n\nExit status: 0 done; 1 failed; 2 usage; 3 not found; 4 AWS \
+         unreachable (network, credentials, region); 5 a check did not pass; 141 output closed.",
+        groups.join("; ")
+    )
 }
 
 /// `hookline … | head`: the reader closing the pipe early is its choice, not a crash. `println!`

@@ -425,6 +425,7 @@ fn without_aws_credentials_a_command_says_what_to_do_in_one_line() {
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.len() < 400, "{stderr}");
+    assert_eq!(output.status.code(), Some(4), "AWS unreachable: {stderr}");
 }
 
 #[tokio::test]
@@ -449,4 +450,166 @@ async fn updates_reads_an_order_updates_queue_without_taking_from_it() {
         vec![body],
         "still there for its consumer"
     );
+}
+
+/// The exit status and first line of `hookline args…` run with `env`, no AWS settings inherited.
+fn status_of(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut command = Command::new(HOOKLINE);
+    command.args(args);
+    for var in [
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "EVENTS_TABLE",
+        "INGEST_QUEUE_URL",
+    ] {
+        command.env_remove(var);
+    }
+    let output = command
+        .envs(env.iter().copied())
+        .output()
+        .expect("run hookline");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn each_kind_of_failure_has_its_own_exit_status() {
+    let dir = std::env::temp_dir().join(format!("hookline-exit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let home = [
+        ("HOME", dir.to_str().unwrap()),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let sample = hookline_tests::events_dir().join("octopus-webhook/order-delivered.json");
+    let sample = sample.to_str().unwrap();
+
+    // 2: usage, from clap and from the command's own checks alike.
+    assert_eq!(status_of(&["sign", "--no-such-flag"], &home).0, 2);
+    let (code, err) = status_of(&["replay", sample], &home);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nowhere to send"), "{err}");
+
+    // 3: what was asked about does not exist.
+    let (code, err) = status_of(
+        &["sign", "--provider", "octopus", "/no/such/payload.json"],
+        &home,
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("/no/such/payload.json"), "{err}");
+
+    // 4: AWS (here an emulator's address where nothing listens) cannot be reached.
+    let (code, err) = status_of(
+        &[
+            "inspect",
+            "evt_1",
+            "--table",
+            "hookline-events",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ],
+        &home,
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(err.contains("could not be reached"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    // 5: the command ran and its check failed.
+    let stale = dir.join("template.yaml");
+    // The real template with one generated line taken out.
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let marker = "# >>> generated: receiver resources";
+    let at = template.find(marker).unwrap();
+    let at = at + template[at..].find('\n').unwrap() + 1;
+    let next_line = at + template[at..].find('\n').unwrap() + 1;
+    std::fs::write(
+        &stale,
+        format!("{}{}", &template[..at], &template[next_line..]),
+    )
+    .unwrap();
+    let (code, err) = status_of(
+        &["template", "--check", "--file", stale.to_str().unwrap()],
+        &home,
+    );
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("hookline template --write"), "{err}");
+}
+
+#[tokio::test]
+async fn an_event_that_is_not_in_the_table_exits_not_found() {
+    let dynamodb = moto().dynamodb().await;
+    let table = hookline_tests::create_table(&dynamodb).await;
+    let (code, err) = status_of(
+        &[
+            "inspect",
+            "evt_never_sent",
+            "--table",
+            &table,
+            "--endpoint-url",
+            &moto().endpoint,
+        ],
+        &[],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no record of event evt_never_sent"), "{err}");
+}
+
+/// An instance metadata service (IMDS) stand-in on loopback that answers 404 and counts the
+/// connections made to it.
+fn imds_counter() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buffer = [0_u8; 4096];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    (endpoint, count)
+}
+
+#[test]
+fn commands_on_local_files_look_up_no_aws_settings() {
+    let (imds, connections) = imds_counter();
+    let dir = std::env::temp_dir().join(format!("hookline-no-imds-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("archive")).unwrap();
+    let env = [
+        ("HOME", dir.to_str().unwrap()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
+    ];
+    let archive = dir.join("archive");
+    let archive = archive.to_str().unwrap();
+    for args in [
+        vec!["archive", "search", "--archive-dir", archive],
+        vec![
+            "replay",
+            "--from-archive",
+            "--provider",
+            "octopus",
+            "--dry-run",
+            "--archive-dir",
+            archive,
+        ],
+    ] {
+        let (code, err) = status_of(&args, &env);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(!err.contains("IMDS") && !err.contains("imds"), "{err}");
+    }
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a command on local files asked the instance metadata service"
+    );
+    // The counter does see a command that needs AWS look its region up there.
+    let _ = status_of(&["inspect", "evt_1", "--table", "hookline-events"], &env);
+    assert!(connections.load(std::sync::atomic::Ordering::SeqCst) > 0);
 }

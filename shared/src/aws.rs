@@ -56,6 +56,14 @@ pub async fn for_emulator_counted(endpoint_url: &str) -> SdkConfig {
         .await
 }
 
+/// A configuration that resolves nothing: no credentials, no region, no instance metadata
+/// (IMDS) lookup. For commands that touch only local files; a client built on it fails at once.
+pub fn offline() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .build()
+}
+
 fn emulator_loader(endpoint_url: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint_url)
@@ -76,6 +84,46 @@ static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 /// Makes [`explain`] add the SDK's whole error chain.
 pub fn set_verbose(verbose: bool) {
     VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether an AWS call failed before AWS could answer: no network, no credentials, no region, or
+/// no answer in time. A command reports these with its own exit status (`hookline`'s 4): the
+/// fix is the caller's setup, not the request.
+pub fn is_unreachable<E, R>(error: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match error {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => true,
+        SdkError::ConstructionFailure(_) => {
+            let chain = aws_sdk_sqs::error::DisplayErrorContext(error).to_string();
+            chain.contains("credentials") || chain.contains("region")
+        }
+        _ => false,
+    }
+}
+
+/// Whether AWS answered that the thing named does not exist (a stack, a queue, a table, a
+/// secret): a command reports it with its "not found" exit status (`hookline`'s 3).
+pub fn is_not_found<E, R>(error: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool
+where
+    E: std::error::Error + aws_sdk_sqs::error::ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    let SdkError::ServiceError(service) = error else {
+        return false;
+    };
+    let code = service.err().code().unwrap_or_default();
+    let message = service.err().message().unwrap_or_default();
+    code.contains("NotFound")
+        || code.contains("NonExistent")
+        || code == "NoSuchBucket"
+        || code == "NoSuchKey"
+        // CloudFormation's answer for an unknown stack.
+        || (code == "ValidationError" && message.contains("does not exist"))
 }
 
 /// An AWS call's failure for the person running a command: one sentence that says what is

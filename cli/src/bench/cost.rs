@@ -85,7 +85,7 @@ pub struct BenchCostArgs {
     readme: Option<PathBuf>,
 }
 
-pub async fn run(args: BenchCostArgs) -> Result<(), String> {
+pub async fn run(args: BenchCostArgs) -> Result<(), crate::failure::Failure> {
     if args.count == 0
         || !(0.0..1.0).contains(&args.duplicates)
         || !(0.0..=1.0).contains(&args.fetch_share)
@@ -184,7 +184,9 @@ pub async fn run(args: BenchCostArgs) -> Result<(), String> {
             .collect::<Result<_, _>>()?;
         let refused = statuses.iter().filter(|s| **s != 200).count();
         if refused > 0 {
-            return Err(format!("{refused} webhooks were refused by the receiver"));
+            return Err(crate::failure::Failure::CheckFailed(format!(
+                "{refused} webhooks were refused by the receiver"
+            )));
         }
         drain(
             &processor,
@@ -205,11 +207,11 @@ pub async fn run(args: BenchCostArgs) -> Result<(), String> {
     // Not counted from here: the audit and the table's item sizes.
     updates.consume(&consumer, &updates_url).await?;
     if updates.received != distinct || updates.events.len() != distinct {
-        return Err(format!(
+        return Err(crate::failure::Failure::CheckFailed(format!(
             "audit failed: {} order updates for {} events, {distinct} distinct events sent",
             updates.received,
             updates.events.len()
-        ));
+        )));
     }
     let largest_item_bytes = largest_item(&dynamodb, &table).await?;
     let measured = Measured {

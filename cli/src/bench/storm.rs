@@ -20,7 +20,7 @@ pub struct StormArgs {
     fault_rate: Option<f64>,
 }
 
-pub async fn run(args: StormArgs) -> Result<(), String> {
+pub async fn run(args: StormArgs) -> Result<(), crate::failure::Failure> {
     let mut failed = Vec::new();
     for seed in args.seed {
         let mut config = if args.full {
@@ -46,6 +46,8 @@ pub async fn run(args: StormArgs) -> Result<(), String> {
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(format!("violations with seed(s) {failed:?}"))
+        Err(crate::failure::Failure::CheckFailed(format!(
+            "violations with seed(s) {failed:?}"
+        )))
     }
 }

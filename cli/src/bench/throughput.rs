@@ -60,7 +60,7 @@ struct Figures {
     spread: String,
 }
 
-pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
+pub async fn run(args: BenchLocalArgs) -> Result<(), crate::failure::Failure> {
     if args.count == 0 || !(0.0..1.0).contains(&args.duplicates) {
         return Err("--count must be positive and --duplicates in [0, 1)".into());
     }
@@ -89,7 +89,7 @@ pub async fn run(args: BenchLocalArgs) -> Result<(), String> {
         }
     };
     print_table(&figures);
-    audit(&figures)
+    audit(&figures).map_err(crate::failure::Failure::CheckFailed)
 }
 
 /// `args.runs` runs; the one of median end-to-end rate, each run audited.

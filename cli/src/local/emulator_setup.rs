@@ -14,7 +14,7 @@ pub struct EmulatorSetupArgs {
     aws_endpoint: String,
 }
 
-pub async fn run(args: EmulatorSetupArgs) -> Result<(), String> {
+pub async fn run(args: EmulatorSetupArgs) -> Result<(), crate::failure::Failure> {
     let config = hookline::aws::for_emulator(&args.aws_endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);

@@ -125,6 +125,7 @@ where
                 changes = report.changes,
                 settled = report.settled,
                 given_up = report.given_up,
+                order_not_found = report.order_not_found,
                 failed = report.failed,
                 "order poller round"
             ),

@@ -97,11 +97,11 @@ struct Served {
     auth: StubAuth,
 }
 
-pub async fn run(args: ProviderStubArgs) -> Result<(), String> {
+pub async fn run(args: ProviderStubArgs) -> Result<(), crate::failure::Failure> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    serve(listener, args).await
+    Ok(serve(listener, args).await?)
 }
 
 /// Serves the stub on a bound listener until the process ends.

@@ -133,7 +133,7 @@ impl ServeArgs {
     }
 }
 
-pub async fn run(args: ServeArgs) -> Result<(), String> {
+pub async fn run(args: ServeArgs) -> Result<(), crate::failure::Failure> {
     match &args.aws_endpoint {
         None => {
             let stub = match args.apis.all_given() {
@@ -232,7 +232,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             }
             let queue = SqsQueue::new(sqs, queue_url);
             let app = router(Receivers::new(&args.secrets, queue)?);
-            serve(args.listen, app, false, &args.secrets).await
+            Ok(serve(args.listen, app, false, &args.secrets).await?)
         }
     }
 }

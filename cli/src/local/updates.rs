@@ -27,7 +27,7 @@ pub struct UpdatesArgs {
     aws: AwsTarget,
 }
 
-pub async fn run(args: UpdatesArgs) -> Result<(), String> {
+pub async fn run(args: UpdatesArgs) -> Result<(), crate::failure::Failure> {
     let updates = match &args.queue_url {
         Some(url) => from_queue(&args, url).await?,
         None => from_serve(&args.serve).await?,
@@ -63,7 +63,10 @@ async fn from_serve(serve: &str) -> Result<Vec<serde_json::Value>, String> {
     serde_json::from_str(&text).map_err(|e| format!("{url} did not answer a JSON list: {e}"))
 }
 
-async fn from_queue(args: &UpdatesArgs, url: &str) -> Result<Vec<serde_json::Value>, String> {
+async fn from_queue(
+    args: &UpdatesArgs,
+    url: &str,
+) -> Result<Vec<serde_json::Value>, crate::failure::Failure> {
     let sqs = aws_sdk_sqs::Client::new(&args.aws.sdk_config().await);
     let mut seen = std::collections::HashSet::new();
     let mut updates = Vec::new();
@@ -76,7 +79,7 @@ async fn from_queue(args: &UpdatesArgs, url: &str) -> Result<Vec<serde_json::Val
             .visibility_timeout(0)
             .send()
             .await
-            .map_err(|e| format!("cannot read {url}: {}", hookline::aws::explain(&e)))?;
+            .map_err(|e| crate::failure::Failure::aws(format!("cannot read {url}"), &e))?;
         let mut new = 0;
         for message in received.messages() {
             let id = message.message_id().unwrap_or_default().to_string();

@@ -107,19 +107,24 @@ impl ArchiveSource {
                     .is_some_and(crate::operate::published_secrets::is_loopback))
     }
 
-    /// The archive; a bucket (named, or the stack's) is reached as `aws` says (AWS, or an
+    /// Whether reading this archive talks to AWS (or an emulator): a stack's or a named bucket.
+    /// `serve`'s folder needs no credentials, no region, no instance metadata lookup.
+    pub fn needs_aws(&self) -> bool {
+        self.stack.is_some() || self.bucket.is_some()
+    }
+
+    /// The archive; a bucket (named, or the stack's) is reached through `config` (AWS, or an
     /// emulator). `described` is `--stack` when the caller has read it already.
     pub async fn store(
         &self,
-        aws: &AwsTarget,
+        config: &hookline::aws::SdkConfig,
         described: Option<&Stack>,
-    ) -> Result<ArchiveStore, String> {
-        let config = aws.sdk_config().await;
+    ) -> Result<ArchiveStore, crate::failure::Failure> {
         let read;
         let stack = match (described, &self.stack) {
             (Some(stack), _) => Some(stack),
             (None, Some(name)) => {
-                read = Stack::describe(&config, name).await?;
+                read = Stack::describe(config, name).await?;
                 Some(&read)
             }
             (None, None) => None,
@@ -129,7 +134,7 @@ impl ArchiveSource {
             None => self.bucket.clone(),
         };
         Ok(match bucket {
-            Some(bucket) => ArchiveStore::S3(S3Archive::new(&config, &bucket)),
+            Some(bucket) => ArchiveStore::S3(S3Archive::new(config, &bucket)),
             None => ArchiveStore::Folder(FolderArchive::new(
                 self.archive_dir
                     .clone()
@@ -232,15 +237,15 @@ struct SearchArgs {
     json: bool,
 }
 
-pub async fn run(args: ArchiveArgs) -> Result<(), String> {
+pub async fn run(args: ArchiveArgs) -> Result<(), crate::failure::Failure> {
     let (ArchiveCommand::Search(args) | ArchiveCommand::List(args)) = args.command;
-    let config = args.aws.sdk_config().await;
+    let config = args.aws.config_if(args.source.needs_aws()).await;
     let stack = match &args.source.stack {
         Some(name) => Some(Stack::describe(&config, name).await?),
         None => None,
     };
     let found = search(
-        &args.source.store(&args.aws, stack.as_ref()).await?,
+        &args.source.store(&config, stack.as_ref()).await?,
         &args.filter.query(),
     )
     .await

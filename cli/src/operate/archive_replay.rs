@@ -90,9 +90,11 @@ pub async fn run<Q: Queue>(
     key: Result<ResolvedKey, String>,
     target: Target,
     queue: Option<&Q>,
-) -> Result<(), String> {
+) -> Result<(), crate::failure::Failure> {
     if args.filter.provider.is_none() {
-        return Err("--from-archive needs --provider".into());
+        return Err(crate::failure::Failure::Usage(
+            "--from-archive needs --provider".into(),
+        ));
     }
     let mut found = search(store, &args.filter.query())
         .await
@@ -154,24 +156,26 @@ pub async fn run<Q: Queue>(
         );
     }
     if refused > 0 {
-        return Err(format!(
+        return Err(crate::failure::Failure::CheckFailed(format!(
             "{refused} of {} event(s) cannot be replayed; nothing sent (--trust-archive sends those that cannot be verified now; altered ones are never sent)",
             found.len()
-        ));
+        )));
     }
     // A verified entry is vouched for by its route's secret: never a published one, for real.
-    target.check(
-        secrets,
-        found
-            .iter()
-            .zip(&verdicts)
-            .filter(|(_, verdict)| matches!(verdict, Verdict::Verified))
-            .filter_map(|(item, _)| {
-                Provider::routes()
-                    .find(|(_, route)| route.events.names(&item.entry.provider))
-                    .map(|(_, route)| route)
-            }),
-    )?;
+    target
+        .check(
+            secrets,
+            found
+                .iter()
+                .zip(&verdicts)
+                .filter(|(_, verdict)| matches!(verdict, Verdict::Verified))
+                .filter_map(|(item, _)| {
+                    Provider::routes()
+                        .find(|(_, route)| route.events.names(&item.entry.provider))
+                        .map(|(_, route)| route)
+                }),
+        )
+        .map_err(crate::failure::Failure::Usage)?;
     let Some(queue) = queue.filter(|_| !args.dry_run) else {
         println!(
             "dry run: {} event(s) would be replayed; nothing was sent",

@@ -18,4 +18,14 @@ impl AwsTarget {
             None => hookline::aws::from_env().await,
         }
     }
+
+    /// [`sdk_config`](Self::sdk_config) when the command will talk to AWS; otherwise one that
+    /// resolves nothing, so a command on local files looks up no credentials, region or instance
+    /// metadata (IMDS).
+    pub async fn config_if(&self, needed: bool) -> SdkConfig {
+        match needed || self.endpoint_url.is_some() {
+            true => self.sdk_config().await,
+            false => hookline::aws::offline(),
+        }
+    }
 }

@@ -28,7 +28,7 @@ pub struct InspectArgs {
 
 type Item = HashMap<String, AttributeValue>;
 
-pub async fn run(args: InspectArgs) -> Result<(), String> {
+pub async fn run(args: InspectArgs) -> Result<(), crate::failure::Failure> {
     let dynamodb = aws_sdk_dynamodb::Client::new(&args.aws.sdk_config().await);
     let providers: Vec<String> = match &args.provider {
         Some(provider) => vec![provider.clone()],
@@ -48,11 +48,11 @@ pub async fn run(args: InspectArgs) -> Result<(), String> {
         }
     }
     let Some((key, claim)) = found else {
-        return Err(format!(
+        return Err(crate::failure::Failure::NotFound(format!(
             "no record of event {} for {} (never received, or expired after its TTL; a Standard Webhooks source needs --provider std:<source>)",
             args.event_id,
             providers.join(", ")
-        ));
+        )));
     };
     print_item(&key, &claim);
     let subject = claim.get("subject_key").and_then(|v| v.as_s().ok());
@@ -70,7 +70,7 @@ pub async fn get(
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,
     key: &str,
-) -> Result<Option<Item>, String> {
+) -> Result<Option<Item>, crate::failure::Failure> {
     dynamodb
         .get_item()
         .table_name(table)
@@ -79,7 +79,7 @@ pub async fn get(
         .send()
         .await
         .map(|output| output.item)
-        .map_err(|e| format!("cannot read {table}: {}", hookline::aws::explain(&e)))
+        .map_err(|e| crate::failure::Failure::aws(format!("cannot read {table}"), &e))
 }
 
 fn print_item(key: &str, item: &Item) {

@@ -44,7 +44,7 @@ pub struct RedriveArgs {
 /// How long a listed message stays hidden from other consumers while we hold it.
 const HOLD_SECS: i32 = 60;
 
-pub async fn run(args: RedriveArgs) -> Result<(), String> {
+pub async fn run(args: RedriveArgs) -> Result<(), crate::failure::Failure> {
     let sqs = Client::new(&args.aws.sdk_config().await);
     let mut seen = HashSet::new();
     let mut held = Vec::new();
@@ -61,7 +61,7 @@ pub async fn run(args: RedriveArgs) -> Result<(), String> {
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(|e| format!("cannot read {}: {}", args.from, hookline::aws::explain(&e)))?
+            .map_err(|e| crate::failure::Failure::aws(format!("cannot read {}", args.from), &e))?
             .messages
             .unwrap_or_default();
         if messages.is_empty() {

@@ -58,10 +58,14 @@ struct Recorded {
     signed_at: OffsetDateTime,
 }
 
-pub async fn run(args: ReplayArgs) -> Result<(), String> {
+pub async fn run(args: ReplayArgs) -> Result<(), crate::failure::Failure> {
+    // A dry run of `serve`'s archive folder touches no AWS: no credential or region lookup.
+    let needs_aws =
+        args.archive.source.needs_aws() || (args.queue_url.is_some() && !args.archive.dry_run);
+    let config = args.aws.config_if(needs_aws).await;
     // With a stack: its ingest queue, and the secrets its receivers hold now.
     let stack = match &args.archive.source.stack {
-        Some(name) => Some(Stack::describe(&args.aws.sdk_config().await, name).await?),
+        Some(name) => Some(Stack::describe(&config, name).await?),
         None => None,
     };
     let queue_url = match (&args.queue_url, &stack) {
@@ -71,30 +75,23 @@ pub async fn run(args: ReplayArgs) -> Result<(), String> {
     };
     let queue = match (queue_url, args.archive.dry_run) {
         (Some(url), false) => {
-            let sqs = aws_sdk_sqs::Client::new(&args.aws.sdk_config().await);
+            let sqs = aws_sdk_sqs::Client::new(&config);
             Some(SqsQueue::new(sqs, url))
         }
         _ => None,
     };
     let secrets = match &stack {
-        Some(stack) => {
-            stack
-                .webhook_secrets(&args.aws.sdk_config().await, &args.secrets)
-                .await?
-        }
+        Some(stack) => stack.webhook_secrets(&config, &args.secrets).await?,
         None => args.secrets.clone(),
     };
     if queue.is_none() && !args.archive.dry_run {
-        return Err("nowhere to send: give --queue-url (or --stack), or --dry-run".into());
+        return Err(crate::failure::Failure::Usage(
+            "nowhere to send: give --queue-url (or --stack), or --dry-run".into(),
+        ));
     }
-    let target = Target::of(
-        &args.aws.sdk_config().await,
-        args.archive.dry_run,
-        stack.is_some(),
-    );
+    let target = Target::of(&config, args.archive.dry_run, stack.is_some());
     if args.archive.from_archive {
-        let store = args.archive.source.store(&args.aws, stack.as_ref()).await?;
-        let config = args.aws.sdk_config().await;
+        let store = args.archive.source.store(&config, stack.as_ref()).await?;
         let local = args.archive.source.is_local(&config);
         // Needed only for entries sent on the archive's word (--trust-archive).
         let key = args
@@ -107,7 +104,9 @@ pub async fn run(args: ReplayArgs) -> Result<(), String> {
             .await;
     }
     let Some(queue) = queue else {
-        return Err("--dry-run is for --from-archive (files are always all verified first)".into());
+        return Err(crate::failure::Failure::Usage(
+            "--dry-run is for --from-archive (files are always all verified first)".into(),
+        ));
     };
     let mut requests = Vec::new();
     for file in &args.files {
@@ -119,15 +118,18 @@ pub async fn run(args: ReplayArgs) -> Result<(), String> {
         // A memory queue's "webhook accepted" lines would say something was sent: no log.
         send(&dry, request)
             .with_subscriber(tracing::subscriber::NoSubscriber::default())
-            .await?;
+            .await
+            .map_err(crate::failure::Failure::CheckFailed)?;
     }
     // What vouches for them is the secrets of their routes: never the published ones, for real.
-    target.check(
-        &secrets,
-        Provider::routes()
-            .map(|(_, route)| route)
-            .filter(|route| requests.iter().any(|r| route.matches(&r.path).is_some())),
-    )?;
+    target
+        .check(
+            &secrets,
+            Provider::routes()
+                .map(|(_, route)| route)
+                .filter(|route| requests.iter().any(|r| route.matches(&r.path).is_some())),
+        )
+        .map_err(crate::failure::Failure::Usage)?;
     let live = Receivers::new(&secrets, queue)?;
     for request in &requests {
         send(&live, request).await?;
@@ -161,9 +163,9 @@ async fn send<Q: Queue>(receivers: &Receivers<Q>, request: &Recorded) -> Result<
     }
 }
 
-fn read(file: &PathBuf) -> Result<Vec<Recorded>, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+fn read(file: &PathBuf) -> Result<Vec<Recorded>, crate::failure::Failure> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| crate::failure::Failure::file(file, &e))?;
     let json: Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
     let events = match json {
@@ -174,7 +176,8 @@ fn read(file: &PathBuf) -> Result<Vec<Recorded>, String> {
         .iter()
         .enumerate()
         .map(|(n, event)| recorded(event, format!("{}#{n}", file.display())))
-        .collect()
+        .collect::<Result<_, String>>()
+        .map_err(Into::into)
 }
 
 fn recorded(event: &Value, origin: String) -> Result<Recorded, String> {

@@ -97,7 +97,7 @@ struct Pending {
     sent_at: Instant,
 }
 
-pub async fn run(args: SmokeArgs) -> Result<(), String> {
+pub async fn run(args: SmokeArgs) -> Result<(), crate::failure::Failure> {
     let started = Instant::now();
     let config = args.aws.sdk_config().await;
     let stack = Stack::describe(&config, &args.stack).await?;
@@ -168,7 +168,7 @@ pub async fn run(args: SmokeArgs) -> Result<(), String> {
                     sent.row.claim = status.unwrap_or_else(|| "none yet".into());
                     waiting.push(sent);
                 }
-                Err(error) => rows.push(sent.row.failed(error)),
+                Err(error) => rows.push(sent.row.failed(error.to_string())),
             }
         }
         pending = waiting;
@@ -201,7 +201,9 @@ pub async fn run(args: SmokeArgs) -> Result<(), String> {
     match (failed, passed) {
         (0, 0) => Err("no route is enabled in this stack".into()),
         (0, _) => Ok(()),
-        _ => Err(format!("{failed} route(s) failed the smoke test")),
+        _ => Err(crate::failure::Failure::CheckFailed(format!(
+            "{failed} route(s) failed the smoke test"
+        ))),
     }
 }
 
@@ -296,7 +298,7 @@ async fn claim_status(
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,
     key: &str,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, crate::failure::Failure> {
     let item = crate::operate::inspect::get(dynamodb, table, key).await?;
     Ok(item.and_then(|item| item.get("status")?.as_s().ok().cloned()))
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use hookline::aws::SdkConfig;
 use hookline::providers::Provider;
 
+use crate::failure::Failure;
 use crate::provider_args::LocalSecrets;
 
 /// A stack's outputs and parameters.
@@ -17,23 +18,18 @@ pub struct Stack {
 
 impl Stack {
     /// Reads the stack `name`.
-    pub async fn describe(config: &SdkConfig, name: &str) -> Result<Self, String> {
+    pub async fn describe(config: &SdkConfig, name: &str) -> Result<Self, Failure> {
         let cloudformation = aws_sdk_cloudformation::Client::new(config);
         let output = cloudformation
             .describe_stacks()
             .stack_name(name)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "cannot describe stack {name}: {}",
-                    hookline::aws::explain(&e)
-                )
-            })?;
+            .map_err(|e| Failure::aws(format!("cannot describe stack {name}"), &e))?;
         let stack = output
             .stacks()
             .first()
-            .ok_or_else(|| format!("stack {name} not found"))?;
+            .ok_or_else(|| Failure::NotFound(format!("stack {name} not found")))?;
         let outputs = stack
             .outputs()
             .iter()

@@ -44,7 +44,7 @@ pub struct WatchArgs {
     aws: AwsTarget,
 }
 
-pub async fn run(args: WatchArgs) -> Result<(), String> {
+pub async fn run(args: WatchArgs) -> Result<(), crate::failure::Failure> {
     let kind = match args.kind {
         Kind::Voucher => "voucher",
         Kind::Esim => "esim",
@@ -77,6 +77,8 @@ pub async fn run(args: WatchArgs) -> Result<(), String> {
     if (200..300).contains(&status) {
         Ok(())
     } else {
-        Err(format!("not registered (HTTP {status})"))
+        Err(crate::failure::Failure::CheckFailed(format!(
+            "not registered (HTTP {status})"
+        )))
     }
 }

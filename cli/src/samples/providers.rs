@@ -36,9 +36,9 @@ const LOCAL_RECEIVER_ENV: &[(&str, &str)] = &[
     ("RUST_LOG", "info"),
 ];
 
-pub fn run(args: ProvidersArgs) -> Result<(), String> {
+pub fn run(args: ProvidersArgs) -> Result<(), crate::failure::Failure> {
     if let Some(path) = &args.env_json {
-        return write_env_json(path);
+        return Ok(write_env_json(path)?);
     }
     if args.list {
         for provider in Provider::ALL {

@@ -37,7 +37,7 @@ pub struct SignArgs {
     out_dir: Option<PathBuf>,
 }
 
-pub fn run(args: SignArgs) -> Result<(), String> {
+pub fn run(args: SignArgs) -> Result<(), crate::failure::Failure> {
     let secret = args
         .secret
         .clone()
@@ -47,8 +47,7 @@ pub fn run(args: SignArgs) -> Result<(), String> {
         .timestamp
         .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
     for path in &args.sample.payloads {
-        let file =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let file = std::fs::read(path).map_err(|e| crate::failure::Failure::file(path, &e))?;
         // A sample's own event time ages past what the receivers accept (they bound it when
         // the request time is unsigned): signed now, it is dated now, and sent inline.
         let redated = args.sample.provider.redated(&file, timestamp)?;

@@ -12,7 +12,7 @@ pub struct SqsEventArgs {
     sample: super::Payloads,
 }
 
-pub fn run(args: SqsEventArgs) -> Result<(), String> {
+pub fn run(args: SqsEventArgs) -> Result<(), crate::failure::Failure> {
     let at = args
         .sample
         .timestamp
@@ -20,8 +20,8 @@ pub fn run(args: SqsEventArgs) -> Result<(), String> {
     let received = OffsetDateTime::from_unix_timestamp(at).map_err(|e| e.to_string())?;
     let mut records = Vec::new();
     for (n, path) in args.sample.payloads.iter().enumerate() {
-        let body = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let body =
+            std::fs::read_to_string(path).map_err(|e| crate::failure::Failure::file(path, &e))?;
         let event = args
             .sample
             .provider

@@ -39,16 +39,16 @@ const REGIONS: [(&str, Render); 4] = [
     ("receiver outputs", outputs),
 ];
 
-pub fn run(args: TemplateArgs) -> Result<(), String> {
+pub fn run(args: TemplateArgs) -> Result<(), crate::failure::Failure> {
     let text = std::fs::read_to_string(&args.file)
-        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+        .map_err(|e| crate::failure::Failure::file(&args.file, &e))?;
     let filled = fill(&text)?;
     if args.check {
         if filled != text {
-            return Err(format!(
+            return Err(crate::failure::Failure::CheckFailed(format!(
                 "{} is not what the provider registry gives: run `hookline template --write` and commit it",
                 args.file.display()
-            ));
+            )));
         }
         eprintln!("{} is current", args.file.display());
     } else if args.write {
@@ -541,6 +541,7 @@ fn dashboard(out: &mut String) {
                 "StatusChangesFound",
                 "WatchesSettled",
                 "WatchesGivenUp",
+                "WatchesOrderNotFound",
                 "PollFailed",
             ]
             .map(|metric| (metric, spec.name))
@@ -552,7 +553,7 @@ fn dashboard(out: &mut String) {
             0,
             y,
             24,
-            "Order poller: polled, changes found, settled, given up, failed",
+            "Order poller: polled, changes found, settled, given up, order not found, failed",
             sum,
             &metric_lines(&watched, ""),
         ));

@@ -54,6 +54,7 @@ where
         changes = report.changes,
         settled = report.settled,
         given_up = report.given_up,
+        order_not_found = report.order_not_found,
         failed = report.failed,
         "poller run done"
     );
@@ -62,6 +63,7 @@ where
         "changes": report.changes,
         "settled": report.settled,
         "given_up": report.given_up,
+        "order_not_found": report.order_not_found,
         "failed": report.failed,
         "wallet_movements": movements,
     }))

@@ -20,6 +20,11 @@ pub fn poller_run(report: &PollReport, at: OffsetDateTime) -> String {
             ("OrdersPolled", count(report.polled), "Count"),
             ("StatusChangesFound", count(report.changes), "Count"),
             ("WatchesGivenUp", count(report.given_up), "Count"),
+            (
+                "WatchesOrderNotFound",
+                count(report.order_not_found),
+                "Count",
+            ),
             ("WatchesSettled", count(report.settled), "Count"),
             ("PollFailed", count(report.failed), "Count"),
         ],

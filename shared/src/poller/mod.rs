@@ -76,6 +76,8 @@ pub struct PollReport {
     pub settled: u64,
     /// Watches ended at their give-up time.
     pub given_up: u64,
+    /// Watches ended because the provider does not know their order.
+    pub order_not_found: u64,
     /// Polls that failed (provider or queue) and were rescheduled.
     pub failed: u64,
     pub rounds: u64,
@@ -87,6 +89,7 @@ impl PollReport {
         self.changes += other.changes;
         self.settled += other.settled;
         self.given_up += other.given_up;
+        self.order_not_found += other.order_not_found;
         self.failed += other.failed;
         self.rounds += other.rounds;
     }
@@ -99,6 +102,7 @@ impl PollReport {
                 self.settled += u64::from(*settled);
             }
             PollOutcome::GaveUp => self.given_up += 1,
+            PollOutcome::OrderNotFound => self.order_not_found += 1,
             PollOutcome::Failed => self.failed += 1,
             PollOutcome::Skipped => {}
         }
@@ -112,6 +116,8 @@ enum PollOutcome {
         settled: bool,
     },
     GaveUp,
+    /// The provider does not know the order: the watch ended.
+    OrderNotFound,
     Failed,
     /// Another run holds the watch.
     Skipped,
@@ -136,7 +142,7 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
                 report.merge(&round);
                 // All taken by another run, or the index has not caught up with our own
                 // writes yet (it is eventually consistent): give it a moment.
-                if round.polled + round.failed + round.given_up == 0 {
+                if round.polled + round.failed + round.given_up + round.order_not_found == 0 {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 if Instant::now() >= stop {
@@ -240,6 +246,20 @@ impl<W: WatchStore, A: OrderApi, Q: Queue> Poller<W, A, Q> {
                     _ => None,
                 };
                 next.failures = next.failures.saturating_add(1);
+                if error == (FetchError::Status { status: 404 })
+                    && watch.polls == 0
+                    && next.failures >= crate::watch::UNKNOWN_ORDER_POLLS
+                {
+                    tracing::warn!(
+                        provider = %order.provider,
+                        order_kind = %order.kind,
+                        order_id = %order.order_id,
+                        failures = next.failures,
+                        "watch ended: the provider does not know this order (404, never found); register it again once it exists"
+                    );
+                    self.watches.end(&next, EndReason::OrderNotFound).await?;
+                    return Ok(PollOutcome::OrderNotFound);
+                }
                 next.next_poll_at = now + backoff(next.failures, retry_after);
                 tracing::warn!(
                     order_kind = %order.kind,

@@ -152,7 +152,9 @@ impl WatchStore for DynamoWatchStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(watch, true, None)))
-            .condition_expression("attribute_not_exists(pk)")
+            // A watch ended because its order was unknown is replaced: the order may exist now.
+            .condition_expression("attribute_not_exists(pk) OR watch_state = :not_found")
+            .expression_attribute_values(":not_found", s(EndReason::OrderNotFound.as_str()))
             .send()
             .await;
         match result {

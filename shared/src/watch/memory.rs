@@ -59,7 +59,11 @@ impl MemoryWatchStore {
 impl WatchStore for MemoryWatchStore {
     async fn register(&self, watch: &Watch) -> Result<Registration, StoreError> {
         let mut watches = self.lock();
-        if watches.contains_key(&watch.key()) {
+        // A watch ended because its order was unknown is replaced: the order may exist now.
+        if watches
+            .get(&watch.key())
+            .is_some_and(|(_, ended)| *ended != Some(EndReason::OrderNotFound))
+        {
             return Ok(Registration::AlreadyWatched);
         }
         watches.insert(watch.key(), (watch.clone(), None));

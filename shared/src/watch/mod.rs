@@ -129,13 +129,25 @@ pub enum EndReason {
     Settled,
     /// The give-up time passed first. Counted (`WatchesGivenUp`) and logged.
     GaveUp,
+    /// The provider's API answered 404 for an order it never showed: [`UNKNOWN_ORDER_POLLS`]
+    /// failed polls in a row, the last a 404. Counted (`WatchesOrderNotFound`) and logged;
+    /// registering the order again watches it anew.
+    OrderNotFound,
 }
+
+/// Failed polls in a row, the last a 404, after which a watch whose order was never found ends
+/// as [`EndReason::OrderNotFound`] rather than being polled until its give-up time (a day).
+/// Assumption, as no provider page says how soon a new order is served: an order id is given
+/// out when the order exists, so three polls over about a minute and a half (15 s, then 30 s
+/// apart) cover a lagging read replica.
+pub const UNKNOWN_ORDER_POLLS: u32 = 3;
 
 impl EndReason {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Settled => "SETTLED",
             Self::GaveUp => "GAVE_UP",
+            Self::OrderNotFound => "ORDER_NOT_FOUND",
         }
     }
 }
