@@ -10,4 +10,4 @@ rm -rf target/tmp/reliability
 "$HOOKLINE_VENV/bin/python" scripts/run_tests.py --alongside scripts/scratch-provider.sh
 echo "== reliability figures (docs/src/reliability.md)"
 cat target/tmp/reliability/*.txt
-"$HOOKLINE_VENV/bin/python" -m pytest -q tests/template_test.py tests/deploy_rehearsal_test.py tests/iac_scan_test.py
+"$HOOKLINE_VENV/bin/python" -m pytest -q tests/template_test.py tests/deploy_rehearsal_test.py tests/iac_scan_test.py tests/readme_commands_test.py

@@ -178,6 +178,11 @@ impl LocalSecrets {
         loaded
     }
 
+    /// The list of `env_prefix`'s routes, as given.
+    pub fn list(&self, env_prefix: &str) -> Option<&str> {
+        self.values.get(env_prefix).map(String::as_str)
+    }
+
     /// Sets the list of `env_prefix`'s routes (as read from a stack's secret).
     pub fn set(&mut self, env_prefix: &'static str, list: String) {
         self.values.insert(env_prefix, list);

@@ -6,7 +6,10 @@
 //!
 //! Everything comes from the stack: its outputs (`WebhookApiUrl`, `EventsTableName`) and its
 //! parameters (each route's secret name, the schemes' settings). Each route's signing secret is
-//! read from Secrets Manager and used only to sign; it is never printed.
+//! read from Secrets Manager and used only to sign; it is never printed. On a local stack
+//! (`--table` and `--api-url` instead of `--stack`), every route is sent, signed with the local
+//! secrets (`--{route}-secrets`, default the published test secrets), settings from the
+//! environment.
 
 use std::time::{Duration, Instant};
 
@@ -16,19 +19,28 @@ use hookline::providers::{EventNames, Provider, Sender, setting_parameter};
 use hookline::test_event::TestEvent;
 use time::OffsetDateTime;
 
+use crate::failure::Failure;
 use crate::operate::aws_target::AwsTarget;
 use crate::operate::stack::{Stack, read_secret};
 use crate::provider_args::RouteArg;
 
 #[derive(Args)]
 pub struct SmokeArgs {
-    /// The deployed stack's name.
-    #[arg(long, env = "HOOKLINE_STACK")]
-    stack: String,
+    /// The deployed stack's name (its URL, table and secrets are read from it).
+    #[arg(long, env = "HOOKLINE_STACK", required_unless_present = "table")]
+    stack: Option<String>,
+    /// Without --stack: the events table to await the claims in (a local stack's, at
+    /// --endpoint-url); the events are signed with the local secrets below.
+    #[arg(long, conflicts_with = "stack", requires = "api_url")]
+    table: Option<String>,
     /// Send the test events to this base URL instead of the stack's `WebhookApiUrl` output
     /// (a custom domain, or a local `hookline serve`).
     #[arg(long)]
     api_url: Option<String>,
+    /// Without --stack: each route's secrets, as for `hookline serve` (default: the published
+    /// test secrets, every route enabled).
+    #[command(flatten)]
+    secrets: crate::provider_args::LocalSecrets,
     /// How long to wait, in all, for the events to be processed.
     #[arg(long, default_value_t = 60)]
     timeout_secs: u64,
@@ -100,12 +112,29 @@ struct Pending {
 pub async fn run(args: SmokeArgs) -> Result<(), crate::failure::Failure> {
     let started = Instant::now();
     let config = args.aws.sdk_config().await;
-    let stack = Stack::describe(&config, &args.stack).await?;
-    let api_url = match &args.api_url {
-        Some(url) => url.clone(),
-        None => stack.output("WebhookApiUrl")?.to_string(),
+    let stack = match &args.stack {
+        Some(name) => Some(Stack::describe(&config, name).await?),
+        None => None,
     };
-    let table = stack.output("EventsTableName")?.to_string();
+    let api_url = match (&args.api_url, &stack) {
+        (Some(url), _) => url.clone(),
+        (None, Some(stack)) => stack.output("WebhookApiUrl")?.to_string(),
+        (None, None) => {
+            return Err(Failure::Usage(
+                "give --stack, or --table and --api-url".into(),
+            ));
+        }
+    };
+    let table = match (&args.table, &stack) {
+        (Some(table), _) => table.clone(),
+        (None, Some(stack)) => stack.output("EventsTableName")?.to_string(),
+        (None, None) => {
+            return Err(Failure::Usage(
+                "give --stack, or --table and --api-url".into(),
+            ));
+        }
+    };
+    let name = args.stack.as_deref().unwrap_or("(local)");
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let http = reqwest::Client::builder()
@@ -117,33 +146,40 @@ pub async fn run(args: SmokeArgs) -> Result<(), crate::failure::Failure> {
         OffsetDateTime::now_utc().unix_timestamp(),
         fastrand::u32(..)
     );
-    eprintln!(
-        "smoke test of stack {} through {api_url} (events table {table})",
-        args.stack
-    );
+    eprintln!("smoke test of stack {name} through {api_url} (events table {table})");
 
     let mut rows = Vec::new();
     let mut pending = Vec::new();
     for (provider, route) in Provider::routes() {
-        let Some(secret_name) = stack.parameter(route.secrets.parameter) else {
-            rows.push(Row::skipped(
-                route.name,
-                format!("not enabled ({} is empty)", route.secrets.parameter),
-            ));
-            continue;
+        // A stack's route is enabled by its secret parameter; locally, every route is.
+        let (label, text) = match &stack {
+            Some(stack) => {
+                let Some(secret_name) = stack.parameter(route.secrets.parameter) else {
+                    rows.push(Row::skipped(
+                        route.name,
+                        format!("not enabled ({} is empty)", route.secrets.parameter),
+                    ));
+                    continue;
+                };
+                let text = read_secret(&secrets, secret_name).await;
+                (format!("secret {secret_name}"), text)
+            }
+            None => (
+                format!("--{}-secrets", route.name),
+                args.secrets
+                    .list(route.secrets.env_prefix)
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("no secrets for {}", route.name)),
+            ),
+        };
+        let settings = |variable: &str| match &stack {
+            Some(stack) => stack
+                .parameter(&setting_parameter(variable))
+                .map(str::to_string),
+            None => std::env::var(variable).ok(),
         };
         let route = RouteArg { provider, route };
-        match send(
-            &http,
-            &secrets,
-            &stack,
-            &api_url,
-            route,
-            secret_name,
-            &run_id,
-        )
-        .await
-        {
+        match send(&http, &api_url, route, (&label, text), &settings, &run_id).await {
             Ok(sent) => pending.push(sent),
             Err(row) => rows.push(row),
         }
@@ -208,44 +244,39 @@ pub async fn run(args: SmokeArgs) -> Result<(), crate::failure::Failure> {
 }
 
 /// Signs the route's test event with the first secret of its list and posts it.
+/// `secrets` is where the route's secret list came from (for errors; never the value) and its
+/// text; `settings` reads the scheme's settings (the stack's parameters, or the environment).
 async fn send(
     http: &reqwest::Client,
-    secrets: &aws_sdk_secretsmanager::Client,
-    stack: &Stack,
     api_url: &str,
     route: RouteArg,
-    secret_name: &str,
+    secrets: (&str, Result<String, String>),
+    settings: &dyn Fn(&str) -> Option<String>,
     run_id: &str,
 ) -> Result<Pending, Row> {
     let name = route.route.name;
     let row = Row::new(name);
-    let text = match read_secret(secrets, secret_name).await {
+    let (label, text) = secrets;
+    let text = match text {
         Ok(text) => text,
         Err(error) => return Err(row.failed(error)),
     };
     let Sender { secret, source } = match (route.route.sender)(&text) {
         Ok(sender) => sender,
         Err(error) => {
-            return Err(row.failed(format!(
-                "secret {secret_name} is not a usable secret list: {error}"
-            )));
+            return Err(row.failed(format!("{label} is not a usable secret list: {error}")));
         }
     };
     let source = source.unwrap_or_default();
     let id = format!("hookline-smoke-{run_id}-{name}");
     let now = OffsetDateTime::now_utc();
     let body = (route.provider.spec().test_event)(&TestEvent { id: &id, at: now });
-    let settings = |variable: &str| {
-        stack
-            .parameter(&setting_parameter(variable))
-            .map(str::to_string)
-    };
     let request = match route.sign_with(
         &secret,
         &source,
         body.as_bytes(),
         now.unix_timestamp(),
-        &settings,
+        settings,
     ) {
         Ok(request) => request,
         Err(error) => return Err(row.failed(format!("cannot sign: {error}"))),
