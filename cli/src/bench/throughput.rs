@@ -149,7 +149,7 @@ async fn measure(args: &BenchLocalArgs, archive: Option<Archive>) -> Result<Figu
         listener.local_addr().map_err(|e| e.to_string())?,
         route.route.path(None)
     );
-    tokio::spawn(async move { axum::serve(listener, serve::router(receivers)).await });
+    tokio::spawn(async move { axum::serve(listener, serve::router(receivers, None)).await });
 
     let distinct = ((args.count as f64) * (1.0 - args.duplicates))
         .round()

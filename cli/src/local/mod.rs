@@ -2,6 +2,7 @@
 //! local AWS emulator's queues and table, the order updates a local stack published.
 
 pub mod emulator_setup;
+pub mod inspector;
 pub mod pipeline;
 pub mod provider_stub;
 pub mod serve;

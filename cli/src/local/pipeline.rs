@@ -180,14 +180,22 @@ impl RecentUpdates {
     }
 }
 
+/// Where `serve` shows what the processor did: the recent order updates (`hookline updates`)
+/// and the inspector page.
+#[derive(Clone)]
+pub struct Shown {
+    pub recent: RecentUpdates,
+    pub inspector: Option<crate::local::inspector::Inspector>,
+}
+
 /// Runs forever over in-memory queues. With `shown`, each order update is logged and kept there
-/// (codes masked).
+/// (codes masked), and each record's outcome goes to the inspector.
 pub async fn run_in_memory<E, S, A, W>(
     processor: Processor<E, S, A, MemoryQueue, W>,
     ingest: MemoryQueue,
     archive: Option<Archive>,
     counters: Counters,
-    shown: Option<RecentUpdates>,
+    shown: Option<Shown>,
 ) where
     E: EventStore,
     S: OrderStateStore,
@@ -215,7 +223,14 @@ pub async fn run_in_memory<E, S, A, W>(
             Instant::now() + BATCH_TIMEOUT,
         )
         .await;
+        let inspector = shown.as_ref().and_then(|s| s.inspector.as_ref());
         for result in &results {
+            if let Some(inspector) = inspector {
+                inspector.step(
+                    &result.message_id,
+                    crate::local::inspector::describe(&result.outcome),
+                );
+            }
             match result.outcome {
                 RecordOutcome::Processed { .. } => {
                     counters.processed.fetch_add(1, Ordering::Relaxed)
@@ -240,6 +255,12 @@ pub async fn run_in_memory<E, S, A, W>(
                 );
                 receives.remove(&message.message_id);
                 counters.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                if let Some(inspector) = inspector {
+                    inspector.step(
+                        &message.message_id,
+                        format!("dead-lettered after {MAX_RECEIVES} receives"),
+                    );
+                }
             } else {
                 let ingest = ingest.clone();
                 tokio::spawn(async move {
@@ -252,26 +273,29 @@ pub async fn run_in_memory<E, S, A, W>(
         counters
             .updates
             .fetch_add(published.len() as u64, Ordering::Relaxed);
-        if let Some(recent) = &shown {
-            show(published, recent);
+        if let Some(shown) = &shown {
+            show(published, shown);
         }
     }
 }
 
 /// Logs each order update and keeps it in `recent`, codes masked.
-fn show(published: Vec<QueuedMessage>, recent: &RecentUpdates) {
+fn show(published: Vec<QueuedMessage>, shown: &Shown) {
     for queued in published {
         match serde_json::from_str::<OrderUpdate>(&queued.message.body) {
             Ok(update) => {
-                let shown = serde_json::to_value(&update)
+                let masked = serde_json::to_value(&update)
                     .map(|v| redact(&v))
                     .unwrap_or_default();
                 tracing::info!(
                     event_id = %update.event_id,
-                    update = %shown,
+                    update = %masked,
                     "order update"
                 );
-                recent.push(shown);
+                if let Some(inspector) = &shown.inspector {
+                    inspector.published(&update.event_id, &masked);
+                }
+                shown.recent.push(masked);
             }
             Err(_) => tracing::warn!("an order update could not be read back"),
         }

@@ -33,6 +33,7 @@ use hookline::queue::{MemoryQueue, Queue, SqsQueue};
 use hookline::watch::{DynamoWatchStore, MemoryWatchStore};
 use time::OffsetDateTime;
 
+use crate::local::inspector::Inspector;
 use crate::local::pipeline;
 use crate::local::provider_stub::{self, ProviderStubArgs};
 use crate::provider_args::{AnyReceiver, LocalApis, LocalSecrets, Receivers};
@@ -98,6 +99,13 @@ pub struct ServeArgs {
     no_archive: bool,
     #[command(flatten)]
     archive_key: crate::operate::archive::ArchiveKeyArg,
+    /// Serve the inspector page (`/_hookline/`) when listening beyond loopback too: anyone who
+    /// reaches it sees every request's metadata and can replay it. Off by default.
+    #[arg(long)]
+    expose_inspector: bool,
+    /// No inspector page.
+    #[arg(long, conflicts_with = "expose_inspector")]
+    no_inspector: bool,
 }
 
 /// Where `hookline serve` (in memory) shows the last order updates it published, codes masked
@@ -108,6 +116,20 @@ pub const UPDATES_PATH: &str = "/_hookline/updates";
 pub const LOCAL_ARCHIVE_DIR: &str = ".hookline/archive";
 
 impl ServeArgs {
+    /// The inspector page, on loopback only unless `--expose-inspector`.
+    fn inspector(&self) -> Option<Inspector> {
+        if self.no_inspector {
+            return None;
+        }
+        if !self.listen.ip().is_loopback() && !self.expose_inspector {
+            tracing::info!(
+                "inspector off: serve listens beyond loopback (--expose-inspector serves it there)"
+            );
+            return None;
+        }
+        Some(Inspector::new(&self.secrets))
+    }
+
     /// The archive the processor writes, as the arguments say, signed with `--archive-key`
     /// (default: the published test key).
     async fn archive(
@@ -163,12 +185,16 @@ pub async fn run(args: ServeArgs) -> Result<(), crate::failure::Failure> {
             }
             tracing::info!("queue, event store, order state and watches: in memory");
             let recent = pipeline::RecentUpdates::default();
+            let inspector = args.inspector();
             tokio::spawn(pipeline::run_in_memory(
                 processor,
                 ingest.clone(),
                 args.archive(None).await?,
                 pipeline::Counters::default(),
-                Some(recent.clone()),
+                Some(pipeline::Shown {
+                    recent: recent.clone(),
+                    inspector: inspector.clone(),
+                }),
             ));
             let wallets = transactions::wallet_ids(&args.octopus_wallets)?;
             if !wallets.is_empty() {
@@ -191,13 +217,15 @@ pub async fn run(args: ServeArgs) -> Result<(), crate::failure::Failure> {
             }
             tokio::spawn(pipeline::run_poller(poller));
             let receivers = Receivers::new(&args.secrets, ingest.clone())?;
-            let app = router(receivers).merge(watch_routes(watches)).route(
-                UPDATES_PATH,
-                axum::routing::get(move || async move {
-                    json_response(200, serde_json::Value::from(recent.snapshot()))
-                }),
-            );
-            serve(args.listen, app, true, &args.secrets).await?;
+            let app = router(receivers, inspector.clone())
+                .merge(watch_routes(watches))
+                .route(
+                    UPDATES_PATH,
+                    axum::routing::get(move || async move {
+                        json_response(200, serde_json::Value::from(recent.snapshot()))
+                    }),
+                );
+            serve(args.listen, app, true, &args.secrets, inspector).await?;
             // Ctrl-C: what was accepted and is still only in this process's memory is lost.
             let pending = ingest.len();
             if pending > 0 {
@@ -231,8 +259,9 @@ pub async fn run(args: ServeArgs) -> Result<(), crate::failure::Failure> {
                 tracing::info!(%queue_url, "queue: SQS (receiver only; the processor runs in Lambda)");
             }
             let queue = SqsQueue::new(sqs, queue_url);
-            let app = router(Receivers::new(&args.secrets, queue)?);
-            Ok(serve(args.listen, app, false, &args.secrets).await?)
+            let inspector = args.inspector();
+            let app = router(Receivers::new(&args.secrets, queue)?, inspector.clone());
+            Ok(serve(args.listen, app, false, &args.secrets, inspector).await?)
         }
     }
 }
@@ -317,6 +346,7 @@ async fn serve(
     app: Router,
     whole_stack: bool,
     secrets: &LocalSecrets,
+    inspector: Option<Inspector>,
 ) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -332,7 +362,19 @@ async fn serve(
         routes.push(format!("GET {UPDATES_PATH}"));
     }
     routes.push("GET /health".into());
+    let mut app = app;
+    if let Some(inspector) = inspector {
+        inspector.set_base(format!("http://{bound}"));
+        routes.push(format!("GET {}", Inspector::PATH));
+        app = app.merge(inspector.routes());
+    }
     tracing::info!("listening on http://{bound} ({})", routes.join(", "));
+    if routes.iter().any(|r| r.ends_with(Inspector::PATH)) {
+        tracing::info!(
+            "inspector: http://{bound}{} (every request, its verdict and processing, live)",
+            Inspector::PATH
+        );
+    }
     let published = secrets.published_in_use(Provider::routes().map(|(_, route)| route));
     if !bound.ip().is_loopback() && !published.is_empty() {
         tracing::warn!(
@@ -398,21 +440,24 @@ async fn register_watch(State(watches): State<MemoryWatchStore>, body: Bytes) ->
 
 /// The local routes, as the registry (and the template) declares them. Every method reaches the
 /// receiver, which answers 405 to all but POST.
-pub fn router<Q: Queue + 'static>(receivers: Receivers<Q>) -> Router {
+/// With `inspector`, each request and its answer is shown on the inspector page.
+pub fn router<Q: Queue + 'static>(receivers: Receivers<Q>, inspector: Option<Inspector>) -> Router {
     receivers
         .routes
         .into_iter()
         .fold(Router::new(), |router, (route, receiver)| {
             router.route(
                 route.path_template(),
-                any(receive::<Q>).with_state(receiver),
+                any(receive::<Q>).with_state((receiver, inspector.clone(), route.name)),
             )
         })
         .layer(DefaultBodyLimit::max(HTTP_BODY_LIMIT))
 }
 
+type Receiving<Q> = (Arc<AnyReceiver<Q>>, Option<Inspector>, &'static str);
+
 async fn receive<Q: Queue + 'static>(
-    State(receiver): State<Arc<AnyReceiver<Q>>>,
+    State((receiver, inspector, name)): State<Receiving<Q>>,
     params: RawPathParams,
     uri: Uri,
     method: Method,
@@ -426,5 +471,8 @@ async fn receive<Q: Queue + 'static>(
     let reply = receiver
         .receive_routed(&route, &method, &headers, &body, OffsetDateTime::now_utc())
         .await;
+    if let Some(inspector) = inspector {
+        inspector.request(name, uri.path(), &headers, &body, &reply);
+    }
     reply.into_http().map(Body::from)
 }
