@@ -305,12 +305,14 @@ fn show(published: Vec<QueuedMessage>, shown: &Shown) {
 /// Runs forever on an SQS ingest queue, as Lambda's event source mapping does: batches of up
 /// to ten by long polling; the records that succeeded are deleted, the failed ones come back
 /// when their visibility timeout ends (and go to the queue's dead-letter queue by its redrive
-/// policy).
+/// policy). With `inspector`, each record's outcome is shown there (the order updates are on
+/// the emulator's queue: `hookline updates`).
 pub async fn run_on_sqs<E, S, A, W>(
     processor: Processor<E, S, A, SqsQueue, W>,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     archive: Option<Archive>,
+    inspector: Option<crate::local::inspector::Inspector>,
 ) where
     E: EventStore,
     S: OrderStateStore,
@@ -354,6 +356,14 @@ pub async fn run_on_sqs<E, S, A, W>(
             Instant::now() + BATCH_TIMEOUT,
         )
         .await;
+        if let Some(inspector) = &inspector {
+            for result in &results {
+                inspector.step(
+                    &result.message_id,
+                    crate::local::inspector::describe(&result.outcome),
+                );
+            }
+        }
         for message in &messages {
             let failed = results.iter().any(|r| {
                 Some(&r.message_id) == message.message_id.as_ref() && r.outcome.is_failure()

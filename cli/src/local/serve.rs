@@ -240,6 +240,7 @@ pub async fn run(args: ServeArgs) -> Result<(), crate::failure::Failure> {
         Some(endpoint) => {
             let config = hookline::aws::for_emulator(endpoint).await;
             let sqs = aws_sdk_sqs::Client::new(&config);
+            let inspector = args.inspector();
             let queue_url = match &args.queue_url {
                 Some(url) => url.clone(),
                 // With its DLQ, as in AWS: a poison message stops after its receives.
@@ -254,12 +255,12 @@ pub async fn run(args: ServeArgs) -> Result<(), crate::failure::Failure> {
                     sqs.clone(),
                     queue_url.clone(),
                     args.archive(Some(&config)).await?,
+                    inspector.clone(),
                 ));
             } else {
                 tracing::info!(%queue_url, "queue: SQS (receiver only; the processor runs in Lambda)");
             }
             let queue = SqsQueue::new(sqs, queue_url);
-            let inspector = args.inspector();
             let app = router(Receivers::new(&args.secrets, queue)?, inspector.clone());
             Ok(serve(args.listen, app, false, &args.secrets, inspector).await?)
         }
