@@ -138,8 +138,9 @@ pub enum EndReason {
 /// Failed polls in a row, the last a 404, after which a watch whose order was never found ends
 /// as [`EndReason::OrderNotFound`] rather than being polled until its give-up time (a day).
 /// Assumption, as no provider page says how soon a new order is served: an order id is given
-/// out when the order exists, so three polls over about a minute and a half (15 s, then 30 s
-/// apart) cover a lagging read replica.
+/// out when the order exists, so three polls over about 45 s (15 s, then 30 s apart) cover a
+/// lagging read. Nor do Octopus' pages say what an unknown order id answers: 404 is assumed, as
+/// the stand-in API answers (docs/src/polling.md).
 pub const UNKNOWN_ORDER_POLLS: u32 = 3;
 
 impl EndReason {
