@@ -412,7 +412,7 @@ async fn serve(
 }
 
 /// A response with a JSON body (`body` is JSON text, or a value).
-fn json_response(status: u16, body: impl ToString) -> Response<Body> {
+pub fn json_response(status: u16, body: impl ToString) -> Response<Body> {
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = axum::http::StatusCode::from_u16(status)
         .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);

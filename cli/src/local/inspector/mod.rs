@@ -17,6 +17,8 @@ use axum::routing::{get, post};
 use hookline::receiver::{ReceiveOutcome, Reply};
 use serde::Serialize;
 use serde_json::{Value, json};
+
+use crate::local::serve::json_response;
 use tokio::sync::broadcast;
 
 use crate::provider_args::LocalSecrets;
@@ -274,19 +276,8 @@ async fn page() -> Response<Body> {
     response
 }
 
-fn json(status: u16, value: Value) -> Response<Body> {
-    let mut response = Response::new(Body::from(value.to_string()));
-    *response.status_mut() =
-        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
-    response.headers_mut().insert(
-        axum::http::header::CONTENT_TYPE,
-        axum::http::HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
 async fn list(State(inspector): State<Inspector>) -> Response<Body> {
-    json(200, json!(inspector.entries()))
+    json_response(200, json!(inspector.entries()))
 }
 
 async fn stream(
@@ -312,7 +303,7 @@ async fn stream(
 /// Sends the recorded request to `serve` again, as the provider would retry it.
 async fn replay(State(inspector): State<Inspector>, Path(n): Path<u64>) -> Response<Body> {
     let Some((_, request)) = inspector.recorded(n) else {
-        return json(
+        return json_response(
             404,
             json!({"error": "unknown_request", "detail": format!("no request {n} is kept")}),
         );
@@ -331,11 +322,11 @@ async fn replay(State(inspector): State<Inspector>, Path(n): Path<u64>) -> Respo
         }
     }
     match post.send().await {
-        Ok(answer) => json(
+        Ok(answer) => json_response(
             200,
             json!({"replayed": n, "status": answer.status().as_u16()}),
         ),
-        Err(error) => json(
+        Err(error) => json_response(
             502,
             json!({"error": "replay_failed", "detail": error.to_string()}),
         ),
@@ -346,13 +337,13 @@ async fn replay(State(inspector): State<Inspector>, Path(n): Path<u64>) -> Respo
 /// provider's proof, not a secret); refused where that would show a secret.
 async fn curl(State(inspector): State<Inspector>, Path(n): Path<u64>) -> Response<Body> {
     let Some((entry, request)) = inspector.recorded(n) else {
-        return json(
+        return json_response(
             404,
             json!({"error": "unknown_request", "detail": format!("no request {n} is kept")}),
         );
     };
     if !entry.curl {
-        return json(
+        return json_response(
             403,
             json!({"error": "holds_a_secret", "detail": "this request's path or body holds a secret; use replay"}),
         );
@@ -378,7 +369,7 @@ async fn curl(State(inspector): State<Inspector>, Path(n): Path<u64>) -> Respons
         " --data-binary {}",
         quote(&String::from_utf8_lossy(&request.body))
     ));
-    json(200, json!({"curl": line}))
+    json_response(200, json!({"curl": line}))
 }
 
 fn quote(text: &str) -> String {
