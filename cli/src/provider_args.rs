@@ -178,6 +178,15 @@ impl LocalSecrets {
         loaded
     }
 
+    /// The secrets of `env_prefix`'s routes, one by one (a JSON array, a JSON object of lists by
+    /// source, or comma-separated).
+    pub fn items(&self, env_prefix: &str) -> Vec<String> {
+        self.values
+            .get(env_prefix)
+            .map(|list| list_items(list))
+            .unwrap_or_default()
+    }
+
     /// The list of `env_prefix`'s routes, as given.
     pub fn list(&self, env_prefix: &str) -> Option<&str> {
         self.values.get(env_prefix).map(String::as_str)
@@ -214,11 +223,36 @@ impl LocalSecrets {
     }
 }
 
-/// Whether a secret list (a JSON array, or comma-separated) holds `secret`.
+/// Whether a secret list (a JSON array, or comma-separated) holds `secret`. A Standard Webhooks
+/// list (an object by source) is compared whole, as its published test value is.
 fn list_holds(list: &str, secret: &str) -> bool {
     match serde_json::from_str::<Vec<String>>(list) {
         Ok(items) => items.iter().any(|item| item.trim() == secret),
         Err(_) => list.split(',').any(|item| item.trim() == secret),
+    }
+}
+
+/// A secret list's items, trimmed: a JSON array, a JSON object of arrays by source (Standard
+/// Webhooks), or comma-separated.
+fn list_items(list: &str) -> Vec<String> {
+    use serde_json::Value;
+    let strings = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
+            .collect()
+    };
+    match serde_json::from_str::<Value>(list) {
+        Ok(Value::Array(items)) => strings(&items),
+        Ok(Value::Object(sources)) => sources
+            .values()
+            .filter_map(Value::as_array)
+            .flat_map(|items| strings(items))
+            .collect(),
+        _ => list
+            .split(',')
+            .map(|item| item.trim().to_string())
+            .collect(),
     }
 }
 

@@ -364,13 +364,14 @@ async fn serve(
     }
     routes.push("GET /health".into());
     let mut app = app;
+    let inspected = inspector.is_some();
     if let Some(inspector) = inspector {
         inspector.set_base(format!("http://{bound}"));
         routes.push(format!("GET {}", Inspector::PATH));
         app = app.merge(inspector.routes());
     }
     tracing::info!("listening on http://{bound} ({})", routes.join(", "));
-    if routes.iter().any(|r| r.ends_with(Inspector::PATH)) {
+    if inspected {
         tracing::info!(
             "inspector: http://{bound}{} (every request, its verdict and processing, live)",
             Inspector::PATH

@@ -116,19 +116,16 @@ pub async fn run(args: SmokeArgs) -> Result<(), crate::failure::Failure> {
         Some(name) => Some(Stack::describe(&config, name).await?),
         None => None,
     };
-    let api_url = match (&args.api_url, &stack) {
-        (Some(url), _) => url.clone(),
-        (None, Some(stack)) => stack.output("WebhookApiUrl")?.to_string(),
-        (None, None) => {
-            return Err(Failure::Usage(
-                "give --stack, or --table and --api-url".into(),
-            ));
-        }
-    };
-    let table = match (&args.table, &stack) {
-        (Some(table), _) => table.clone(),
-        (None, Some(stack)) => stack.output("EventsTableName")?.to_string(),
-        (None, None) => {
+    let (api_url, table) = match (&stack, &args.api_url, &args.table) {
+        (Some(stack), api_url, _) => (
+            match api_url {
+                Some(url) => url.clone(),
+                None => stack.output("WebhookApiUrl")?.to_string(),
+            },
+            stack.output("EventsTableName")?.to_string(),
+        ),
+        (None, Some(api_url), Some(table)) => (api_url.clone(), table.clone()),
+        (None, _, _) => {
             return Err(Failure::Usage(
                 "give --stack, or --table and --api-url".into(),
             ));

@@ -61,6 +61,13 @@ struct Recorded {
     body: Bytes,
 }
 
+/// A route as the inspector needs it: its name, its scheme, and its active secrets.
+struct KnownRoute {
+    name: &'static str,
+    scheme: Option<Box<dyn hookline::webhook::WebhookScheme>>,
+    secrets: Vec<String>,
+}
+
 struct Kept {
     next: u64,
     entries: VecDeque<Entry>,
@@ -72,7 +79,8 @@ struct Kept {
 pub struct Inspector {
     kept: Arc<Mutex<Kept>>,
     live: broadcast::Sender<Entry>,
-    secrets: LocalSecrets,
+    /// Each route's scheme and secrets, built once: what copy-as-curl may show.
+    routes: Arc<Vec<KnownRoute>>,
     /// Where `serve` listens, for replays (set once bound).
     base: Arc<Mutex<String>>,
 }
@@ -88,7 +96,15 @@ impl Inspector {
                 entries: VecDeque::new(),
             })),
             live: broadcast::channel(256).0,
-            secrets: secrets.clone(),
+            routes: Arc::new(
+                hookline::providers::Provider::routes()
+                    .map(|(provider, route)| KnownRoute {
+                        name: route.name,
+                        scheme: secrets.scheme(provider).ok(),
+                        secrets: secrets.items(route.secrets.env_prefix),
+                    })
+                    .collect(),
+            ),
             base: Arc::default(),
         }
     }
@@ -117,12 +133,7 @@ impl Inspector {
             }
             ReceiveOutcome::Rejected(rejection) => (
                 "refused",
-                Some(
-                    serde_json::from_str::<Value>(&reply.body)
-                        .ok()
-                        .and_then(|v| v["error"].as_str().map(str::to_string))
-                        .unwrap_or_else(|| rejection.to_string()),
-                ),
+                Some(rejection.error_code().to_string()),
                 None,
                 None,
             ),
@@ -158,7 +169,7 @@ impl Inspector {
             order_id: None,
             steps: Vec::new(),
             update: None,
-            curl: self.curl_safe(route, body),
+            curl: self.curl_safe(route, path, body),
             message_id,
             request,
         };
@@ -175,25 +186,23 @@ impl Inspector {
         let _ = self.live.send(entry);
     }
 
-    /// A copy-as-curl line would put a secret on the page when the route's proof is its path
-    /// (Optty's token) or the scheme keeps the body without something (a card token, a renewed
-    /// signing secret).
-    fn curl_safe(&self, route: &str, body: &Bytes) -> bool {
-        let Some((provider, webhook_route)) =
-            hookline::providers::Provider::routes().find(|(_, r)| r.name == route)
-        else {
+    /// A copy-as-curl line would put a secret on the page when the path holds one of the route's
+    /// secrets (Optty's token) or the scheme keeps the body without something (a card token, a
+    /// renewed signing secret).
+    fn curl_safe(&self, route: &str, path: &str, body: &Bytes) -> bool {
+        let Some(known) = self.routes.iter().find(|r| r.name == route) else {
             return false;
         };
-        if webhook_route.path_template().contains('{') && route == "optty" {
+        if path
+            .split('/')
+            .any(|segment| known.secrets.iter().any(|secret| secret == segment))
+        {
             return false;
         }
-        let Ok(text) = std::str::from_utf8(body) else {
-            return false;
-        };
-        self.secrets
-            .scheme(provider)
-            .map(|scheme| scheme.stored_body(text) == text)
-            .unwrap_or(false)
+        match (&known.scheme, std::str::from_utf8(body)) {
+            (Some(scheme), Ok(text)) => scheme.stored_body(text) == text,
+            _ => false,
+        }
     }
 
     /// Adds a processing step to the request whose queue message is `message_id`.
@@ -412,15 +421,21 @@ mod tests {
     fn copy_as_curl_is_refused_where_it_would_show_a_secret() {
         let inspector = Inspector::new(&LocalSecrets::default());
         let signed = Bytes::from_static(br#"{"id":"evt_1","type":"order.delivered"}"#);
-        assert!(inspector.curl_safe("octopus", &signed));
+        assert!(inspector.curl_safe("octopus", "/webhooks/octopus", &signed));
         // Optty's proof is the token in its path.
-        assert!(!inspector.curl_safe("optty", &signed));
+        let token = hookline::providers::Provider::routes()
+            .find(|(_, r)| r.name == "optty")
+            .map(|(_, r)| r.test_secret)
+            .unwrap();
+        assert!(!inspector.curl_safe("optty", &format!("/webhooks/optty/{token}"), &signed));
+        // A Standard Webhooks source name in the path is no secret.
+        assert!(inspector.curl_safe("std", "/webhooks/std/acme", &signed));
         // An OwlPay renewal carries the new signing secret in its body.
         let renewal = Bytes::from_static(
             br#"{"event":"webhook.renew.secret","data":{"secret":"whs_new"},"id":"x"}"#,
         );
-        assert!(!inspector.curl_safe("owlpay", &renewal));
-        assert!(!inspector.curl_safe("no-such-route", &signed));
+        assert!(!inspector.curl_safe("owlpay", "/webhooks/owlpay", &renewal));
+        assert!(!inspector.curl_safe("no-such-route", "/x", &signed));
     }
 
     #[test]
