@@ -4,9 +4,11 @@ A Lambda Runtime API stand-in on 127.0.0.1 starts each function the way Lambda d
 `bootstrap` process with AWS_LAMBDA_RUNTIME_API set), serves it one event, and records process
 start → first `/next` request (init) and → response posted (first invoke), plus the process's
 peak RSS. SDK calls go to a moto server on 127.0.0.1, so their first-call cost is included.
-With --tls-endpoint (bench/tls_proxy.py), the receiver and the processor run again against the
-same emulator over HTTPS, with their connection opened at init (shared/src/warm_up.rs) and
-without.
+With --tls-endpoint (bench/tls_proxy.py), every receiver and the processor run again against
+the same emulator over HTTPS, with their connection opened at init (shared/src/warm_up.rs), and
+the Octopus receiver and the processor without; beside them the floor (bench/send-floor: one TLS
+connection and one hand-signed SendMessage, no SDK) and a timed trace of the first SDK call,
+part by part (bench/first-call).
 
     python bench/coldstart.py --runs 20 --json out.json ...   (the arguments: scripts/bench.sh)
 """
@@ -138,6 +140,19 @@ def measure(name, kind, command, env, event, runs, check):
     return summary
 
 
+def first_call_trace(program, env, runs):
+    """bench/first-call: the first SQS call part by part, one fresh process per run; the median
+    of each part."""
+    samples = []
+    for _ in range(runs):
+        done = subprocess.run([program], env=env, capture_output=True, timeout=30)
+        if done.returncode != 0:
+            raise RuntimeError(f"{program} failed: {done.stderr.decode()[-2000:]}")
+        samples.append(json.loads(done.stdout))
+    parts = {part: statistics.median(s[part] for s in samples) for part in samples[0]}
+    return {"name": "first call, part by part", "kind": "breakdown", "runs": runs, "parts": parts}
+
+
 def receivers(hookline, events_dir):
     """Each receiver of the provider registry (`hookline providers`): its function in
     events/env.json (the variables it reads), the `hookline sign` arguments of its first route,
@@ -250,18 +265,38 @@ def main():
             return {**env_of(function), "AWS_ENDPOINT_URL": args.tls_endpoint, "SSL_CERT_FILE": args.tls_ca_bundle,
                     "WARM_CONNECTIONS_AT_INIT": warm}
 
-        for warm, when in (("true", "at init"), ("false", "by the first request")):
-            results += [
-                measure(f"octopus-webhook over TLS, connection opened {when}", "first-request",
-                        [os.path.join(release, "octopus-webhook")], over_tls("OctopusWebhookFunction", warm),
-                        signed("octopus-webhook", "octopus/order-delivered.json"), args.runs, accepted),
-                measure(f"processor over TLS, connection opened {when}", "first-request",
-                        [os.path.join(release, "processor")], over_tls("ProcessorFunction", warm), wallet,
-                        args.runs, batch_ok),
-            ]
+        def sent(response):
+            assert response["statusCode"] == 200 and response["body"], response
+
+        # The floor (bench/send-floor): one TLS connection opened at init, one hand-signed
+        # SendMessage per event, no SDK. Each function's start → first response over TLS is
+        # reported as a ratio to it.
+        floor_env = over_tls("OctopusWebhookFunction", "true")
+        results.append(measure("send-floor over TLS", "floor", [os.path.join(release, "send-floor")], floor_env,
+                               signed("octopus-webhook", "octopus/order-delivered.json"), args.runs, sent))
+        results.append(first_call_trace(os.path.join(release, "first-call-trace"), floor_env, args.runs))
+        for name, (function, _, _) in RECEIVERS.items():
+            results.append(measure(f"{name} over TLS, connection opened at init", "first-request",
+                                   [os.path.join(release, name)], over_tls(function, "true"), signed(name),
+                                   args.runs, accepted))
+        results.append(measure("processor over TLS, connection opened at init", "first-request",
+                               [os.path.join(release, "processor")], over_tls("ProcessorFunction", "true"), wallet,
+                               args.runs, batch_ok))
+        results += [
+            measure("octopus-webhook over TLS, connection opened by the first request", "first-request",
+                    [os.path.join(release, "octopus-webhook")], over_tls("OctopusWebhookFunction", "false"),
+                    signed("octopus-webhook", "octopus/order-delivered.json"), args.runs, accepted),
+            measure("processor over TLS, connection opened by the first request", "first-request",
+                    [os.path.join(release, "processor")], over_tls("ProcessorFunction", "false"), wallet,
+                    args.runs, batch_ok),
+        ]
     with open(args.json, "w") as out:
         json.dump(results, out, indent=1)
     for r in results:
+        if r["kind"] == "breakdown":
+            print("first call, part by part (median ms): " + ", ".join(
+                f"{part} {value:.1f}" for part, value in r["parts"].items()), file=sys.stderr)
+            continue
         print(f"{r['name']:16} init {r['init_ms']['median']:7.1f} ms (p90 {r['init_ms']['p90']:7.1f})  "
               f"first invoke {r['first_invoke_ms']['median']:7.1f} ms (p90 {r['first_invoke_ms']['p90']:7.1f})  "
               f"invoke alone {r['invoke_ms']['median']:6.1f} ms  "

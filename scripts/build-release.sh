@@ -11,5 +11,5 @@ cd "$(dirname "$0")/.."
 # crates named `*-webhook`, which a test holds to it.
 receivers=()
 for dir in functions/*-webhook; do receivers+=(-p "$(basename "$dir")"); done
-cargo build --release --locked "${receivers[@]}" -p hello-lambda -p verify-bench
+cargo build --release --locked "${receivers[@]}" -p hello-lambda -p send-floor -p first-call -p verify-bench
 cargo build --release --locked -p order-watch -p order-poller -p processor

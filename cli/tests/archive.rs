@@ -248,7 +248,7 @@ fn replay_archive(
 async fn post_forged(processor: &Serve, sample: &Path) -> u16 {
     let event: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sample).unwrap()).unwrap();
-    let mut request = reqwest::Client::new().post(format!(
+    let mut request = hookline::tls::http_client().unwrap().post(format!(
         "http://{}{}",
         processor.addr,
         event["rawPath"].as_str().unwrap()

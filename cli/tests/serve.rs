@@ -347,3 +347,110 @@ fn updates_shows_what_serve_published_with_codes_masked() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&again.stdout), stdout);
 }
+
+/// `bench/tls_proxy.py` in front of `upstream`: a keep-alive TLS front on 127.0.0.1 whose
+/// certificate a throwaway CA of its own signed; `bundle` is the system's roots and that CA.
+/// Stopped on drop.
+struct TlsFront {
+    child: std::process::Child,
+    endpoint: String,
+    bundle: std::path::PathBuf,
+}
+
+impl TlsFront {
+    fn start(upstream: &str) -> Self {
+        use std::io::BufRead;
+        let python = std::env::var("HOOKLINE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let dir = std::env::temp_dir().join(hookline_tests::unique_name("hookline-tls-front"));
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/tls_proxy.py");
+        let mut child = Command::new(python)
+            .args([script, "--upstream", upstream, "--dir"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start bench/tls_proxy.py");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("read the front's address");
+        assert!(
+            line.starts_with("https://"),
+            "tls_proxy.py printed {line:?}"
+        );
+        Self {
+            child,
+            endpoint: line.trim().to_string(),
+            bundle: dir.join("bundle.pem"),
+        }
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `hookline args…` trusting exactly the roots of `bundle` (as on Lambda: one bundle file).
+fn hookline_trusting(bundle: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let empty = std::env::temp_dir().join(hookline_tests::unique_name("hookline-no-certs"));
+    std::fs::create_dir_all(&empty).unwrap();
+    Command::new(HOOKLINE)
+        .args(args)
+        .env("SSL_CERT_FILE", bundle)
+        .env("SSL_CERT_DIR", &empty)
+        .output()
+        .expect("run hookline")
+}
+
+/// `hookline::tls` over real handshakes: the SDK's clients and reqwest's, both rustls on ring
+/// with the system's roots, reach a TLS server whose CA `SSL_CERT_FILE` holds, and refuse the
+/// same server when that file holds other roots.
+#[tokio::test]
+async fn sdk_and_http_clients_verify_the_server_with_the_system_roots() {
+    let sqs = moto().sqs().await;
+    let queue = hookline_tests::create_fifo_queue(&sqs, "tls-updates").await;
+    sqs.send_message()
+        .queue_url(&queue)
+        .message_body(r#"{"event_id":"evt_over_tls"}"#)
+        .message_group_id("octopus#order#1")
+        .message_deduplication_id("tls-1")
+        .send()
+        .await
+        .unwrap();
+    let aws = TlsFront::start(&moto().endpoint);
+    let server = serve(&[]);
+    let local = TlsFront::start(&format!("http://{}", server.addr));
+
+    // The SDK (SQS ReceiveMessage through the front).
+    let sdk = [
+        "updates",
+        "--queue-url",
+        &queue,
+        "--endpoint-url",
+        &aws.endpoint,
+    ];
+    let trusted = hookline_trusting(&aws.bundle, &sdk);
+    let stdout = String::from_utf8_lossy(&trusted.stdout);
+    assert!(
+        trusted.status.success() && stdout.contains("evt_over_tls"),
+        "{stdout} {}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    // reqwest (`GET /_hookline/updates` of serve, through the other front).
+    let http = ["updates", "--serve", &local.endpoint];
+    let trusted = hookline_trusting(&local.bundle, &http);
+    assert!(
+        trusted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+
+    // Each front's CA is its own (tls_certs.py makes a new one per directory): the other
+    // front's bundle does not vouch for it.
+    for (args, bundle) in [(&sdk[..], &local.bundle), (&http[..], &aws.bundle)] {
+        let refused = hookline_trusting(bundle, args);
+        assert!(!refused.status.success(), "{args:?} trusted another CA");
+    }
+}

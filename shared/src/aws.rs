@@ -29,6 +29,7 @@ pub async fn from_env() -> SdkConfig {
     LOADED
         .get_or_init(|| {
             aws_config::defaults(BehaviorVersion::latest())
+                .http_client(crate::tls::sdk_http_client())
                 .timeout_config(timeouts())
                 .load()
         })
@@ -44,14 +45,10 @@ pub async fn for_emulator(endpoint_url: &str) -> SdkConfig {
 
 /// [`for_emulator`], every request counted in [`crate::usage`] (`hookline bench-cost`).
 pub async fn for_emulator_counted(endpoint_url: &str) -> SdkConfig {
-    use aws_smithy_http_client::tls;
-    let sdk_default = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ))
-        .build_https();
     emulator_loader(endpoint_url)
-        .http_client(crate::usage::http::CountingHttpClient::wrap(sdk_default))
+        .http_client(crate::usage::http::CountingHttpClient::wrap(
+            crate::tls::sdk_http_client(),
+        ))
         .load()
         .await
 }
@@ -66,6 +63,7 @@ pub fn offline() -> SdkConfig {
 
 fn emulator_loader(endpoint_url: &str) -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::tls::sdk_http_client())
         .endpoint_url(endpoint_url)
         .region(Region::new(EMULATOR_REGION))
         .credentials_provider(Credentials::new(

@@ -52,6 +52,7 @@ pub mod signature;
 pub mod store;
 pub mod telemetry;
 pub mod test_event;
+pub mod tls;
 pub mod usage;
 pub mod warm_up;
 pub mod watch;

@@ -50,6 +50,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "aws",
             "metrics",
             "telemetry",
+            "tls",
             "dev_defaults",
             "usage",
             "warm_up",

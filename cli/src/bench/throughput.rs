@@ -155,7 +155,7 @@ async fn measure(args: &BenchLocalArgs, archive: Option<Archive>) -> Result<Figu
         .round()
         .max(1.0) as usize;
     let sends = plan_sends(route, args.count, distinct)?;
-    let client = reqwest::Client::builder()
+    let client = hookline::tls::http_client_builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()
         .map_err(|e| e.to_string())?;

@@ -45,7 +45,8 @@ async fn from_serve(serve: &str) -> Result<Vec<serde_json::Value>, String> {
         serve.trim_end_matches('/'),
         crate::local::serve::UPDATES_PATH
     );
-    let response = reqwest::get(&url).await.map_err(|e| {
+    let client = hookline::tls::http_client().map_err(|e| format!("HTTP client: {e}"))?;
+    let response = client.get(&url).send().await.map_err(|e| {
         format!(
             "cannot reach hookline serve at {serve}: {e} (start it, or give --serve or --queue-url)"
         )

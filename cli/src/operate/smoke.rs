@@ -134,7 +134,7 @@ pub async fn run(args: SmokeArgs) -> Result<(), crate::failure::Failure> {
     let name = args.stack.as_deref().unwrap_or("(local)");
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let http = reqwest::Client::builder()
+    let http = hookline::tls::http_client_builder()
         .timeout(Duration::from_secs(15))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;

@@ -62,7 +62,8 @@ pub async fn run(args: WatchArgs) -> Result<(), crate::failure::Failure> {
         }
         None => {
             let url = format!("{}/orders/watch", args.serve.trim_end_matches('/'));
-            let response = reqwest::Client::new()
+            let response = hookline::tls::http_client()
+                .map_err(|e| format!("HTTP client: {e}"))?
                 .post(&url)
                 .header("content-type", "application/json")
                 .body(request)

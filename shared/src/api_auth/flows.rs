@@ -75,7 +75,7 @@ impl AuthEndpoint {
         if url.cannot_be_a_base() || !matches!(url.scheme(), "http" | "https") {
             return Err("auth URL must be http(s)".into());
         }
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client_builder()
             // Credentials are never sent where a redirect points.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(2))

@@ -64,7 +64,7 @@ impl<P: OrderPath> HttpOrderClient<P> {
         }
         base.set_query(None);
         base.set_fragment(None);
-        let http = reqwest::Client::builder()
+        let http = crate::tls::http_client_builder()
             // An order fetch has no reason to be redirected: a redirect would send the token
             // wherever the answer points. Refused, and counted as a fetch failure.
             .redirect(reqwest::redirect::Policy::none())

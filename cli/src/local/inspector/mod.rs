@@ -322,7 +322,16 @@ async fn replay(State(inspector): State<Inspector>, Path(n): Path<u64>) -> Respo
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone();
-    let mut post = reqwest::Client::new()
+    let client = match hookline::tls::http_client() {
+        Ok(client) => client,
+        Err(error) => {
+            return json_response(
+                500,
+                json!({"error": "replay_failed", "detail": error.to_string()}),
+            );
+        }
+    };
+    let mut post = client
         .post(format!("{base}{}", request.path))
         .body(request.body.clone());
     for (name, value) in &request.headers {
