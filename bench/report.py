@@ -26,7 +26,8 @@ INIT_BUDGET = 1.3  # × hello world, for receivers
 VERIFY_BUDGET = 1.2  # × bare HMAC-SHA256 at 4 KiB
 PYTHON_BUDGET = 20  # the Python receiver's init ÷ the Rust receiver's, at least
 FLOOR_BUDGET = 1.5  # × the floor (bench/send-floor), start to first response over TLS: the goal
-FLOOR_LIMIT = 2.5  # × the floor: above it the run fails (aws-lc-rs's set-up alone made it 5×)
+FLOOR_LIMIT = 3.0  # × the floor: above it the run fails (with aws-lc-rs's set-up it was 5×; 5-run
+# medians on 2 cores read 1.8-2.3× today, so 3× leaves room for noise, not for that regression)
 
 # bench/first-call's parts, in the order it times them (docs/src/performance.md, First request).
 FIRST_CALL_PARTS = {
@@ -130,6 +131,12 @@ def main():
                     f"< {CANDIDATES_BUDGET}×", f"{r['ratio']:.2f}×", r["ratio"] < CANDIDATES_BUDGET)
 
     if not args.quick:
+        # The JSON check alone at 4 KiB: today's (serde_json) against the SIMD candidate (sonic-rs).
+        for scheme in schemes(args.bench_dir):
+            today = criterion_mean_ns(args.criterion_dir, "json_validator", "serde_json", scheme)
+            candidate = criterion_mean_ns(args.criterion_dir, "json_validator", "sonic_rs", scheme)
+            row(f"JSON check 4 KiB, sonic-rs vs serde_json (today's) ({scheme})",
+                f"{candidate / 1000:.2f} µs vs {today / 1000:.2f} µs", "", f"{candidate / today:.2f}×", None)
         record = criterion_mean_ns(args.criterion_dir, "process_record_order_delivered_with_fetch")
         row("processor per-record path, in-memory adapters (criterion)", f"{record / 1000:.1f} µs", "", "", None)
 
