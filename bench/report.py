@@ -55,7 +55,7 @@ INIT_STATED = (
 
 FLOOR_STATED = (
     f"enforced at {FLOOR_LIMIT}×; the function makes one more request than the floor, the warm-up's "
-    "call at init (about 4-6 ms against moto), and loads the SDK configuration (about 1 ms)"
+    "call at init (about 4-6 ms against moto), and sets up the SDK (about 1.3 ms)"
 )
 
 # Verifying the most signatures a header may carry, against one, over the same body.
