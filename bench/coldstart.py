@@ -153,6 +153,18 @@ def first_call_trace(program, env, runs):
     return {"name": "first call, part by part", "kind": "breakdown", "runs": runs, "parts": parts}
 
 
+def bench_secret(endpoint, name, value):
+    """A Secrets Manager secret on the emulator holding `value` (boto3 comes with moto); its name."""
+    import boto3
+    client = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+    try:
+        client.create_secret(Name=name, SecretString=value)
+    except client.exceptions.ResourceExistsException:
+        client.put_secret_value(SecretId=name, SecretString=value)
+    return name
+
+
 def receivers(hookline, events_dir):
     """Each receiver of the provider registry (`hookline providers`): its function in
     events/env.json (the variables it reads), the `hookline sign` arguments of its first route,
@@ -183,6 +195,8 @@ def main():
     # connection opened at init (shared/src/warm_up.rs) and without.
     parser.add_argument("--tls-endpoint", help="https://127.0.0.1:PORT: the same emulator behind TLS")
     parser.add_argument("--tls-ca-bundle", help="the roots that trust it (SSL_CERT_FILE)")
+    parser.add_argument("--tls-secrets-endpoint",
+                        help="a second front: Secrets Manager for the receivers, SQS for the processor (other hosts in AWS)")
     args = parser.parse_args()
 
     # env.json is what `sam local invoke` gives each function; its addresses become the bench's.
@@ -279,9 +293,28 @@ def main():
             results.append(measure(f"{name} over TLS, connection opened at init", "first-request",
                                    [os.path.join(release, name)], over_tls(function, "true"), signed(name),
                                    args.runs, accepted))
+        # As deployed: the webhook secrets in Secrets Manager (template.yaml's *_WEBHOOK_SECRET_ID),
+        # on a host of its own (the second front), read at init while the ingest queue's
+        # connection opens (shared/src/receiver/lambda.rs).
+        secret_env = {key: value for key, value in over_tls("OctopusWebhookFunction", "true").items()
+                      if key != "OCTOPUS_WEBHOOK_SECRETS"}
+        if args.tls_secrets_endpoint:
+            secret_env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = args.tls_secrets_endpoint
+        secret_env["OCTOPUS_WEBHOOK_SECRET_ID"] = bench_secret(
+            args.aws_endpoint, "hookline-bench-octopus-webhook", env_of("OctopusWebhookFunction")["OCTOPUS_WEBHOOK_SECRETS"])
+        results.append(measure("octopus-webhook over TLS, secrets from Secrets Manager, connection opened at init",
+                               "first-request", [os.path.join(release, "octopus-webhook")], secret_env,
+                               signed("octopus-webhook", "octopus/order-delivered.json"), args.runs, accepted))
         results.append(measure("processor over TLS, connection opened at init", "first-request",
                                [os.path.join(release, "processor")], over_tls("ProcessorFunction", "true"), wallet,
                                args.runs, batch_ok))
+        if args.tls_secrets_endpoint:
+            # As in AWS, SQS (the order updates) on another host than DynamoDB (the claims): the
+            # warm-up opens both connections at init (shared/src/warm_up.rs).
+            results.append(measure("processor over TLS, SQS on a host of its own, connection opened at init",
+                                   "first-request", [os.path.join(release, "processor")],
+                                   {**over_tls("ProcessorFunction", "true"),
+                                    "AWS_ENDPOINT_URL_SQS": args.tls_secrets_endpoint}, wallet, args.runs, batch_ok))
         results += [
             measure("octopus-webhook over TLS, connection opened by the first request", "first-request",
                     [os.path.join(release, "octopus-webhook")], over_tls("OctopusWebhookFunction", "false"),

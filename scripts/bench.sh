@@ -85,12 +85,20 @@ tls_proxy=$!
 trap 'kill $moto $tls_proxy 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$out/tls-endpoint" ] && break; sleep 0.2; done
 tls_endpoint=$(head -1 "$out/tls-endpoint")
+# A second front for Secrets Manager: in AWS it is another host than SQS, with its own connection.
+"$HOOKLINE_VENV/bin/python" bench/tls_proxy.py --upstream "$endpoint" --dir "$out/tls-secrets" \
+  > "$out/tls-secrets-endpoint" 2> "$out/tls-secrets-proxy.log" &
+tls_secrets_proxy=$!
+trap 'kill $moto $tls_proxy $tls_secrets_proxy 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s "$out/tls-secrets-endpoint" ] && break; sleep 0.2; done
+cat "$out/tls/bundle.pem" "$out/tls-secrets/ca.pem" > "$out/tls-bundles.pem"
 
 "$HOOKLINE_VENV/bin/python" bench/coldstart.py --runs "$runs" --release-dir target/release \
   --events-dir events --hookline "$hookline" --aws-endpoint "$endpoint" \
   --ingest-queue-url "$INGEST_QUEUE_URL" --events-table "$EVENTS_TABLE" \
   --order-updates-queue-url "$ORDER_UPDATES_QUEUE_URL" --json "$out/coldstart.json" \
-  --tls-endpoint "$tls_endpoint" --tls-ca-bundle "$out/tls/bundle.pem"
+  --tls-endpoint "$tls_endpoint" --tls-ca-bundle "$out/tls-bundles.pem" \
+  --tls-secrets-endpoint "$(head -1 "$out/tls-secrets-endpoint")"
 if $quick; then
   report+=(--quick)
 else

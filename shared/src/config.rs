@@ -138,8 +138,13 @@ pub struct ProcessorEnv {
     /// The secret of the archive's digest keys; set whenever `archive_bucket` is.
     pub archive_key_secret_id: Option<String>,
     pub hold_event_types: Vec<String>,
-    /// Open the DynamoDB connection during init ([`WARM_CONNECTIONS_AT_INIT`]).
+    /// Open the DynamoDB connection during init ([`WARM_CONNECTIONS_AT_INIT`]), and the SQS one
+    /// when `ingest_queue_url` is set.
     pub warm_connections: bool,
+    /// The ingest queue (`INGEST_QUEUE_URL`), read only to open the SQS connection during init:
+    /// its ARN is a read the processor's role already has (it consumes the queue), and the
+    /// order updates go to the same SQS endpoint. Without it the first publish opens it.
+    pub ingest_queue_url: Option<String>,
 }
 
 impl ProcessorEnv {
@@ -185,6 +190,7 @@ impl ProcessorEnv {
             environment: ProviderEnvironment::from_lookup(&lookup)?,
             forward_all_event_fields: optional_bool(&lookup, FORWARD_ALL_EVENT_FIELDS, false)?,
             warm_connections: optional_bool(&lookup, WARM_CONNECTIONS_AT_INIT, true)?,
+            ingest_queue_url: lookup(INGEST_QUEUE_URL).filter(|v| !v.trim().is_empty()),
         })
     }
 }

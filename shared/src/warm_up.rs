@@ -3,7 +3,9 @@
 //! an invoke) and, with provisioned concurrency, before any request is waiting.
 //!
 //! Each warm-up is one cheap read the function's policy allows: the ingest queue's ARN
-//! (receivers, `sqs:GetQueueAttributes`) and a `GetItem` of a key no record uses (processor).
+//! (receivers, `sqs:GetQueueAttributes`) and a `GetItem` of a key no record uses (processor),
+//! which opens its SQS connection with the ingest queue's ARN too (it consumes that queue). A
+//! receiver's runs while its secrets load, the processor's while its API credentials load.
 //! The SDK keeps the connection in its pool for the clients built from the same config. A
 //! warm-up that fails is logged and init goes on: the first request opens the connection then,
 //! as it would without the warm-up.
@@ -41,6 +43,25 @@ pub async fn dynamodb_table(client: &aws_sdk_dynamodb::Client, table: &str) {
         .send()
         .await;
     report("dynamodb", started, result.err());
+}
+
+/// The processor's connections, opened together: DynamoDB (the claims), and SQS (the order
+/// updates) when the ingest queue is known (`ProcessorEnv::ingest_queue_url`); in AWS they
+/// are two hosts. Nothing when `WARM_CONNECTIONS_AT_INIT` is false.
+pub async fn processor_connections(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    sqs: &aws_sdk_sqs::Client,
+    env: &crate::config::ProcessorEnv,
+) {
+    if !env.warm_connections {
+        return;
+    }
+    let queue = async {
+        if let Some(url) = &env.ingest_queue_url {
+            sqs_queue(sqs, url).await;
+        }
+    };
+    tokio::join!(dynamodb_table(dynamodb, &env.events_table), queue);
 }
 
 fn report<E: std::error::Error>(service: &str, started: Instant, error: Option<E>) {

@@ -28,19 +28,20 @@ async fn main() -> Result<(), Error> {
         aws: aws.clone(),
         lease_table: env.events_table.clone(),
     };
-    if env.warm_connections {
-        hookline::warm_up::dynamodb_table(&dynamodb, &env.events_table).await;
-    }
-    let processor = Processor {
-        events: DynamoEventStore::new(dynamodb.clone(), &env.events_table),
-        states: DynamoOrderStateStore::new(dynamodb.clone(), &env.events_table),
-        api: ProviderApis::load(
+    // The connections open while the API credentials load (Secrets Manager: another host).
+    let (api, ()) = tokio::join!(
+        ProviderApis::load(
             &apis,
             RetryPolicy::default(),
             Some(&sharing),
             Priority::Delivery,
-        )
-        .await?,
+        ),
+        hookline::warm_up::processor_connections(&dynamodb, &sqs, &env),
+    );
+    let processor = Processor {
+        events: DynamoEventStore::new(dynamodb.clone(), &env.events_table),
+        states: DynamoOrderStateStore::new(dynamodb.clone(), &env.events_table),
+        api: api?,
         updates: SqsQueue::new(sqs.clone(), &env.order_updates_queue_url),
         credentials: env
             .esim_credentials_queue_url

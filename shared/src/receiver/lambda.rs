@@ -26,14 +26,19 @@ pub async fn run<S: WebhookScheme>(
 ) -> Result<(), lambda_http::Error> {
     crate::telemetry::init_json();
     let config = ReceiverConfig::from_env()?;
-    // Secrets and clients are loaded once per container, not per request.
-    let secrets = ReceiverSecrets::load_from_env(lists).await?;
+    // Secrets and clients are loaded once per container, not per request. The ingest queue's
+    // connection is opened while the secrets load: in AWS they come from Secrets Manager, another
+    // host with its own handshake, so init waits for the slower of the two, not for both.
+    let sqs = aws_sdk_sqs::Client::new(&crate::aws::from_env().await);
+    let warm_up = async {
+        if config.warm_connections {
+            crate::warm_up::sqs_queue(&sqs, &config.queue_url).await;
+        }
+    };
+    let (secrets, ()) = tokio::join!(ReceiverSecrets::load_from_env(lists), warm_up);
+    let secrets = secrets?;
     let scheme = scheme(&secrets.loaded, &|name| std::env::var(name).ok())?;
     let refreshers = secrets.refreshers();
-    let sqs = aws_sdk_sqs::Client::new(&crate::aws::from_env().await);
-    if config.warm_connections {
-        crate::warm_up::sqs_queue(&sqs, &config.queue_url).await;
-    }
     let function = ReceiverFunction {
         receiver: Receiver::new(scheme, SqsQueue::new(sqs, config.queue_url)).with_record_ttl(
             config
