@@ -26,8 +26,9 @@ INIT_BUDGET = 1.3  # × hello world, for receivers
 VERIFY_BUDGET = 1.2  # × bare HMAC-SHA256 at 4 KiB
 PYTHON_BUDGET = 20  # the Python receiver's init ÷ the Rust receiver's, at least
 FLOOR_BUDGET = 1.5  # × the floor (bench/send-floor), start to first response over TLS: the goal
-FLOOR_LIMIT = 3.0  # × the floor: above it the run fails (with aws-lc-rs's set-up it was 5×; 5-run
-# medians on 2 cores read 1.8-2.3× today, so 3× leaves room for noise, not for that regression)
+FLOOR_LIMIT = 4.0  # × the floor: above it the run fails. With aws-lc-rs's set-up the receivers stood
+# at 5× and the processor at 5.8×; 5-run medians on 2 cores read 1.8-2.7× today (the processor
+# highest: two warm-ups at init), so 4× leaves room for noise, not for that regression.
 
 # bench/first-call's parts, in the order it times them (docs/src/performance.md, First request).
 FIRST_CALL_PARTS = {
@@ -176,9 +177,9 @@ def main():
         for name, r in cold.items():
             if r["kind"] != "first-request" or not name.endswith("connection opened at init"):
                 continue
-            function = name.split(" over TLS")[0]
+            function = name.removesuffix(", connection opened at init")
             ratio = r["first_invoke_ms"]["median"] / base["median"]
-            figure = f"{function} over TLS, start to first response (median) vs the floor"
+            figure = f"{function}, start to first response (median) vs the floor"
             if ratio <= FLOOR_LIMIT:
                 stated[figure] = FLOOR_STATED
             row(figure, f"{r['first_invoke_ms']['median']:.1f} ms vs {base['median']:.1f} ms",

@@ -79,21 +79,16 @@ impl Floor {
     async fn send(&self, body: &str) -> Result<String, Error> {
         let request = self.signed_request(body)?;
         let mut connection = self.connection.lock().await;
-        for attempt in 0..2 {
-            let stream = match connection.take() {
-                Some(stream) => stream,
-                None => self.connect().await?,
-            };
-            match exchange(stream, &request).await {
-                Ok((stream, answer)) => {
-                    *connection = Some(stream);
-                    return Ok(answer);
-                }
-                Err(error) if attempt == 1 => return Err(error),
-                Err(_) => continue, // the kept connection had closed: once more on a new one
-            }
+        // The kept connection; if it had closed (or answered an error), once more on a new one.
+        if let Some(stream) = connection.take()
+            && let Ok((stream, answer)) = exchange(stream, &request).await
+        {
+            *connection = Some(stream);
+            return Ok(answer);
         }
-        Err("unreachable".into())
+        let (stream, answer) = exchange(self.connect().await?, &request).await?;
+        *connection = Some(stream);
+        Ok(answer)
     }
 
     /// The request's bytes, signed with SigV4 (header form).
