@@ -44,13 +44,15 @@ started_dockerd=false
 # A dockerd an earlier `--image` run started is this run's to stop.
 [ -e "$out/dockerd-started" ] && ! $image_only && started_dockerd=true && rm -f "$out/dockerd-started"
 
-# 1. Docker and debootstrap.
+# 1. Docker and debootstrap. One apt at a time (.ci/run may be installing Chromium beside this,
+# under the same lock file); DPkg::Lock::Timeout waits for any other apt instead of failing.
 if ! command -v dockerd > /dev/null || ! command -v debootstrap > /dev/null; then
-  "${sudo_[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    docker.io debootstrap > "$out/apt.log" 2>&1 || {
-    "${sudo_[@]}" apt-get update -q > "$out/apt.log" 2>&1
-    "${sudo_[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      docker.io debootstrap >> "$out/apt.log" 2>&1
+  apt_get=("${sudo_[@]}" flock /tmp/hookline-apt.lock env DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=600)
+  "${apt_get[@]}" install -y -q --no-install-recommends docker.io debootstrap > "$out/apt.log" 2>&1 || {
+    "${apt_get[@]}" update -q > "$out/apt.log" 2>&1
+    "${apt_get[@]}" install -y -q --no-install-recommends docker.io debootstrap >> "$out/apt.log" 2>&1 \
+      || { tail -5 "$out/apt.log" >&2; exit 1; }
   }
 fi
 if ! docker info > /dev/null 2>&1; then
