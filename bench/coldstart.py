@@ -14,6 +14,7 @@ part by part (bench/first-call).
 """
 import argparse
 import atexit
+import http.client
 import json
 import os
 import shutil
@@ -165,6 +166,80 @@ def bench_secret(endpoint, name, value):
     return name
 
 
+class Rendezvous:
+    """Plain-HTTP fronts of the emulator, one per AWS service, each holding its first request
+    until every front's first request has arrived (at most `hold` seconds), then forwarding it.
+    A function whose init sends these requests one after another leaves a front that waited in
+    vain: `met` says, per service, whether its first request found all the others in flight."""
+
+    def __init__(self, upstream, services, hold=3.0):
+        self.upstream = upstream.removeprefix("http://")
+        self.barrier = threading.Barrier(len(services), timeout=hold)
+        self.met = {}
+        self.servers = {service: self._front(service) for service in services}
+        for server in self.servers.values():
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def endpoint(self, service):
+        return f"http://127.0.0.1:{self.servers[service].server_address[1]}"
+
+    def close(self):
+        for server in self.servers.values():
+            server.shutdown()
+            server.server_close()
+
+    def _front(self, service):
+        rendezvous = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if service not in rendezvous.met:
+                    rendezvous.met[service] = False
+                    try:
+                        rendezvous.barrier.wait()
+                        rendezvous.met[service] = True
+                    except threading.BrokenBarrierError:
+                        pass
+                upstream = http.client.HTTPConnection(rendezvous.upstream, timeout=10)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                upstream.request("POST", self.path, body=body, headers=headers)
+                answer = upstream.getresponse()
+                data = answer.read()
+                upstream.close()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return QuietServer(("127.0.0.1", 0), Handler)
+
+
+def init_overlap(name, command, env, event, check, endpoint_vars, upstream):
+    """One start of `command` with each service of `endpoint_vars` (its AWS_ENDPOINT_URL_*
+    variable) behind a Rendezvous front: its init must have every first request in flight at
+    once, else this raises. Returns the init time, for the line printed."""
+    rendezvous = Rendezvous(upstream, list(endpoint_vars))
+    try:
+        env = {**env, **{var: rendezvous.endpoint(service) for service, var in endpoint_vars.items()}}
+        sample = run_once(command, env, event)
+    finally:
+        rendezvous.close()
+    check(sample["response"])
+    if sorted(rendezvous.met) != sorted(endpoint_vars) or not all(rendezvous.met.values()):
+        raise RuntimeError(f"{name}: init did not send its first {', '.join(endpoint_vars)} requests "
+                           f"together (met: {rendezvous.met}); a warm-up no longer runs beside the secrets load")
+    return sample["init_ms"]
+
+
 def receivers(hookline, events_dir):
     """Each receiver of the provider registry (`hookline providers`): its function in
     events/env.json (the variables it reads), the `hookline sign` arguments of its first route,
@@ -274,6 +349,31 @@ def main():
                 env_of("OctopusWebhookFunction"), signed("octopus-webhook", "octopus/order-delivered.json"),
                 args.runs, accepted),
     ]
+    # Init's two tasks run together (shared/src/receiver/lambda.rs, functions/processor): the
+    # webhook secrets or API credentials load from Secrets Manager while the warm-up opens the
+    # function's other connections. Checked, not timed: each service behind a front that holds
+    # its first request until the others' have arrived.
+    receiver_env = {key: value for key, value in env_of("OctopusWebhookFunction").items()
+                    if key != "OCTOPUS_WEBHOOK_SECRETS"}
+    receiver_env["OCTOPUS_WEBHOOK_SECRET_ID"] = bench_secret(
+        args.aws_endpoint, "hookline-bench-octopus-webhook", env_of("OctopusWebhookFunction")["OCTOPUS_WEBHOOK_SECRETS"])
+    processor_env = {key: value for key, value in env_of("ProcessorFunction").items()
+                     if key not in ("OCTOPUS_API_KEY", "OCTOPUS_API_SECRET")}
+    processor_env["OCTOPUS_API_CREDENTIALS_SECRET_ID"] = bench_secret(
+        args.aws_endpoint, "hookline-bench-octopus-api", json.dumps(
+            {"api_key": env_of("ProcessorFunction")["OCTOPUS_API_KEY"],
+             "api_secret": env_of("ProcessorFunction")["OCTOPUS_API_SECRET"]}))
+    for name, command, env, event, check, endpoints in [
+        ("octopus-webhook", [os.path.join(release, "octopus-webhook")], receiver_env,
+         signed("octopus-webhook", "octopus/order-delivered.json"), accepted,
+         {"secretsmanager": "AWS_ENDPOINT_URL_SECRETS_MANAGER", "sqs": "AWS_ENDPOINT_URL_SQS"}),
+        ("processor", [os.path.join(release, "processor")], processor_env, wallet, batch_ok,
+         {"secretsmanager": "AWS_ENDPOINT_URL_SECRETS_MANAGER", "dynamodb": "AWS_ENDPOINT_URL_DYNAMODB",
+          "sqs": "AWS_ENDPOINT_URL_SQS"}),
+    ]:
+        init_ms = init_overlap(name, command, env, event, check, endpoints, args.aws_endpoint)
+        print(f"init overlap: {name}'s first {', '.join(endpoints)} requests were in flight together "
+              f"(init {init_ms:.1f} ms behind the holding fronts)", file=sys.stderr)
     if args.tls_endpoint:
         def over_tls(function, warm):
             return {**env_of(function), "AWS_ENDPOINT_URL": args.tls_endpoint, "SSL_CERT_FILE": args.tls_ca_bundle,
